@@ -1,0 +1,65 @@
+// swift-tools-version: 6.2
+// hiodctl — will this host PCI device work behind this vIOMMU? Ask before QEMU fails.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import PackageDescription
+
+/// Strictest settings in current use (swift-subprocess): Swift 6 language mode with
+/// strict concurrency, plus the upcoming features that keep module boundaries honest.
+let strictSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+  name: "hiodctl",
+  products: [
+    .executable(name: "hiodctl", targets: ["hiodctl"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-system", from: "1.8.0")
+  ],
+  targets: [
+    // libpci from pciutils, found through pkg-config (Debian: libpci-dev).
+    .systemLibrary(
+      name: "CLibPCI",
+      pkgConfig: "libpci",
+      providers: [.apt(["libpci-dev"])]
+    ),
+    // The project's own C: fixed-arity trampolines for libpci's variadic callbacks and
+    // name lookups. Later also the VFIO/iommufd uapi definitions Debian 12 lacks.
+    .target(
+      name: "CHIODShim",
+      dependencies: ["CLibPCI"]
+    ),
+    // The domain: PCI model, sysfs model, host inventory; later HostIOMMUDevice
+    // backends and vIOMMU checks. No argv, no rendering.
+    .target(
+      name: "HostIOMMU",
+      dependencies: [
+        "CHIODShim",
+        "CLibPCI",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    // argv → command → text/JSON. No syscalls of its own beyond writing its output.
+    .executableTarget(
+      name: "hiodctl",
+      dependencies: ["HostIOMMU"],
+      swiftSettings: strictSettings
+    ),
+    .testTarget(
+      name: "HostIOMMUTests",
+      dependencies: ["HostIOMMU"],
+      swiftSettings: strictSettings
+    ),
+    .testTarget(
+      name: "hiodctlTests",
+      dependencies: ["hiodctl", "HostIOMMU"],
+      swiftSettings: strictSettings
+    ),
+  ]
+)

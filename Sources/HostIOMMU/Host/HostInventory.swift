@@ -1,0 +1,160 @@
+// hiodctl — one read-only pass over the host: PCI devices, IOMMU groups, host facts.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import SystemPackage
+
+/// Everything `hiodctl list` knows about a host, gathered in one pass.
+public struct HostInventory: Sendable {
+  /// The system root this was read from (`/` for the live host).
+  public let sysroot: String
+  public let facts: HostFacts
+  /// In PCI address order.
+  public let devices: [PCIDevice]
+  /// In group-number order.
+  public let groups: [IOMMUGroup]
+  public let diagnoses: [Diagnosis]
+  /// Things that could not be read or parsed; the rest of the answer still stands.
+  public let warnings: [String]
+  /// Position of each group in `groups`, so per-device lookups stay O(1) on hosts with
+  /// thousands of groups (one per SR-IOV VF).
+  private let groupIndex: [Int: Int]
+
+  public init(
+    sysroot: String, facts: HostFacts, devices: [PCIDevice], groups: [IOMMUGroup],
+    diagnoses: [Diagnosis], warnings: [String]
+  ) {
+    self.sysroot = sysroot
+    self.facts = facts
+    self.devices = devices.sorted { $0.address < $1.address }
+    self.groups = groups.sorted { $0.id < $1.id }
+    self.diagnoses = diagnoses
+    self.warnings = warnings
+    self.groupIndex = Dictionary(
+      self.groups.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+  }
+
+  /// How the scan should go.
+  public struct Options: Sendable {
+    /// Look device, vendor and class names up (pci.ids / hwdb); off for `--numeric`.
+    public var resolveNames: Bool
+
+    public init(resolveNames: Bool = true) {
+      self.resolveNames = resolveNames
+    }
+  }
+
+  /// Reads the host under `root`. Throws only when there is no PCI bus to enumerate;
+  /// everything else that cannot be read becomes a warning and the scan carries on.
+  public static func scan(_ root: SystemRoot, options: Options = Options()) throws(HIODError)
+    -> HostInventory
+  {
+    var warnings: [String] = []
+
+    // Check for the PCI tree ourselves: libpci would only say "Cannot open …".
+    if case .failure(let errno) = root.directoryEntries("/sys/bus/pci/devices"), errno != .permissionDenied {
+      throw .noPCIBus(root.resolve("/sys/bus/pci/devices"), sysroot: root.path, errno)
+    }
+    var access = try PCIAccess(root: root, names: options.resolveNames ? .forRoot(root) : nil)
+    let found = try access.devices()
+    warnings += access.warnings
+
+    var devices: [PCIDevice] = []
+    devices.reserveCapacity(found.count)
+    for record in found {
+      devices.append(completeDevice(record, root: root, warnings: &warnings))
+    }
+
+    var knownDrivers: [String: String?] = [:]
+    for device in devices { knownDrivers[device.address.description] = .some(device.driver) }
+    var groups: [IOMMUGroup] = []
+    switch root.directoryEntries("/sys/kernel/iommu_groups") {
+    case .success(let names):
+      var ids: [Int] = []
+      for name in names {
+        if let id = Int(name), id >= 0 { ids.append(id) } else {
+          warnings.append("/sys/kernel/iommu_groups/\(name): not a group number; ignored")
+        }
+      }
+      groups = ids.sorted().map {
+        IOMMUGroup.read(id: $0, from: root, knownDrivers: knownDrivers, warnings: &warnings)
+      }
+    case .failure(.noSuchFileOrDirectory):
+      break  // kernels without IOMMU support
+    case .failure(let errno):
+      warnings.append("/sys/kernel/iommu_groups: \(errno.description)")
+    }
+
+    let groupIDs = Set(groups.map(\.id))
+    for device in devices {
+      if let group = device.iommuGroup, !groupIDs.contains(group) {
+        warnings.append(
+          "\(device.address): its iommu_group link names group \(group), which /sys/kernel/iommu_groups lacks")
+      }
+    }
+
+    let facts = HostFacts.read(from: root, groupCount: groups.count, warnings: &warnings)
+    return HostInventory(
+      sysroot: root.path, facts: facts, devices: devices, groups: groups,
+      diagnoses: Diagnosis.diagnose(facts, groups: groups), warnings: warnings)
+  }
+
+  /// Adds to what libpci found what only sysfs tells: the IOMMU unit and the VFIO cdev.
+  private static func completeDevice(
+    _ record: LibPCIDevice, root: SystemRoot, warnings: inout [String]
+  ) -> PCIDevice {
+    var device = PCIDevice(
+      address: record.address, identity: record.identity, names: record.names,
+      driver: record.driver)
+    let base = "/sys/bus/pci/devices/\(record.address)"
+    if let groupName = record.iommuGroupName {
+      if let id = Int(groupName), id >= 0 {
+        device.iommuGroup = id
+      } else {
+        warnings.append("\(base)/iommu_group: '\(groupName)' is not a group number")
+      }
+      device.iommuUnit = root.readLinkBasename("\(base)/iommu").ok
+    }
+    // Only a bound VFIO driver creates vfio-dev/; skip the lookup for unbound devices.
+    if record.driver != nil {
+      device.vfioCdev = readCdev(base: base, root: root, warnings: &warnings)
+    }
+    return device
+  }
+
+  /// The `vfio-dev/vfioM` entry of a device (kernel ≥ 6.6, CONFIG_VFIO_DEVICE_CDEV).
+  private static func readCdev(base: String, root: SystemRoot, warnings: inout [String])
+    -> VFIOCdev?
+  {
+    guard case .success(let entries) = root.directoryEntries("\(base)/vfio-dev") else {
+      return nil
+    }
+    let names = entries.filter { $0.hasPrefix("vfio") && Int($0.dropFirst(4)) != nil }
+    guard let name = names.sorted(by: naturalOrder).first else { return nil }
+    if names.count > 1 {
+      warnings.append("\(base)/vfio-dev: several cdevs (\(names.joined(separator: ", "))); using \(name)")
+    }
+    let number = root.readText("\(base)/vfio-dev/\(name)/dev").ok.map {
+      String($0.trimmingWhitespace())
+    }
+    let path = "/dev/vfio/devices/\(name)"
+    return VFIOCdev(
+      name: name, node: DeviceNode(path: path, present: root.exists(path)), deviceNumber: number)
+  }
+
+  /// The group with number `id`, if the host has it.
+  public func group(_ id: Int?) -> IOMMUGroup? {
+    guard let id, let position = groupIndex[id] else { return nil }
+    return groups[position]
+  }
+
+  /// The same host restricted to the devices `keep` selects and the groups they are
+  /// in; host facts, diagnoses and warnings stay whole.
+  public func selecting(_ keep: (PCIDevice) -> Bool) -> HostInventory {
+    let selected = devices.filter(keep)
+    let groupIDs = Set(selected.compactMap(\.iommuGroup))
+    return HostInventory(
+      sysroot: sysroot, facts: facts, devices: selected,
+      groups: groups.filter { groupIDs.contains($0.id) }, diagnoses: diagnoses,
+      warnings: warnings)
+  }
+}

@@ -1,0 +1,120 @@
+// hiodctl — IOMMU groups: the unit of isolation VFIO assigns as a whole.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import SystemPackage
+
+/// A device in an IOMMU group (usually a PCI function; groups may hold other devices).
+public struct GroupMember: Hashable, Sendable {
+  /// The device name in `/sys/kernel/iommu_groups/N/devices/` (`0000:00:02.0`).
+  public var name: String
+  public var driver: String?
+
+  public init(name: String, driver: String?) {
+    self.name = name
+    self.driver = driver
+  }
+
+  public var role: DriverRole { DriverRole(driver: driver) }
+}
+
+/// An IOMMU group, `/sys/kernel/iommu_groups/<id>/`.
+public struct IOMMUGroup: Hashable, Sendable {
+  public var id: Int
+  /// The default domain type (`DMA`, `DMA-FQ`, `identity`, `blocked`…), kernel ≥ 5.11.
+  public var type: String?
+  /// The optional `name` attribute (`vfio-noiommu` for VFIO's fake no-IOMMU groups).
+  public var name: String?
+  /// A group VFIO made up in unsafe no-IOMMU mode (`/dev/vfio/noiommu-N`): no isolation,
+  /// and QEMU cannot use it.
+  public var isNoIOMMU: Bool
+  public var members: [GroupMember]
+  public var reservedRegions: [ReservedRegion]
+  /// `/dev/vfio/N` (or `/dev/vfio/noiommu-N`) when it exists or a member is VFIO-bound.
+  public var vfioNode: DeviceNode?
+
+  public init(
+    id: Int, type: String? = nil, name: String? = nil, isNoIOMMU: Bool = false,
+    members: [GroupMember] = [], reservedRegions: [ReservedRegion] = [],
+    vfioNode: DeviceNode? = nil
+  ) {
+    self.id = id
+    self.type = type
+    self.name = name
+    self.isNoIOMMU = isNoIOMMU
+    self.members = members
+    self.reservedRegions = reservedRegions
+    self.vfioNode = vfioNode
+  }
+
+  /// The members that keep the group from being viable: bound to a host driver that
+  /// does its own DMA. QEMU then fails with "group N is not viable".
+  public var blockers: [GroupMember] { members.filter { $0.role.blocksViability } }
+
+  /// Whether VFIO can use the group: every member on a VFIO driver, a DMA-free driver
+  /// (pci-stub, pcieport) or none.
+  public var isViable: Bool { blockers.isEmpty }
+
+  /// The host path of the group's VFIO node.
+  public var vfioNodePath: String {
+    isNoIOMMU ? "/dev/vfio/noiommu-\(id)" : "/dev/vfio/\(id)"
+  }
+}
+
+extension IOMMUGroup {
+  /// Reads `/sys/kernel/iommu_groups/<id>`. Drivers of PCI members come from the
+  /// enumeration already done (`knownDrivers`); other members are read from sysfs.
+  static func read(
+    id: Int, from root: SystemRoot, knownDrivers: [String: String?],
+    warnings: inout [String]
+  ) -> IOMMUGroup {
+    let base = "/sys/kernel/iommu_groups/\(id)"
+    var group = IOMMUGroup(id: id)
+    group.type = root.readText("\(base)/type").ok.map { String($0.trimmingWhitespace()) }
+    group.name = root.readText("\(base)/name").ok.map { String($0.trimmingWhitespace()) }
+
+    switch root.directoryEntries("\(base)/devices") {
+    case .success(let names):
+      group.members = names.sorted(by: memberOrder).map { name in
+        let driver: String? =
+          if let known = knownDrivers[name] {
+            known
+          } else {
+            root.readLinkBasename("\(base)/devices/\(name)/driver").ok
+          }
+        return GroupMember(name: name, driver: driver)
+      }
+    case .failure(let errno):
+      warnings.append("\(base)/devices: \(errno.description)")
+    }
+
+    switch root.readText("\(base)/reserved_regions") {
+    case .success(let text):
+      let parsed = ReservedRegion.parseFile(text)
+      group.reservedRegions = parsed.regions
+      warnings += parsed.problems.map { "\(base)/reserved_regions: \($0)" }
+    case .failure(.noSuchFileOrDirectory):
+      break  // kernels before 4.11
+    case .failure(let errno):
+      warnings.append("\(base)/reserved_regions: \(errno.description)")
+    }
+
+    group.isNoIOMMU = group.name == "vfio-noiommu" || root.exists("/dev/vfio/noiommu-\(id)")
+    let nodePath = group.vfioNodePath
+    let present = root.exists(nodePath)
+    if present || group.members.contains(where: { $0.role == .vfio }) {
+      group.vfioNode = DeviceNode(path: nodePath, present: present)
+    }
+    return group
+  }
+
+  /// PCI addresses in numeric order (so `0000:00:1f.0` sorts after `0000:00:02.0`
+  /// regardless of digit case), other names after them.
+  private static func memberOrder(_ lhs: String, _ rhs: String) -> Bool {
+    switch (PCIAddress(lhs), PCIAddress(rhs)) {
+    case (let l?, let r?): l < r
+    case (.some, .none): true
+    case (.none, .some): false
+    case (.none, .none): lhs < rhs
+    }
+  }
+}

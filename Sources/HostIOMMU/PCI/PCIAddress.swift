@@ -1,0 +1,82 @@
+// hiodctl — PCI device addresses (BDF) as the kernel names them.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// A PCI function's address: domain (segment), bus, device, function.
+///
+/// The canonical text form is the kernel's `%04x:%02x:%02x.%d`, so domains wider than
+/// 16 bits (Intel VMD, Azure) print with more than four digits: `10000:00:02.0`.
+public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
+  public let domain: UInt32
+  public let bus: UInt8
+  public let device: UInt8
+  public let function: UInt8
+
+  public init(domain: UInt32, bus: UInt8, device: UInt8, function: UInt8) {
+    precondition(device < 32 && function < 8, "PCI device < 32 and function < 8")
+    self.domain = domain
+    self.bus = bus
+    self.device = device
+    self.function = function
+  }
+
+  /// Parses `DDDD:BB:DD.F` (the domain may have more than four hex digits) or the short
+  /// `BB:DD.F`, which means domain 0. Returns nil for anything else.
+  public init?(_ text: some StringProtocol) {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+    let domainText: Substring
+    let busText: Substring
+    let slotText: Substring
+    switch parts.count {
+    case 2:
+      (domainText, busText, slotText) = ("0", Substring(parts[0]), Substring(parts[1]))
+    case 3:
+      guard parts[0].count >= 4 else { return nil }
+      (domainText, busText, slotText) = (Substring(parts[0]), Substring(parts[1]), Substring(parts[2]))
+    default:
+      return nil
+    }
+    let slotParts = slotText.split(separator: ".", omittingEmptySubsequences: false)
+    guard slotParts.count == 2,
+      busText.count == 2, slotParts[0].count == 2, slotParts[1].count == 1,
+      domainText.count <= 8,
+      let domain = UInt32(hex: domainText),
+      let bus = UInt8(hex: busText),
+      let device = UInt8(hex: slotParts[0]), device < 32,
+      let function = UInt8(hex: slotParts[1]), function < 8
+    else { return nil }
+    // The kernel keeps domains in a signed int (libpci rejects > 0x7fffffff too).
+    guard domain <= 0x7fff_ffff else { return nil }
+    self.init(domain: domain, bus: bus, device: device, function: function)
+  }
+
+  /// `0000:00:02.0`: the kernel's name for the device, as in /sys/bus/pci/devices.
+  public var description: String {
+    "\(domain.hex(width: 4)):\(bus.hex(width: 2)):\(device.hex(width: 2)).\(function)"
+  }
+
+  public static func < (lhs: PCIAddress, rhs: PCIAddress) -> Bool {
+    (lhs.domain, lhs.bus, lhs.device, lhs.function)
+      < (rhs.domain, rhs.bus, rhs.device, rhs.function)
+  }
+}
+
+extension FixedWidthInteger where Self: UnsignedInteger {
+  /// Parses hex digits only: no sign, no `0x`, no spaces (unlike `init(_:radix:)`,
+  /// which accepts a leading `+`).
+  init?(hex text: some StringProtocol) {
+    guard !text.isEmpty, text.utf8.allSatisfy({ $0.isHexDigit }) else { return nil }
+    self.init(text, radix: 16)
+  }
+
+  /// Lower-case hex, zero-padded to `width` digits (wider values keep all digits).
+  public func hex(width: Int) -> String {
+    let digits = String(self, radix: 16)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+  }
+}
+
+extension UInt8 {
+  var isHexDigit: Bool {
+    (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
+  }
+}

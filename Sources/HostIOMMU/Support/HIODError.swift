@@ -1,0 +1,82 @@
+// hiodctl — the one error type the domain throws: what failed, why, and what to do.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+public import SystemPackage
+
+/// An error hiodctl reports to its user as `hiodctl: <message>` plus hint lines.
+///
+/// Built only through the static factories below (and their siblings in other files),
+/// so every message names the object it is about and the same cause is always worded
+/// the same way. `code` is a struct over a private enum so new codes can be added
+/// without breaking switches elsewhere.
+public struct HIODError: Error, Sendable, CustomStringConvertible {
+  /// The category of failure; decides the exit status.
+  public struct Code: Hashable, Sendable, CustomStringConvertible {
+    private enum Storage: String, Hashable, Sendable {
+      case usage, notFound, io, libpci, noMatch
+    }
+    private let storage: Storage
+    private init(_ storage: Storage) { self.storage = storage }
+
+    /// The command line was wrong.
+    public static let usage = Code(.usage)
+    /// Something named on the command line does not exist.
+    public static let notFound = Code(.notFound)
+    /// Reading the host (sysfs, device nodes) failed.
+    public static let io = Code(.io)
+    /// libpci reported an error.
+    public static let libpci = Code(.libpci)
+    /// A filter matched no device.
+    public static let noMatch = Code(.noMatch)
+
+    public var description: String { storage.rawValue }
+  }
+
+  public let code: Code
+  /// One sentence, lower-case start, no trailing period, naming the object.
+  public let message: String
+  /// Zero or more suggestions, each printed on its own `hint:` line.
+  public let hints: [String]
+  /// The errno behind the failure, when there was one.
+  public let underlying: Errno?
+
+  public init(_ code: Code, _ message: String, hints: [String] = [], underlying: Errno? = nil) {
+    self.code = code
+    self.message = message
+    self.hints = hints
+    self.underlying = underlying
+  }
+
+  /// The exit status this error ends the process with.
+  public var exitStatus: ExitStatus {
+    code == .usage ? .usage : .runtimeError
+  }
+
+  public var description: String {
+    ([message] + hints.map { "hint: \($0)" }).joined(separator: "\n")
+  }
+}
+
+extension HIODError {
+  /// `--sysroot DIR` does not name a readable directory.
+  static func sysrootUnusable(_ path: String, _ errno: Errno) -> HIODError {
+    HIODError(
+      .usage, "--sysroot \(path): \(errno.description)",
+      hints: ["--sysroot takes a directory that holds a system tree (sys/, dev/)"],
+      underlying: errno)
+  }
+
+  /// The PCI device directory of sysfs is missing under the system root.
+  static func noPCIBus(_ path: String, sysroot: String, _ errno: Errno) -> HIODError {
+    var hints = ["this host exposes no PCI bus through sysfs"]
+    if sysroot != "/" {
+      hints = ["is \(sysroot) a system root? it should contain sys/bus/pci/devices"]
+    }
+    return HIODError(.io, "cannot read \(path): \(errno.description)", hints: hints, underlying: errno)
+  }
+
+  /// libpci reported an error that stops enumeration.
+  static func libpci(_ message: String, during operation: String) -> HIODError {
+    HIODError(.libpci, "libpci: \(operation): \(message)")
+  }
+}

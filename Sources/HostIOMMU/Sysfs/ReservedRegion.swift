@@ -1,0 +1,95 @@
+// hiodctl — /sys/kernel/iommu_groups/N/reserved_regions.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// An IOVA window the IOMMU will not map for devices of a group: the MSI doorbell,
+/// firmware-owned RMRR/IVMD memory, the IOAPIC range.
+///
+/// The file format is one `0x%016llx 0x%016llx %s` line per region: start, inclusive
+/// end, type (Documentation/ABI/testing/sysfs-kernel-iommu_groups).
+public struct ReservedRegion: Hashable, Sendable {
+  public var start: UInt64
+  /// Inclusive, as the kernel prints it.
+  public var end: UInt64
+  public var type: Kind
+
+  /// The kernel's region types; others are kept verbatim (the set has grown before).
+  public struct Kind: RawRepresentable, Hashable, Sendable {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// Identity-mapped firmware memory (RMRR, IVMD) the device keeps using.
+    public static let direct = Kind(rawValue: "direct")
+    /// Like `direct`, but may be dropped when the device is assigned (USB, GFX RMRRs);
+    /// VFIO does not exclude these from the IOVA space.
+    public static let directRelaxable = Kind(rawValue: "direct-relaxable")
+    /// Never usable for DMA.
+    public static let reserved = Kind(rawValue: "reserved")
+    /// The MSI doorbell window (hardware or software MSI).
+    public static let msi = Kind(rawValue: "msi")
+  }
+
+  public init(start: UInt64, end: UInt64, type: Kind) {
+    self.start = start
+    self.end = end
+    self.type = type
+  }
+
+  /// Parses the whole file. Lines that do not parse are reported (1-based line number
+  /// and text) and skipped; the rest are kept, so one bad line does not hide the others.
+  public static func parseFile(_ text: String) -> (regions: [ReservedRegion], problems: [String]) {
+    var regions: [ReservedRegion] = []
+    var problems: [String] = []
+    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      if line.allSatisfy(\.isWhitespace) { continue }
+      if let region = parseLine(line) {
+        regions.append(region)
+      } else {
+        let shown = line.count > 80 ? line.prefix(80) + "…" : line
+        problems.append("line \(index + 1) is not 'START END TYPE': '\(shown)'")
+      }
+    }
+    return (regions, problems)
+  }
+
+  /// Parses one `0xSTART 0xEND TYPE` line.
+  public static func parseLine(_ line: Substring) -> ReservedRegion? {
+    let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    guard fields.count == 3,
+      let start = UInt64(hexPrefixed: fields[0]),
+      let end = UInt64(hexPrefixed: fields[1]),
+      start <= end,
+      fields[2].utf8.allSatisfy({ (0x21...0x7e).contains($0) })
+    else { return nil }
+    return ReservedRegion(start: start, end: end, type: Kind(rawValue: String(fields[2])))
+  }
+}
+
+extension UInt64 {
+  /// `0x…` with 1–16 hex digits.
+  init?(hexPrefixed text: Substring) {
+    guard text.hasPrefix("0x") || text.hasPrefix("0X") else { return nil }
+    let digits = text.dropFirst(2)
+    guard digits.count <= 16 else { return nil }
+    self.init(hex: digits)
+  }
+
+  /// Parses bare hex as sysfs prints registers (`%llx`, no `0x`); tolerates a `0x`.
+  init?(registerText text: Substring) {
+    let trimmed = text.trimmingWhitespace()
+    let digits = trimmed.hasPrefix("0x") ? trimmed.dropFirst(2) : trimmed
+    guard digits.count <= 16 else { return nil }
+    self.init(hex: digits)
+  }
+
+  /// `0x` and sixteen digits: how hiodctl prints addresses and 64-bit registers.
+  var hex64: String { "0x" + hex(width: 16) }
+}
+
+extension StringProtocol {
+  /// The text without leading and trailing spaces, tabs and newlines.
+  func trimmingWhitespace() -> SubSequence {
+    guard let first = firstIndex(where: { !$0.isWhitespace }) else { return self[endIndex...] }
+    let last = lastIndex(where: { !$0.isWhitespace })!
+    return self[first...last]
+  }
+}

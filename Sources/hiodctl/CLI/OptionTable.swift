@@ -1,0 +1,159 @@
+// hiodctl — the one table of commands and options: the parser, --help, the man-page
+// test and the completion tests all read it.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// Every option hiodctl knows, by identity (spellings live in `OptionSpec`).
+enum OptionID: String, Hashable, Sendable, CaseIterable {
+  case sysroot, json, numeric, help, version
+  case slot, id, vfio
+}
+
+/// Where an option appears in help and in the man page (lspci's `.SS` groups).
+enum OptionGroup: String, Sendable, CaseIterable {
+  case global = "GLOBAL OPTIONS"
+  case selection = "DEVICE SELECTION"
+}
+
+/// What an option's value is, for validation and completion.
+enum ValueKind: Sendable, Equatable {
+  /// A directory or file path.
+  case path
+  /// Free text validated by the command (filters, BDFs).
+  case text
+  /// One of a fixed set of words.
+  case choice([String])
+}
+
+/// One option: its spellings, its value, its help line.
+struct OptionSpec: Sendable {
+  let id: OptionID
+  /// `--sysroot`.
+  let long: String
+  /// `n` for `-n`.
+  let short: Character?
+  /// nil for a flag; otherwise the placeholder shown in help (`DIR`) and the value kind.
+  let metaVar: String?
+  let valueKind: ValueKind?
+  let help: String
+  let group: OptionGroup
+
+  init(
+    _ id: OptionID, long: String, short: Character? = nil, metaVar: String? = nil,
+    value: ValueKind? = nil, group: OptionGroup, help: String
+  ) {
+    self.id = id
+    self.long = long
+    self.short = short
+    self.metaVar = metaVar
+    self.valueKind = metaVar == nil ? nil : (value ?? .text)
+    self.help = help
+    self.group = group
+  }
+
+  var takesValue: Bool { metaVar != nil }
+
+  /// Every spelling: `["-n", "--numeric"]`.
+  var spellings: [String] { (short.map { ["-\($0)"] } ?? []) + [long] }
+
+  /// `-s, --slot SLOT` as help shows it.
+  var label: String {
+    let names = spellings.joined(separator: ", ")
+    return metaVar.map { "\(names) \($0)" } ?? names
+  }
+
+  /// How an error names it: `'--sysroot DIR'`.
+  var quotedForError: String { "'\(metaVar.map { "\(long) \($0)" } ?? long)'" }
+}
+
+/// The positional arguments a command accepts.
+enum PositionalSpec: Sendable {
+  case none
+  /// Zero or more arguments, described by `metaVar` (`BDF...`).
+  case list(metaVar: String)
+}
+
+/// A subcommand.
+struct CommandSpec: Sendable {
+  let name: String
+  /// One line for the command list in `hiodctl --help`.
+  let summary: String
+  /// The paragraph under OVERVIEW in `hiodctl <command> --help`.
+  let overview: String
+  let options: [OptionSpec]
+  let positionals: PositionalSpec
+  /// Worked examples, shown in the command's help.
+  let examples: [(command: String, explanation: String)]
+
+  /// `list [-s SLOT] [-d VENDOR:DEVICE] [--vfio]`.
+  var synopsis: String {
+    var parts = [name]
+    for option in options {
+      let shown = option.short.map { "-\($0)" } ?? option.long
+      parts.append("[\(option.metaVar.map { "\(shown) \($0)" } ?? shown)]")
+    }
+    if case .list(let metaVar) = positionals { parts.append("[\(metaVar)]") }
+    return parts.joined(separator: " ")
+  }
+}
+
+/// The command-line interface as data.
+enum OptionTable {
+  static let globalOptions: [OptionSpec] = [
+    OptionSpec(
+      .sysroot, long: "--sysroot", metaVar: "DIR", value: .path, group: .global,
+      help: "read sysfs, /dev, /proc and pci.ids under DIR instead of /"),
+    OptionSpec(
+      .json, long: "--json", group: .global,
+      help: "print one JSON document (the stable contract for scripts)"),
+    OptionSpec(
+      .numeric, long: "--numeric", short: "n", group: .global,
+      help: "show numeric IDs only; do not look names up"),
+    OptionSpec(
+      .help, long: "--help", short: "h", group: .global,
+      help: "show help (after a command: that command's help)"),
+    OptionSpec(
+      .version, long: "--version", group: .global, help: "print the version and exit"),
+  ]
+
+  static let list = CommandSpec(
+    name: "list",
+    summary: "list PCI devices with IOMMU group, driver, VFIO nodes and group viability",
+    overview: """
+      Lists every PCI device (through libpci) with its IOMMU group, bound driver, VFIO \
+      group node (/dev/vfio/N or noiommu-N), VFIO cdev (/dev/vfio/devices/vfioM) and \
+      whether its group is viable for VFIO: every member bound to a VFIO driver, a \
+      DMA-free driver (pci-stub, pcieport) or none. A host summary names the IOMMU \
+      units, /dev/vfio/vfio and /dev/iommu, interrupt remapping, and diagnoses hosts \
+      where device assignment cannot work. A filter that matches nothing exits with 3.
+      """,
+    options: [
+      OptionSpec(
+        .slot, long: "--slot", short: "s", metaVar: "SLOT", group: .selection,
+        help: "only devices in [[[[domain]:]bus]:][device][.[func]] (lspci -s)"),
+      OptionSpec(
+        .id, long: "--id", short: "d", metaVar: "VENDOR:DEVICE", group: .selection,
+        help: "only devices with [vendor]:[device][:class[:progif]] (lspci -d)"),
+      OptionSpec(
+        .vfio, long: "--vfio", group: .selection,
+        help: "only devices bound to a VFIO driver"),
+    ],
+    positionals: .none,
+    examples: [
+      ("hiodctl list", "every device, with a host summary"),
+      ("hiodctl list --vfio", "only devices bound to vfio-pci (or a variant driver)"),
+      ("hiodctl list -d 8086: -s 00:02", "Intel devices in slot 00:02, as lspci filters"),
+      ("hiodctl --json list | jq '.groups[] | select(.viable | not)'", "non-viable groups"),
+    ])
+
+  /// Every command, in help order.
+  static let commands: [CommandSpec] = [list]
+
+  static func command(named name: String) -> CommandSpec? {
+    commands.first { $0.name == name }
+  }
+
+  /// Every option of every command and the globals (for suggestions and doc tests).
+  static var allOptions: [OptionSpec] {
+    globalOptions + commands.flatMap(\.options)
+  }
+}

@@ -1,0 +1,34 @@
+// hiodctl — writing to stdout and stderr.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import FoundationEssentials
+import Glibc
+
+enum Output {
+  /// Writes `text` and a newline to stdout.
+  static func line(_ text: String) {
+    print(text)
+  }
+
+  /// Writes `text` and a newline to stderr (errors, warnings, hints).
+  static func error(_ text: String) {
+    var message = text + "\n"
+    message.withUTF8 { bytes in
+      var rest = UnsafeRawBufferPointer(bytes)
+      while !rest.isEmpty {
+        let written = write(STDERR_FILENO, rest.baseAddress, rest.count)
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { return }  // stderr closed: nowhere left to complain
+        rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+      }
+    }
+  }
+
+  /// Encodes `value` as the one JSON document of this invocation, on stdout.
+  static func json(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+    let data = try encoder.encode(value)
+    print(String(decoding: data, as: UTF8.self))
+  }
+}
