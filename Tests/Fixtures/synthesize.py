@@ -10,6 +10,7 @@
   synthesize.py all FIXTURESDIR           rewrite every named fixture under FIXTURESDIR
 """
 import argparse
+import json
 import os
 import shutil
 import struct
@@ -125,6 +126,8 @@ class Tree:
         else:
             directory = f"{self.device_dir(parent)}/{bdf}"
         self.device_dirs[bdf] = directory
+        self.manifest_devices[bdf] = {"group": group, "driver": driver,
+                                      "cdev": None if cdev is None else f"vfio{cdev}"}
         self.write(f"{directory}/vendor", f"0x{vendor}\n")
         self.write(f"{directory}/device", f"0x{device}\n")
         self.write(f"{directory}/class", f"0x{klass}\n")
@@ -157,6 +160,24 @@ class Tree:
         return self.device_dirs[bdf]
 
     device_dirs = None
+    manifest_devices = None
+
+    def manifest(self):
+        """What this tree contains, computed from what was written (not by hiodctl's rules
+        reimplemented elsewhere): per device its group, driver, cdev and whether its group's
+        VFIO node exists; per group its members and the members on DMA-doing host drivers."""
+        dma_free = {None, "pcieport", "pci-stub"}
+        members = {}
+        for bdf, info in self.manifest_devices.items():
+            if info["group"] is not None:
+                members.setdefault(info["group"], []).append(bdf)
+        groups = {}
+        for number, bdfs in members.items():
+            blockers = sorted(b for b in bdfs if self.manifest_devices[b]["driver"] not in dma_free
+                              and "vfio" not in self.manifest_devices[b]["driver"])
+            groups[str(number)] = {"devices": sorted(bdfs), "blockers": blockers,
+                                   "node": os.path.exists(self.path(f"/dev/vfio/{number}"))}
+        return {"devices": self.manifest_devices, "groups": groups}
 
 
 def config_space(vendor, device, klass, rev, subsys):
@@ -180,6 +201,7 @@ def new_tree(out):
     os.makedirs(out)
     tree = Tree(out)
     tree.device_dirs = {}
+    tree.manifest_devices = {}
     return tree
 
 
@@ -336,6 +358,7 @@ def sriov(out, devices):
             made += 1
             group += 1
         bus += 1
+    return t
 
 
 FIXTURES = {
@@ -351,12 +374,16 @@ def main():
     parser.add_argument("name", help="fixture name, 'sriov' or 'all'")
     parser.add_argument("out", help="output directory")
     parser.add_argument("--devices", type=int, default=1024, help="PCI functions for 'sriov'")
+    parser.add_argument("--manifest", help="also write what the tree holds, as JSON, to this file")
     args = parser.parse_args()
     if args.name == "all":
         for name, make in FIXTURES.items():
             make(os.path.join(args.out, name))
     elif args.name == "sriov":
-        sriov(args.out, args.devices)
+        tree = sriov(args.out, args.devices)
+        if args.manifest:
+            with open(args.manifest, "w") as f:
+                json.dump(tree.manifest(), f, indent=1, sort_keys=True)
     elif args.name in FIXTURES:
         FIXTURES[args.name](args.out)
     else:

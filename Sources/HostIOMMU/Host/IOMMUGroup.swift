@@ -74,14 +74,16 @@ extension IOMMUGroup {
 
     switch root.directoryEntries("\(base)/devices") {
     case .success(let names):
-      group.members = names.sorted(by: memberOrder).map { name in
-        let driver: String? =
-          if let known = knownDrivers[name] {
-            known
-          } else {
-            root.readLinkBasename("\(base)/devices/\(name)/driver").ok
-          }
-        return GroupMember(name: name, driver: driver)
+      for name in names.sorted(by: memberOrder) {
+        if let known = knownDrivers[name] {
+          group.members.append(GroupMember(name: name, driver: known))
+        } else if root.exists("\(base)/devices/\(name)") {
+          // Not a PCI function libpci listed (another bus, or a device it skipped).
+          let driver = root.readLinkBasename("\(base)/devices/\(name)/driver").ok
+          group.members.append(GroupMember(name: name, driver: driver))
+        } else {
+          warnings.append("\(base)/devices/\(name): the group lists a device that does not exist; ignored")
+        }
       }
     case .failure(let errno):
       warnings.append("\(base)/devices: \(errno.description)")

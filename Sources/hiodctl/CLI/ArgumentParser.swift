@@ -174,8 +174,10 @@ struct ArgumentParser {
   private func unknownOption(_ name: String, within cluster: String? = nil) -> UsageError {
     let shown = cluster.map { "'\(name)' in '\($0)'" } ?? "'\(name)'"
     var failure = error("unknown option \(shown)")
-    let active = activeOptions.flatMap(\.spellings)
-    if let guess = closest(to: name, among: active) {
+    // Spelling suggestions only make sense for long names: every one-letter option is
+    // one edit away from every other.
+    let active = activeOptions.map(\.long)
+    if name.hasPrefix("--"), let guess = closest(to: name, among: active) {
       failure.hints.append("did you mean '\(guess)'?")
     } else if commandSpec == nil,
       let owner = OptionTable.commands.first(where: { $0.options.contains { $0.spellings.contains(name) } })

@@ -27,7 +27,9 @@ enum Output {
   /// Encodes `value` as the one JSON document of this invocation, on stdout.
   static func json(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+    // Sorted keys: Foundation does not keep insertion order, and the output must be
+    // byte-for-byte stable across runs for scripts and golden tests.
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = try encoder.encode(value)
     print(String(decoding: data, as: UTF8.self))
   }

@@ -1,0 +1,35 @@
+// hiodctl tests — BDF parsing and printing.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import HostIOMMU
+import Testing
+
+struct PCIAddressTests {
+  @Test(arguments: [
+    ("0000:00:02.0", "0000:00:02.0"),
+    ("00:02.0", "0000:00:02.0"),
+    ("0000:3b:1f.7", "0000:3b:1f.7"),
+    ("0000:3B:1F.7", "0000:3b:1f.7"),
+    ("10000:00:02.0", "10000:00:02.0"),
+    ("7fffffff:ff:1f.7", "7fffffff:ff:1f.7"),
+  ])
+  func parsesAndPrintsCanonically(text: String, canonical: String) throws {
+    let address = try #require(PCIAddress(text))
+    #expect(address.description == canonical)
+  }
+
+  @Test(arguments: [
+    "", "0000:00:02", "000:00:02.0", "0000:0:02.0", "0000:00:2.0", "0000:00:20.0",
+    "0000:00:02.8", "0000:00:02.00", "0000:00:02.0x", "80000000:00:02.0", "1:2:3:4.0",
+    "0000:00:02:0", "+000:00:02.0", "0000:-1:02.0", "g000:00:02.0", "0000:00:1f.f",
+  ])
+  func rejects(text: String) {
+    #expect(PCIAddress(text) == nil)
+  }
+
+  @Test func ordersNumericallyByDomainBusDeviceFunction() throws {
+    let sorted = ["10000:00:00.0", "0000:01:00.0", "0000:00:1f.3", "0000:00:02.1", "0000:00:02.0"]
+      .compactMap { PCIAddress($0) }.sorted().map(\.description)
+    #expect(sorted == ["0000:00:02.0", "0000:00:02.1", "0000:00:1f.3", "0000:01:00.0", "10000:00:00.0"])
+  }
+}

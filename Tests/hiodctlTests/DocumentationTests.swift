@@ -1,0 +1,43 @@
+// hiodctl tests — the man page documents everything the option table has.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import Foundation
+import Testing
+
+@testable import hiodctl
+
+struct DocumentationTests {
+  /// man/hiodctl.8 with roff's escaped hyphens turned back into plain ones.
+  static let manPage: String = {
+    let path = Golden.testsDirectory + "/../man/hiodctl.8"
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return text.replacingOccurrences(of: "\\-", with: "-")
+  }()
+
+  @Test(arguments: OptionTable.allOptions.map(\.spellings).joined())
+  func manPageDocumentsOption(_ spelling: String) {
+    #expect(Self.manPage.contains(spelling), "man/hiodctl.8 lacks \(spelling)")
+  }
+
+  @Test(arguments: OptionTable.commands.map(\.name))
+  func manPageDocumentsCommand(_ name: String) {
+    #expect(Self.manPage.contains(".B \(name)\n"), "man/hiodctl.8 lacks a COMMANDS entry for \(name)")
+  }
+
+  @Test func manPageGroupsOptionsAsHelpDoes() {
+    for group in OptionGroup.allCases {
+      let title = group.rawValue.lowercased().capitalizedFirst
+      #expect(Self.manPage.contains(".SS \(title)"), "man/hiodctl.8 lacks .SS \(title)")
+    }
+  }
+
+  @Test func manPageListsEveryExitStatus() {
+    for status in Help.exitStatusLines.compactMap({ $0.split(separator: " ").first }) {
+      #expect(Self.manPage.contains(".B \(status)\n"), "EXIT STATUS lacks \(status)")
+    }
+  }
+}
+
+extension String {
+  var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}

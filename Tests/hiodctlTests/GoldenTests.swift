@@ -1,0 +1,144 @@
+// hiodctl tests — golden tests of what people and scripts read: the built binary's
+// stdout, stderr and exit status, compared with Tests/hiodctlTests/Golden/<name>.txt.
+// Set RECORD_GOLDEN=1 to rewrite the files after an intended change, and review the diff.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import Foundation
+import Testing
+
+struct GoldenCase: CustomTestStringConvertible, Sendable {
+  let name: String
+  let arguments: [String]
+  var testDescription: String { name }
+
+  init(_ name: String, _ arguments: String) {
+    self.name = name
+    self.arguments = arguments.split(separator: " ").map(String.init)
+  }
+}
+
+enum Golden {
+  static let cases: [GoldenCase] = [
+    // Help and version.
+    GoldenCase("help", "--help"),
+    GoldenCase("help-short", "-h"),
+    GoldenCase("list-help", "list --help"),
+    GoldenCase("version", "--version"),
+    // list on each fixture, text and JSON.
+    GoldenCase("list-intel-host", "--sysroot synthetic/intel-host list"),
+    GoldenCase("list-intel-host-json", "--sysroot synthetic/intel-host --json list"),
+    GoldenCase("list-intel-host-numeric", "--sysroot synthetic/intel-host -n list"),
+    GoldenCase("list-no-iommu", "--sysroot synthetic/no-iommu list"),
+    GoldenCase("list-no-iommu-json", "--sysroot synthetic/no-iommu list --json"),
+    GoldenCase("list-noiommu-mode", "--sysroot synthetic/noiommu-mode list"),
+    GoldenCase("list-broken", "--sysroot synthetic/broken list"),
+    GoldenCase("list-broken-json", "--sysroot synthetic/broken --json list"),
+    // Filters.
+    GoldenCase("list-slot", "--sysroot synthetic/intel-host list -s 00:04"),
+    GoldenCase("list-slot-wide-domain", "--sysroot synthetic/intel-host list -s 10000:00:02.0"),
+    GoldenCase("list-id", "--sysroot synthetic/intel-host list -d 144d:"),
+    GoldenCase("list-class", "--sysroot synthetic/intel-host list -d ::0604"),
+    GoldenCase("list-vfio", "--sysroot synthetic/intel-host list --vfio"),
+    GoldenCase("list-vfio-json", "--sysroot synthetic/intel-host --json list --vfio -d 8086:"),
+    // Runtime errors (exit 3).
+    GoldenCase("error-slot-no-match", "--sysroot synthetic/intel-host list -s 00:1f.7"),
+    GoldenCase("error-vfio-no-match", "--sysroot synthetic/no-iommu list --vfio"),
+    GoldenCase("error-sysroot-without-sys", "--sysroot synthetic list"),
+    // Usage errors (exit 64).
+    GoldenCase("error-unknown-option", "--jsn list"),
+    GoldenCase("error-unknown-command", "lst"),
+    GoldenCase("error-no-command", "--json"),
+    GoldenCase("error-missing-value", "list -s"),
+    GoldenCase("error-unexpected-argument", "list 0000:00:02.0"),
+    GoldenCase("error-flag-with-value", "--json=1 list"),
+    GoldenCase("error-bad-slot", "--sysroot synthetic/intel-host list -s 00:2g.0"),
+    GoldenCase("error-bad-id", "--sysroot synthetic/intel-host list -d 8086"),
+    GoldenCase("error-missing-sysroot", "--sysroot does-not-exist list"),
+  ]
+
+  /// `Tests/` of this package.
+  static let testsDirectory: String = {
+    var components = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    components.removeLast(2)
+    return components.joined(separator: "/")
+  }()
+
+  /// The hiodctl binary of this build: next to the test bundle, unless HIODCTL_BIN says.
+  static var binary: URL {
+    if let path = ProcessInfo.processInfo.environment["HIODCTL_BIN"] {
+      return URL(fileURLWithPath: path)
+    }
+    var directory = Bundle.main.bundleURL
+    while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("hiodctl").path),
+      directory.path != "/"
+    {
+      directory.deleteLastPathComponent()
+    }
+    return directory.appendingPathComponent("hiodctl")
+  }
+
+  struct Outcome: Equatable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    var transcript: String {
+      "--- exit status\n\(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)"
+    }
+  }
+
+  /// Runs the binary from Tests/Fixtures with a pinned environment.
+  static func run(_ arguments: [String]) throws -> Outcome {
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: testsDirectory + "/Fixtures")
+    process.environment = ["LC_ALL": "C", "COLUMNS": "80", "PATH": "/usr/bin:/bin"]
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Outcome(
+      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+      stderr: String(decoding: stderr, as: UTF8.self))
+  }
+}
+
+struct GoldenTests {
+  @Test(arguments: Golden.cases)
+  func matchesGolden(_ example: GoldenCase) throws {
+    let outcome = try Golden.run(example.arguments)
+    let file = "\(Golden.testsDirectory)/hiodctlTests/Golden/\(example.name).txt"
+    let header = "$ hiodctl \(example.arguments.joined(separator: " "))\n"
+    let actual = header + outcome.transcript
+    if ProcessInfo.processInfo.environment["RECORD_GOLDEN"] != nil {
+      try actual.write(toFile: file, atomically: true, encoding: .utf8)
+      return
+    }
+    let expected = try String(contentsOfFile: file, encoding: .utf8)
+    #expect(actual == expected, "rerun with RECORD_GOLDEN=1 to update \(file) if intended")
+  }
+
+  @Test func everyGoldenFileHasACase() throws {
+    let files = try FileManager.default.contentsOfDirectory(
+      atPath: "\(Golden.testsDirectory)/hiodctlTests/Golden")
+    let names = Set(Golden.cases.map { "\($0.name).txt" })
+    #expect(Set(files) == names)
+  }
+
+  @Test func helpGoesToStdoutAndExitsZero() throws {
+    let outcome = try Golden.run(["list", "--help"])
+    #expect(outcome.status == 0 && outcome.stderr.isEmpty && outcome.stdout.hasPrefix("OVERVIEW:"))
+  }
+
+  @Test func jsonIsOneParseableDocumentWithSchemaVersion() throws {
+    let outcome = try Golden.run(["--sysroot", "synthetic/intel-host", "--json", "list"])
+    let object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+    #expect(object?["schema_version"] as? Int == 1)
+    #expect((object?["devices"] as? [Any])?.count == 11)
+  }
+}

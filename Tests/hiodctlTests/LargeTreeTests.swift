@@ -1,0 +1,83 @@
+// hiodctl tests — thousands of devices and groups: every one listed, and every group,
+// driver, VFIO node and viability verdict as the generated tree says.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import Foundation
+import Testing
+
+struct LargeTreeTests {
+  /// Generates a 4096-function SR-IOV host with Tests/Fixtures/synthesize.py and the
+  /// manifest of what it wrote, then checks `hiodctl --json list` against the manifest.
+  @Test(.timeLimit(.minutes(2)))
+  func sriovHostWith4096Functions() throws {
+    let scratch = FileManager.default.temporaryDirectory
+      .appendingPathComponent("hiodctl-large-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let tree = scratch.appendingPathComponent("tree").path
+    let manifestPath = scratch.appendingPathComponent("manifest.json").path
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+
+    let generator = Process()
+    generator.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    generator.arguments = [
+      "python3", Golden.testsDirectory + "/Fixtures/synthesize.py", "sriov", tree,
+      "--devices", "4096", "--manifest", manifestPath,
+    ]
+    try generator.run()
+    generator.waitUntilExit()
+    try #require(generator.terminationStatus == 0)
+
+    let outcome = try Golden.run(["--sysroot", tree, "--json", "--numeric", "list"])
+    #expect(outcome.status == 0)
+    #expect(outcome.stderr.isEmpty)
+    let document = try #require(
+      try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+    let manifest = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+        as? [String: Any])
+    let expectedDevices = try #require(manifest["devices"] as? [String: [String: Any]])
+    let expectedGroups = try #require(manifest["groups"] as? [String: [String: Any]])
+
+    let devices = try #require(document["devices"] as? [[String: Any]])
+    #expect(devices.count == 4096)
+    #expect(Set(devices.compactMap { $0["bdf"] as? String }) == Set(expectedDevices.keys))
+    var mismatches: [String] = []
+    for device in devices {
+      let bdf = device["bdf"] as? String ?? "?"
+      guard let expected = expectedDevices[bdf] else { continue }
+      let group = expected["group"] as? Int
+      if device["iommu_group"] as? Int != group { mismatches.append("\(bdf) group") }
+      if device["driver"] as? String != expected["driver"] as? String {
+        mismatches.append("\(bdf) driver")
+      }
+      let cdev = (device["vfio_cdev"] as? [String: Any])?["name"] as? String
+      if cdev != expected["cdev"] as? String { mismatches.append("\(bdf) cdev") }
+      if let group, let expectedGroup = expectedGroups[String(group)] {
+        let viable = (expectedGroup["blockers"] as? [String])?.isEmpty
+        if device["viable"] as? Bool != viable { mismatches.append("\(bdf) viable") }
+        let node = device["vfio_group_node"] as? [String: Any]
+        let bound = (expected["driver"] as? String)?.contains("vfio") == true
+        if bound {
+          if node?["path"] as? String != "/dev/vfio/\(group)"
+            || node?["present"] as? Bool != expectedGroup["node"] as? Bool
+          {
+            mismatches.append("\(bdf) vfio_group_node")
+          }
+        } else if node != nil {
+          mismatches.append("\(bdf) vfio_group_node on a non-VFIO device")
+        }
+      }
+    }
+    #expect(mismatches.isEmpty, "\(mismatches.prefix(20))")
+
+    let groups = try #require(document["groups"] as? [[String: Any]])
+    #expect(groups.count == expectedGroups.count)
+    for group in groups {
+      let id = String(group["id"] as? Int ?? -1)
+      let expected = expectedGroups[id]
+      #expect(group["devices"] as? [String] == expected?["devices"] as? [String], "group \(id)")
+      let blockers = (group["blockers"] as? [[String: Any]])?.compactMap { $0["device"] as? String }
+      #expect(blockers == expected?["blockers"] as? [String], "group \(id) blockers")
+    }
+  }
+}
