@@ -149,7 +149,11 @@ class Tree:
             else:
                 self.link(f"{directory}/iommu", os.path.normpath(os.path.join("/sys/class/iommu", target)))
         if driver is not None:
-            self.mkdir(f"/sys/bus/pci/drivers/{driver}")
+            # Real driver directories hold bind/unbind/uevent; the files also keep the
+            # directory in git, which drops empty ones (libpci realpath()s the link).
+            for attribute in ("bind", "unbind", "uevent"):
+                if not os.path.exists(self.path(f"/sys/bus/pci/drivers/{driver}/{attribute}")):
+                    self.write(f"/sys/bus/pci/drivers/{driver}/{attribute}")
             self.link(f"{directory}/driver", f"/sys/bus/pci/drivers/{driver}")
         if cdev is not None:
             self.write(f"{directory}/vfio-dev/vfio{cdev}/dev", f"{cdev_major}:{cdev}\n")
