@@ -26,7 +26,7 @@ func run(_ arguments: [String]) -> ExitStatus {
     Output.line("hiodctl \(HIODVersion.string) (libpci \(HIODVersion.libpci))")
     return .success
   }
-  guard let command = invocation.command else {
+  guard let command = invocation.command.flatMap(CommandID.init(rawValue:)) else {
     Output.error(
       Help.usageError(
         UsageError(
@@ -37,10 +37,8 @@ func run(_ arguments: [String]) -> ExitStatus {
   do {
     let context = try CommandContext(invocation)
     switch command {
-    case OptionTable.list.name:
-      return try ListCommand.run(invocation, context: context)
-    default:
-      preconditionFailure("command '\(command)' is in the table but has no implementation")
+    case .list: return try ListCommand.run(invocation, context: context)
+    case .caps: return try CapsCommand.run(invocation, context: context)
     }
   } catch let error as UsageError {
     Output.error(Help.usageError(error))

@@ -82,7 +82,7 @@ extension UInt64 {
   }
 
   /// `0x` and sixteen digits: how hiodctl prints addresses and 64-bit registers.
-  var hex64: String { "0x" + hex(width: 16) }
+  public var hex64: String { "0x" + hex(width: 16) }
 }
 
 extension StringProtocol {

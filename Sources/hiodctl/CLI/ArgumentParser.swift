@@ -156,7 +156,12 @@ struct ArgumentParser {
   }
 
   private func validatePositionals() throws(UsageError) {
-    guard let spec = commandSpec else { return }
+    guard let spec = commandSpec, invocation.values[.help] == nil else { return }
+    if case .list(let metaVar, let minimum) = spec.positionals, invocation.positionals.count < minimum {
+      throw error(
+        "'\(spec.name)' needs at least \(minimum == 1 ? "one" : String(minimum)) \(metaVar.trimmingCharacters("."))",
+        hints: ["'hiodctl list --vfio' shows the devices bound to VFIO"])
+    }
     if case .none = spec.positionals, !invocation.positionals.isEmpty {
       let extra = invocation.positionals
       let quoted = extra.map { "'\($0)'" }.joined(separator: ", ")
@@ -213,4 +218,13 @@ func editDistance(_ a: String, _ b: String) -> Int {
     swap(&previous, &current)
   }
   return previous[b.count]
+}
+
+extension String {
+  /// The string without trailing `character`s (`BDF...` → `BDF`).
+  func trimmingCharacters(_ character: Character) -> String {
+    var result = self
+    while result.last == character { result.removeLast() }
+    return result
+  }
 }

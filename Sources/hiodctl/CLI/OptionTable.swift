@@ -2,16 +2,20 @@
 // test and the completion tests all read it.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+import HostIOMMU
+
 /// Every option hiodctl knows, by identity (spellings live in `OptionSpec`).
 enum OptionID: String, Hashable, Sendable, CaseIterable {
   case sysroot, json, numeric, help, version
   case slot, id, vfio
+  case backend
 }
 
 /// Where an option appears in help and in the man page (lspci's `.SS` groups).
 enum OptionGroup: String, Sendable, CaseIterable {
   case global = "GLOBAL OPTIONS"
   case selection = "DEVICE SELECTION"
+  case realize = "REALIZE OPTIONS"
 }
 
 /// What an option's value is, for validation and completion.
@@ -68,13 +72,20 @@ struct OptionSpec: Sendable {
 /// The positional arguments a command accepts.
 enum PositionalSpec: Sendable {
   case none
-  /// Zero or more arguments, described by `metaVar` (`BDF...`).
-  case list(metaVar: String)
+  /// At least `minimum` arguments, described by `metaVar` (`BDF...`).
+  case list(metaVar: String, minimum: Int)
+}
+
+/// Every command, by identity; `main` switches over it exhaustively, so a command in
+/// the table cannot lack an implementation.
+enum CommandID: String, Sendable, CaseIterable {
+  case list, caps
 }
 
 /// A subcommand.
 struct CommandSpec: Sendable {
-  let name: String
+  let id: CommandID
+  var name: String { id.rawValue }
   /// One line for the command list in `hiodctl --help`.
   let summary: String
   /// The paragraph under OVERVIEW in `hiodctl <command> --help`.
@@ -91,7 +102,9 @@ struct CommandSpec: Sendable {
       let shown = option.short.map { "-\($0)" } ?? option.long
       parts.append("[\(option.metaVar.map { "\(shown) \($0)" } ?? shown)]")
     }
-    if case .list(let metaVar) = positionals { parts.append("[\(metaVar)]") }
+    if case .list(let metaVar, let minimum) = positionals {
+      parts.append(minimum > 0 ? metaVar : "[\(metaVar)]")
+    }
     return parts.joined(separator: " ")
   }
 }
@@ -116,7 +129,7 @@ enum OptionTable {
   ]
 
   static let list = CommandSpec(
-    name: "list",
+    id: .list,
     summary: "list PCI devices with IOMMU group, driver, VFIO nodes and group viability",
     overview: """
       Lists every PCI device (through libpci) with its IOMMU group, bound driver, VFIO \
@@ -145,8 +158,37 @@ enum OptionTable {
       ("hiodctl --json list | jq '.groups[] | select(.viable | not)'", "non-viable groups"),
     ])
 
+  static let caps = CommandSpec(
+    id: .caps,
+    summary: "realize each device's HostIOMMUDevice as QEMU does and report its capabilities",
+    overview: """
+      Opens the device's VFIO group in a type1 container (legacy) or its VFIO cdev with \
+      /dev/iommu (iommufd), realizes the HostIOMMUDevice QEMU would, and reports its \
+      capabilities with where each value came from: aw_bits (computed as QEMU does, from \
+      the last usable IOVA range), the IOVA ranges, the page-size mask, and for iommufd \
+      the hw_info type, capabilities, vendor registers and whether a nesting-parent HWPT \
+      can be allocated. Everything opened or allocated is released again. When the \
+      kernel cannot answer (no privileges, the device busy or not on vfio-pci) it says \
+      why and predicts from sysfs instead, labelled as a prediction; the exit status is \
+      then 2. The iommufd backend binds the device, which opens it in the kernel as \
+      QEMU's own bind does.
+      """,
+    options: [
+      OptionSpec(
+        .backend, long: "--backend", metaVar: "BACKEND",
+        value: .choice(BackendChoice.allCases.map(\.rawValue)), group: .realize,
+        help: "auto, legacy, iommufd or sysfs (default: auto)")
+    ],
+    positionals: .list(metaVar: "BDF...", minimum: 1),
+    examples: [
+      ("hiodctl caps 0000:01:00.0", "realize with the best backend and show the capabilities"),
+      ("hiodctl caps --backend legacy 01:00.0", "the VFIO group and type1 container path only"),
+      ("hiodctl caps --backend sysfs 01:00.0", "predict without privileges or kernel objects"),
+      ("hiodctl --json caps 01:00.0 | jq .devices[0].host_iommu_device.aw_bits", "aw_bits for a script"),
+    ])
+
   /// Every command, in help order.
-  static let commands: [CommandSpec] = [list]
+  static let commands: [CommandSpec] = [list, caps]
 
   static func command(named name: String) -> CommandSpec? {
     commands.first { $0.name == name }

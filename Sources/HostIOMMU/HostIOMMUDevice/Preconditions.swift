@@ -1,0 +1,100 @@
+// hiodctl — what must hold before a backend touches the kernel, and the shared wording
+// of the failures both backends can meet.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import SystemPackage
+
+enum Preconditions {
+  /// The device's IOMMU group, if the device is VFIO-bound and in a usable group.
+  static func vfioGroup(of device: PCIDevice, in host: HostInventory, backend: HostIOMMUBackend)
+    throws(RealizeFailure) -> IOMMUGroup
+  {
+    let name = device.address.description
+    guard let id = device.iommuGroup, let group = host.group(id) else {
+      throw noGroup(device, backend: backend)
+    }
+    if group.isNoIOMMU {
+      throw RealizeFailure(
+        backend: backend, step: "sysfs", problem: .noIOMMUMode,
+        message: "\(name) is in no-IOMMU group \(id) (/dev/vfio/noiommu-\(id)): no DMA isolation, and QEMU cannot use it",
+        hints: ["enable the IOMMU (intel_iommu=on, amd_iommu not off) instead of vfio's enable_unsafe_noiommu_mode"])
+    }
+    guard device.isVFIOBound else {
+      let bound = device.driver.map { "it is bound to \($0)" } ?? "no driver is bound"
+      throw RealizeFailure(
+        backend: backend, step: "sysfs", problem: .notBoundToVFIO,
+        message: "\(name) is not bound to a VFIO driver: \(bound)",
+        hints: ["bind it to vfio-pci, e.g. driverctl set-override \(name) vfio-pci"])
+    }
+    return group
+  }
+
+  static func noGroup(_ device: PCIDevice, backend: HostIOMMUBackend) -> RealizeFailure {
+    RealizeFailure(
+      backend: backend, step: "sysfs", problem: .noIOMMUGroup,
+      message: "\(device.address) has no IOMMU group: it is not behind an enabled IOMMU",
+      hints: ["enable the IOMMU (intel_iommu=on; AMD-Vi in the firmware); see 'hiodctl list'"])
+  }
+
+  /// A live device node is a character device; in a captured tree it is a plain file.
+  static func characterDevice(
+    _ node: String, root: SystemRoot, kernel: any KernelInterface, backend: HostIOMMUBackend
+  ) throws(RealizeFailure) {
+    switch kernel.isCharacterDevice(root.resolve(node)) {
+    case .success(true):
+      return
+    case .success(false):
+      throw RealizeFailure(
+        backend: backend, step: "stat \(node)", problem: .notADevice,
+        message: "\(node) is not a character device\(root.isHost ? "" : " (under --sysroot \(root.path), a captured tree)")",
+        hints: ["only the live host can realize a HostIOMMUDevice; --backend sysfs predicts from the tree"])
+    case .failure(.noSuchFileOrDirectory):
+      throw RealizeFailure(
+        backend: backend, step: "stat \(node)", errno: .noSuchFileOrDirectory,
+        problem: .backendUnavailable, message: "\(node) does not exist")
+    case .failure(let errno):
+      throw RealizeFailure(
+        backend: backend, step: "stat \(node)", errno: errno, problem: .kernelRefused,
+        message: "cannot stat \(node): \(errno.description)")
+    }
+  }
+
+  /// QEMU's "group N is not viable", with the members that make it so.
+  static func notViable(_ group: IOMMUGroup, device: PCIDevice?, backend: HostIOMMUBackend, step: String)
+    -> RealizeFailure
+  {
+    let blockers = group.blockers.map { "\($0.name) is bound to \($0.driver ?? "?")" }
+    var hints = ["Please ensure all devices within the iommu_group are bound to their vfio bus driver."]
+    if let first = group.blockers.first {
+      hints.append("e.g. driverctl set-override \(first.name) vfio-pci")
+    }
+    return RealizeFailure(
+      backend: backend, step: step, problem: .groupNotViable,
+      message: "group \(group.id) is not viable"
+        + (blockers.isEmpty ? "" : ": " + blockers.joined(separator: "; ")),
+      hints: hints)
+  }
+
+  static func permission(_ node: String, backend: HostIOMMUBackend, step: String, errno: Errno) -> RealizeFailure {
+    RealizeFailure(
+      backend: backend, step: step, errno: errno, problem: .permissionDenied,
+      message: "permission denied opening \(node): read and write access is needed",
+      hints: [
+        "run as root, or give the user that runs QEMU the node (libvirt and udev rules chown it)",
+        "--backend sysfs predicts without privileges",
+      ])
+  }
+
+  /// EPERM from VFIO_SET_IOMMU / VFIO_DEVICE_BIND_IOMMUFD: the platform cannot isolate MSIs.
+  static func noMSIIsolation(backend: HostIOMMUBackend, step: String, errno: Errno, parameter: String)
+    -> RealizeFailure
+  {
+    RealizeFailure(
+      backend: backend, step: step, errno: errno, problem: .noMSIIsolation,
+      message: "the kernel refuses the device (EPERM): the platform cannot isolate MSIs (no interrupt remapping)",
+      hints: [
+        "enable interrupt remapping (VT-d/AMD-Vi interrupt remapping, x2APIC, in the firmware)",
+        "\(parameter)=1 overrides the check, but then a guest can forge interrupts to the host",
+      ])
+  }
+}

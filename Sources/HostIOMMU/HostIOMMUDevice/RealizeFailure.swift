@@ -1,0 +1,85 @@
+// hiodctl — why a HostIOMMUDevice could not be realized, in words, with the fix.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+public import SystemPackage
+
+/// The kinds of answer a failed realize gives. Busy, non-viable, unprivileged and
+/// unsupported cases are answers to explain, not crashes.
+public enum DeviceProblem: String, Sendable, Hashable {
+  /// The device is not behind an IOMMU: no IOMMU group, VFIO cannot bind it.
+  case noIOMMUGroup = "no-iommu-group"
+  /// No VFIO driver owns the device.
+  case notBoundToVFIO = "not-bound-to-vfio"
+  /// A group member is on a host driver: QEMU's "group N is not viable".
+  case groupNotViable = "group-not-viable"
+  /// Another process holds the group or the device (a running QEMU, say).
+  case busy
+  /// The platform cannot isolate MSIs (no interrupt remapping): VFIO refuses (EPERM).
+  case noMSIIsolation = "no-msi-isolation"
+  /// The caller may not open the node.
+  case permissionDenied = "permission-denied"
+  /// The kernel lacks the backend (no /dev/iommu, no cdev, no type1).
+  case backendUnavailable = "backend-unavailable"
+  /// The group is an unsafe no-IOMMU group, which QEMU cannot use.
+  case noIOMMUMode = "noiommu-group"
+  /// The node is not a character device: a captured tree, not a live host.
+  case notADevice = "not-a-device"
+  /// The kernel refused a step for a reason hiodctl does not interpret further.
+  case kernelRefused = "kernel-refused"
+}
+
+/// A realize that did not complete: which backend, which step, the errno, and what it
+/// means. Every kernel object acquired before the failure has been released.
+public struct RealizeFailure: Error, Sendable, Hashable {
+  public var backend: HostIOMMUBackend
+  /// The call or file that failed: `open /dev/vfio/2`, `VFIO_GROUP_SET_CONTAINER`.
+  public var step: String
+  public var errno: Errno?
+  public var problem: DeviceProblem
+  /// A sentence naming the object and the cause.
+  public var message: String
+  public var hints: [String]
+
+  public init(
+    backend: HostIOMMUBackend, step: String, errno: Errno? = nil, problem: DeviceProblem,
+    message: String, hints: [String] = []
+  ) {
+    self.backend = backend
+    self.step = step
+    self.errno = errno
+    self.problem = problem
+    self.message = message
+    self.hints = hints
+  }
+}
+
+extension Errno {
+  /// The C name (`EBUSY`), which is what people search for.
+  public var symbol: String {
+    switch self {
+    case .notPermitted: "EPERM"
+    case .noSuchFileOrDirectory: "ENOENT"
+    case .interrupted: "EINTR"
+    case .ioError: "EIO"
+    case .badFileDescriptor: "EBADF"
+    case .noMemory: "ENOMEM"
+    case .permissionDenied: "EACCES"
+    case .badAddress: "EFAULT"
+    case .resourceBusy: "EBUSY"
+    case .fileExists: "EEXIST"
+    case .operationNotSupportedByDevice: "ENODEV"
+    case .notDirectory: "ENOTDIR"
+    case .invalidArgument: "EINVAL"
+    case .noSuchProcess: "ESRCH"
+    case .notSupported: "EOPNOTSUPP"
+    case .inappropriateIOCTLForDevice: "ENOTTY"
+    case .messageTooLong: "EMSGSIZE"
+    case .argListTooLong: "E2BIG"
+    case .noSuchAddressOrDevice: "ENXIO"
+    case .readOnlyFileSystem: "EROFS"
+    case .tooManySymbolicLinkLevels: "ELOOP"
+    case .overflow: "EOVERFLOW"
+    default: "errno \(rawValue)"
+    }
+  }
+}

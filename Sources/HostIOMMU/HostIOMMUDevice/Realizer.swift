@@ -1,0 +1,123 @@
+// hiodctl — choosing a backend, realizing the device, and falling back honestly.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// `--backend`: which HostIOMMUDevice implementation to use.
+public enum BackendChoice: String, Sendable, CaseIterable {
+  /// iommufd when the device has a cdev and /dev/iommu exists, else legacy, else sysfs.
+  case auto
+  case legacy
+  case iommufd
+  case sysfs
+}
+
+/// One backend tried for a device, and how it went.
+public struct RealizeAttempt: Hashable, Sendable {
+  public var backend: HostIOMMUBackend
+  /// Why this backend was tried.
+  public var reason: String
+  /// nil when it realized the device.
+  public var failure: RealizeFailure?
+
+  public init(backend: HostIOMMUBackend, reason: String, failure: RealizeFailure?) {
+    self.backend = backend
+    self.reason = reason
+    self.failure = failure
+  }
+}
+
+/// Everything `caps` says about one device.
+public struct DeviceRealization: Hashable, Sendable {
+  public var device: PCIDevice
+  public var requested: BackendChoice
+  /// In the order tried.
+  public var attempts: [RealizeAttempt]
+  /// The answer: from the first backend that succeeded (possibly the sysfs prediction).
+  public var hostIOMMUDevice: HostIOMMUDevice?
+
+  /// The kernel answered (a prediction does not count unless it was asked for).
+  public var isDetermined: Bool {
+    guard let answer = hostIOMMUDevice else { return false }
+    return answer.backend != .sysfs || requested == .sysfs
+  }
+
+  /// The first failure of a kernel backend: the reason there is no kernel answer.
+  public var primaryFailure: RealizeFailure? {
+    attempts.first { $0.failure != nil && $0.backend != .sysfs }?.failure
+      ?? attempts.first { $0.failure != nil }?.failure
+  }
+}
+
+/// Realizes HostIOMMUDevices for devices of a scanned host.
+public struct HostIOMMURealizer: Sendable {
+  let kernel: any KernelInterface
+  let root: SystemRoot
+
+  /// The live kernel, under `root` (device nodes resolve under --sysroot too).
+  public init(root: SystemRoot) {
+    self.init(root: root, kernel: LinuxKernel())
+  }
+
+  init(root: SystemRoot, kernel: any KernelInterface) {
+    self.root = root
+    self.kernel = kernel
+  }
+
+  /// Tries the chosen backend (or, for `auto`, each usable one in QEMU's order of
+  /// preference) and falls back to the sysfs prediction when no kernel backend works.
+  public func realize(_ device: PCIDevice, in host: HostInventory, backend choice: BackendChoice)
+    -> DeviceRealization
+  {
+    var result = DeviceRealization(device: device, requested: choice, attempts: [], hostIOMMUDevice: nil)
+    for (backend, reason) in plan(device, in: host, choice: choice) {
+      do {
+        let realized = try realize(device, in: host, with: backend)
+        result.attempts.append(RealizeAttempt(backend: backend, reason: reason, failure: nil))
+        result.hostIOMMUDevice = realized
+        break
+      } catch {
+        result.attempts.append(RealizeAttempt(backend: backend, reason: reason, failure: error))
+      }
+    }
+    return result
+  }
+
+  private func realize(_ device: PCIDevice, in host: HostInventory, with backend: HostIOMMUBackend)
+    throws(RealizeFailure) -> HostIOMMUDevice
+  {
+    switch backend {
+    case .legacy: try LegacyVFIORealizer(kernel: kernel, root: root).realize(device, in: host)
+    case .iommufd: try IOMMUFDRealizer(kernel: kernel, root: root).realize(device, in: host)
+    case .sysfs: try SysfsPredictor(root: root).predict(device, in: host)
+    }
+  }
+
+  /// The backends to try, each with the reason, in order.
+  func plan(_ device: PCIDevice, in host: HostInventory, choice: BackendChoice)
+    -> [(HostIOMMUBackend, String)]
+  {
+    let fallback = (HostIOMMUBackend.sysfs, "no kernel backend answered: predicting from sysfs")
+    switch choice {
+    case .legacy: return [(.legacy, "--backend legacy"), fallback]
+    case .iommufd: return [(.iommufd, "--backend iommufd"), fallback]
+    case .sysfs: return [(.sysfs, "--backend sysfs")]
+    case .auto:
+      var plan: [(HostIOMMUBackend, String)] = []
+      if let cdev = device.vfioCdev, cdev.node.present, host.facts.iommufd.present {
+        plan.append((.iommufd, "auto: the device has \(cdev.node.path) and \(host.facts.iommufd.path) exists"))
+      }
+      if device.isVFIOBound, let group = host.group(device.iommuGroup), group.vfioNode?.present == true {
+        let reason =
+          plan.isEmpty
+          ? "auto: \(group.vfioNodePath) exists" + (device.vfioCdev == nil ? " (no VFIO cdev)" : " (no /dev/iommu)")
+          : "auto: iommufd failed; \(group.vfioNodePath) exists"
+        plan.append((.legacy, reason))
+      }
+      if plan.isEmpty {
+        // Nothing usable: let the legacy backend's preconditions say why (no group, not
+        // bound to VFIO, no-IOMMU group), then predict.
+        plan.append((.legacy, "auto: no usable VFIO cdev or group node"))
+      }
+      return plan + [fallback]
+    }
+  }
+}

@@ -1,0 +1,27 @@
+// hiodctl — turning BDF arguments into devices of the scanned host.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import HostIOMMU
+
+enum DeviceArguments {
+  /// The devices named by `arguments`, in the order given (duplicates dropped).
+  /// A malformed BDF is a usage error (64); a BDF the host lacks is a runtime error (3).
+  static func resolve(_ arguments: [String], in host: HostInventory, command: String) throws -> [PCIDevice] {
+    var devices: [PCIDevice] = []
+    for argument in arguments {
+      guard let address = PCIAddress(argument) else {
+        throw UsageError(
+          message: "invalid BDF '\(argument)'",
+          hints: ["a BDF is DDDD:BB:DD.F or BB:DD.F in hex, e.g. 0000:01:00.0"],
+          command: command)
+      }
+      guard let device = host.devices.first(where: { $0.address == address }) else {
+        throw HIODError(
+          .notFound, "no PCI device \(address) on this host",
+          hints: ["'hiodctl list' shows all \(host.devices.count) devices"])
+      }
+      if !devices.contains(where: { $0.address == address }) { devices.append(device) }
+    }
+    return devices
+  }
+}

@@ -1,0 +1,109 @@
+// hiodctl caps — the capability report for people (scripts use --json).
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import HostIOMMU
+
+enum CapsText {
+  static func render(_ result: DeviceRealization, numeric: Bool) -> String {
+    var lines = ["\(result.device.address)  \(ListText.describe(result.device, numeric: numeric))"]
+    for attempt in result.attempts {
+      guard let failure = attempt.failure else { continue }
+      lines.append("  \(attempt.backend.rawValue): \(failure.message)")
+      if let errno = failure.errno {
+        lines.append("    (\(failure.step): \(errno.symbol))")
+      }
+      lines += failure.hints.map { "    hint: \($0)" }
+    }
+    guard let device = result.hostIOMMUDevice, let used = result.attempts.first(where: { $0.failure == nil })
+    else {
+      lines.append("  no HostIOMMUDevice: nothing could be realized or predicted")
+      return lines.joined(separator: "\n")
+    }
+    if device.backend == .sysfs {
+      lines.append("  PREDICTION from sysfs: what the kernel would probably answer, not its answer")
+    }
+    var table = TextTable(headers: ["", "", ""])
+    func row(_ label: String, _ value: String, _ source: String = "") {
+      table.append(["  " + label, value, source])
+    }
+    row("backend", device.backend.rawValue, "(\(used.reason))")
+    row("realized", device.backend.qemuType)
+    if let ranges = device.iovaRanges, let bits = device.awBits {
+      row("aw_bits", String(bits), ranges.provenance.origin)
+      let shown = ranges.value.isEmpty ? ["none reported (aw_bits 64)"] : ranges.value.map(\.description)
+      for (index, range) in shown.enumerated() { row(index == 0 ? "IOVA ranges" : "", range) }
+    } else {
+      row("aw_bits", "unknown", "needs --backend legacy or iommufd")
+    }
+    if let mask = device.pageSizeMask {
+      row("page sizes", "\(pageSizeNames(mask.value).joined(separator: " ")) (\(mask.value.hex64))", mask.provenance.origin)
+    }
+    switch device.getCap(.iommuType) {
+    case .value(let raw, let provenance):
+      row("IOMMU type", IOMMUHardwareType(rawValue: UInt32(raw)).description, provenance.origin)
+    case .unsupported(let message):
+      row("IOMMU type", "get_cap: \(message)", "(legacy VFIO has no uAPI for it)")
+    case .unknown(let reason):
+      row("IOMMU type", "unknown", reason)
+    }
+    if let capabilities = device.caps.hwCaps {
+      let names = hardwareCapabilityNames(capabilities.value)
+      row("hw caps", names.isEmpty ? "none" : names.joined(separator: " "), capabilities.provenance.origin)
+    }
+    if let pasid = device.caps.maxPASIDLog2 {
+      row("max PASID", pasid.value == 0 ? "none (PASID off)" : "\(pasid.value) bits", pasid.provenance.origin)
+    }
+    if let probe = device.nestingParent {
+      row(
+        "nesting parent",
+        probe.allowed ? "allowed" : "refused (\(probe.refusal?.symbol ?? "?"))",
+        "\(probe.provenance.origin): x-flts=on and accel=on need it")
+    }
+    if let legacy = device.legacy {
+      row("container", legacy.iommuModel == 3 ? "TYPE1v2" : "TYPE1", "VFIO_SET_IOMMU")
+      if let available = legacy.dmaMappingsAvailable {
+        row("DMA mappings", "\(available) available", "VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL")
+      }
+    }
+    if let vendor = device.caps.vendor {
+      for (label, value) in vendorRows(vendor.value) { row(label, value, vendor.provenance.origin) }
+    }
+    lines += table.lines().dropFirst().map { $0.trailingSpacesRemoved }
+    lines += device.notes.map { "  note: \($0)" }
+    return lines.joined(separator: "\n")
+  }
+
+  /// One line per vendor register: raw value, then the fields that are set.
+  static func vendorRows(_ vendor: VendorCaps) -> [(String, String)] {
+    func summary(_ fields: [DecodedField]) -> String {
+      fields.filter { $0.value != 0 }.map { $0.highBit == $0.lowBit ? $0.name : "\($0.name)=\($0.value)" }
+        .joined(separator: " ")
+    }
+    switch vendor {
+    case .intelVTd(_, let capability, let extended):
+      let cap = VTdCapability(capability)
+      let ecap = VTdExtendedCapability(extended)
+      return [
+        ("VT-d CAP", "\(capability.hex64) MGAW \(cap.mgaw), SAGAW \(cap.supportedAddressWidths.map(String.init).joined(separator: "/"))"),
+        ("", summary(cap.fields)),
+        ("VT-d ECAP", extended.hex64),
+        ("", summary(ecap.fields)),
+      ]
+    case .armSMMUv3(_, let idr, let iidr, let aidr):
+      let registers = SMMUv3Registers(idr: idr, iidr: iidr, aidr: aidr)
+      return [("SMMUv3 IDR", idr.map { "0x" + $0.hex(width: 8) }.joined(separator: " ")), ("", summary(registers.fields))]
+    case .amd(let efr, let efr2):
+      return [("AMD EFR", "\(efr.hex64) EFR2 \(efr2.hex64)"), ("", summary(AMDExtendedFeatures(efr: efr, efr2: efr2).fields))]
+    case .other(let type, let bytes):
+      return [("hw_info", "\(type): \(bytes.map { $0.hex(width: 2) }.joined())")]
+    }
+  }
+}
+
+extension String {
+  var trailingSpacesRemoved: String {
+    var text = self
+    while text.last == " " { text.removeLast() }
+    return text
+  }
+}
