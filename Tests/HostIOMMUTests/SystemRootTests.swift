@@ -98,3 +98,9 @@ extension Result where Failure == Errno {
     return nil
   }
 }
+
+/// `symlink(2)` creating the parent directories first.
+func symlinkAt(_ target: String, _ path: String) -> Int32 {
+  _ = system("mkdir -p \"$(dirname '\(path)')\"")
+  return symlink(target, path)
+}

@@ -54,6 +54,19 @@ enum Golden {
     GoldenCase("error-bad-slot", "--sysroot synthetic/intel-host list -s 00:2g.0"),
     GoldenCase("error-bad-id", "--sysroot synthetic/intel-host list -d 8086"),
     GoldenCase("error-missing-sysroot", "--sysroot does-not-exist list"),
+    // caps: on a captured tree the kernel backends cannot run, so auto falls back.
+    GoldenCase("caps-help", "caps --help"),
+    GoldenCase("caps-auto-prediction", "--sysroot synthetic/intel-host caps 00:02.0"),
+    GoldenCase("caps-sysfs", "--sysroot synthetic/intel-host caps --backend sysfs 0000:01:00.0 10000:00:02.0"),
+    GoldenCase("caps-sysfs-json", "--sysroot synthetic/intel-host --json caps --backend=sysfs 00:02.0"),
+    GoldenCase("caps-legacy-json", "--sysroot synthetic/intel-host --json caps --backend legacy 00:04.0"),
+    GoldenCase("caps-not-bound", "--sysroot synthetic/intel-host caps 00:03.0"),
+    GoldenCase("caps-no-iommu", "--sysroot synthetic/no-iommu caps 00:02.0"),
+    GoldenCase("caps-noiommu-mode", "--sysroot synthetic/noiommu-mode caps 00:03.0"),
+    GoldenCase("error-caps-no-bdf", "--sysroot synthetic/intel-host caps"),
+    GoldenCase("error-caps-bad-bdf", "--sysroot synthetic/intel-host caps 0000:00:2.0"),
+    GoldenCase("error-caps-unknown-bdf", "--sysroot synthetic/intel-host caps 0000:05:00.0"),
+    GoldenCase("error-caps-bad-backend", "caps --backend vfio 00:02.0"),
   ]
 
   /// `Tests/` of this package.

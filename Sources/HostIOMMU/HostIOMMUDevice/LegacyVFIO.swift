@@ -114,6 +114,7 @@ struct LegacyVFIORealizer {
   {
     var size = Type1InfoParser.headerSize
     var buffer: [UInt8] = []
+    var settled = false
     for _ in 0..<4 {
       buffer = [UInt8](repeating: 0, count: size)
       withUnsafeBytes(of: UInt32(size)) { buffer.replaceSubrange(0..<4, with: $0) }
@@ -125,7 +126,10 @@ struct LegacyVFIORealizer {
         return .failure(refused("VFIO_IOMMU_GET_INFO", errno, "Failed to get VFIO IOMMU info"))
       }
       let wanted = Int(buffer.loadLittleEndian(UInt32.self, at: 0))
-      if wanted <= size { break }
+      if wanted <= size {
+        settled = true
+        break
+      }
       // A kernel asking for more than 1 MiB is broken; do not follow it.
       guard wanted <= 1 << 20 else {
         return .failure(
@@ -137,6 +141,9 @@ struct LegacyVFIORealizer {
     }
     let info = Type1InfoParser.parse(buffer)
     var notes = info.problems.map { "VFIO_IOMMU_GET_INFO: \($0)" }
+    if !settled {
+      notes.append("VFIO_IOMMU_GET_INFO: the kernel kept asking for a larger buffer; using its last answer")
+    }
     let origin = Provenance(.legacy, "VFIO_IOMMU_GET_INFO: VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE")
     let ranges: [IOVARange]
     if let reported = info.iovaRanges {

@@ -26,6 +26,11 @@ enum Preconditions {
         message: "\(name) is not bound to a VFIO driver: \(bound)",
         hints: ["bind it to vfio-pci, e.g. driverctl set-override \(name) vfio-pci"])
     }
+    // Sysfs already shows the kernel's viability rule; do not open anything for a group
+    // QEMU would reject first thing ("group N is not viable").
+    if !group.isViable {
+      throw notViable(group, device: device, backend: backend, step: "sysfs")
+    }
     return group
   }
 

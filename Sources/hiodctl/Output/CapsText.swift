@@ -6,8 +6,10 @@ import HostIOMMU
 enum CapsText {
   static func render(_ result: DeviceRealization, numeric: Bool) -> String {
     var lines = ["\(result.device.address)  \(ListText.describe(result.device, numeric: numeric))"]
+    var shown: Set<String> = []
     for attempt in result.attempts {
-      guard let failure = attempt.failure else { continue }
+      // The predictor often fails for the same reason as the backend before it.
+      guard let failure = attempt.failure, shown.insert(failure.message).inserted else { continue }
       lines.append("  \(attempt.backend.rawValue): \(failure.message)")
       if let errno = failure.errno {
         lines.append("    (\(failure.step): \(errno.symbol))")
@@ -66,7 +68,9 @@ enum CapsText {
       }
     }
     if let vendor = device.caps.vendor {
-      for (label, value) in vendorRows(vendor.value) { row(label, value, vendor.provenance.origin) }
+      for (index, (label, value)) in vendorRows(vendor.value).enumerated() {
+        row(label, value, index == 0 ? vendor.provenance.origin : "")
+      }
     }
     lines += table.lines().dropFirst().map { $0.trailingSpacesRemoved }
     lines += device.notes.map { "  note: \($0)" }
