@@ -33,6 +33,12 @@ enum Golden {
     GoldenCase("list-noiommu-mode", "--sysroot synthetic/noiommu-mode list"),
     GoldenCase("list-broken", "--sysroot synthetic/broken list"),
     GoldenCase("list-broken-json", "--sysroot synthetic/broken --json list"),
+    // Trees captured from the VM rig's real kernels.
+    GoldenCase("list-captured-intel-aw39", "--sysroot captured/intel-aw39 list"),
+    GoldenCase("list-captured-amd", "--sysroot captured/amd list"),
+    GoldenCase("list-captured-virtio", "--sysroot captured/virtio list"),
+    GoldenCase("list-captured-multifunction-json", "--sysroot captured/multifunction --json list -s 01:"),
+    GoldenCase("caps-captured-amd", "--sysroot captured/amd caps --backend sysfs 00:03.0"),
     // Filters.
     GoldenCase("list-slot", "--sysroot synthetic/intel-host list -s 00:04"),
     GoldenCase("list-slot-wide-domain", "--sysroot synthetic/intel-host list -s 10000:00:02.0"),

@@ -1,0 +1,984 @@
+#!/usr/bin/env python3
+"""Host side of the hiodctl VM rig.
+
+Decodes what the guest printed on its data UART, turns the guest's sysfs dump
+into "ground truth", validates `hiodctl --json list` against the schema,
+cross-checks it with the ground truth, evaluates the scenario's jq
+expectations, and unpacks sysfs captures into fixtures.
+
+  check.py run       --data DATA --name N [--bind BDF]... [--expect JQ]...
+                     [--needs-hiodctl] [--truth-only] [--bind-may-fail]
+                     [--list-rc N] [--doc-out FILE]
+  check.py selftest  --data DATA --name N [--expect JQ]... [--bind BDF]...
+  check.py synth     --data DATA            (print the list JSON the truth implies)
+  check.py capture   --data DATA --dest DIR
+  check.py cpio      ROOTDIR OUT            (newc archive, with /dev/console)
+
+Only the standard library and the `jq` program are used.
+"""
+import argparse
+import base64
+import copy
+import io
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+
+# ============================================================================
+# The hiodctl `list --json` contract, schema_version 1.
+# EVERY JSON key name the checker uses is in this table and nowhere else:
+# when hiodctl renames a key, change the right-hand side here.
+# ============================================================================
+K = {
+    # top level
+    "schema_version": "schema_version",
+    "host": "host",
+    "devices": "devices",
+    "groups": "groups",
+    "warnings": "warnings",
+    # host
+    "host.sysroot": "sysroot",
+    "host.iommu_units": "iommu_units",
+    "host.iommu_group_count": "iommu_group_count",
+    "host.vfio_container": "vfio_container",
+    "host.iommufd": "iommufd",
+    "host.interrupt_remapping": "interrupt_remapping",
+    "host.diagnoses": "diagnoses",
+    # host.iommu_units[]
+    "unit.name": "name",
+    "unit.vendor": "vendor",
+    "unit.intel_vtd": "intel_vtd",
+    "unit.amd_vi": "amd_vi",
+    "vtd.version": "version",
+    "vtd.cap": "cap",
+    "vtd.ecap": "ecap",
+    "amd.cap": "cap",
+    "amd.features": "features",
+    # {path, present} node objects
+    "node.path": "path",
+    "node.present": "present",
+    # host.diagnoses[]
+    "diag.severity": "severity",
+    "diag.code": "code",
+    "diag.message": "message",
+    "diag.hint": "hint",
+    # devices[]
+    "dev.bdf": "bdf",
+    "dev.domain": "domain",
+    "dev.bus": "bus",
+    "dev.device": "device",
+    "dev.function": "function",
+    "dev.vendor_id": "vendor_id",
+    "dev.device_id": "device_id",
+    "dev.class": "class",
+    "dev.prog_if": "prog_if",
+    "dev.revision": "revision",
+    "dev.subsystem_vendor_id": "subsystem_vendor_id",
+    "dev.subsystem_device_id": "subsystem_device_id",
+    "dev.vendor_name": "vendor_name",
+    "dev.device_name": "device_name",
+    "dev.class_name": "class_name",
+    "dev.iommu_group": "iommu_group",
+    "dev.iommu_unit": "iommu_unit",
+    "dev.driver": "driver",
+    "dev.vfio_bound": "vfio_bound",
+    "dev.vfio_group_node": "vfio_group_node",
+    "dev.vfio_cdev": "vfio_cdev",
+    "dev.viable": "viable",
+    # devices[].vfio_cdev
+    "cdev.name": "name",
+    "cdev.path": "path",
+    "cdev.dev": "dev",
+    "cdev.present": "present",
+    # groups[]
+    "group.id": "id",
+    "group.type": "type",
+    "group.name": "name",
+    "group.noiommu": "noiommu",
+    "group.devices": "devices",
+    "group.reserved_regions": "reserved_regions",
+    "group.vfio_node": "vfio_node",
+    "group.viable": "viable",
+    "group.blockers": "blockers",
+    # groups[].reserved_regions[]
+    "rr.start": "start",
+    "rr.end": "end",
+    "rr.type": "type",
+    # groups[].blockers[]
+    "blocker.device": "device",
+    "blocker.driver": "driver",
+}
+SCHEMA_VERSION = 1
+VENDORS = ("intel", "amd", "arm", "virtio", "unknown")
+IR_STATES = ("enabled", "disabled", "unknown")
+
+
+class T:
+    """Type descriptors for the schema."""
+
+    def __init__(self, kind, *args):
+        self.kind, self.args = kind, args
+
+
+STR, INT, BOOL = T("str"), T("int"), T("bool")
+
+
+def RE(pattern, what):
+    return T("re", re.compile(pattern), what)
+
+
+def NULL(t):
+    return T("null", t)
+
+
+def ENUM(*values):
+    return T("enum", values)
+
+
+def LIST(t):
+    return T("list", t)
+
+
+def OBJ(**fields):  # fields are logical names (keys of K) -> type
+    return T("obj", fields)
+
+
+HEX4 = RE(r"^[0-9a-f]{4}$", "4 lowercase hex digits, no 0x")
+HEX2 = RE(r"^[0-9a-f]{2}$", "2 lowercase hex digits, no 0x")
+HEX64 = RE(r"^0x[0-9a-f]{16}$", '"0x" + 16 lowercase hex digits')
+BDF = RE(r"^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", "DDDD:BB:DD.F")
+NODE = {"node.path": STR, "node.present": BOOL}
+
+SCHEMA = OBJ(**{
+    "schema_version": INT,
+    "host": OBJ(**{
+        "host.sysroot": STR,
+        "host.iommu_units": LIST(OBJ(**{
+            "unit.name": STR,
+            "unit.vendor": ENUM(*VENDORS),
+            "unit.intel_vtd": NULL(OBJ(**{"vtd.version": STR, "vtd.cap": HEX64, "vtd.ecap": HEX64})),
+            "unit.amd_vi": NULL(OBJ(**{"amd.cap": STR, "amd.features": STR})),
+        })),
+        "host.iommu_group_count": INT,
+        "host.vfio_container": OBJ(**NODE),
+        "host.iommufd": OBJ(**NODE),
+        "host.interrupt_remapping": ENUM(*IR_STATES),
+        "host.diagnoses": LIST(OBJ(**{"diag.severity": STR, "diag.code": STR,
+                                      "diag.message": STR, "diag.hint": NULL(STR)})),
+    }),
+    "devices": LIST(OBJ(**{
+        "dev.bdf": BDF,
+        "dev.domain": INT, "dev.bus": INT, "dev.device": INT, "dev.function": INT,
+        "dev.vendor_id": HEX4, "dev.device_id": HEX4, "dev.class": HEX4,
+        "dev.prog_if": HEX2, "dev.revision": HEX2,
+        "dev.subsystem_vendor_id": HEX4, "dev.subsystem_device_id": HEX4,
+        "dev.vendor_name": NULL(STR), "dev.device_name": NULL(STR),
+        "dev.iommu_group": NULL(INT),
+        "dev.iommu_unit": NULL(STR),
+        "dev.driver": NULL(STR),
+        "dev.vfio_bound": BOOL,
+        "dev.vfio_group_node": NULL(OBJ(**NODE)),
+        "dev.vfio_cdev": NULL(OBJ(**{"cdev.name": STR, "cdev.path": STR,
+                                     "cdev.dev": RE(r"^\d+:\d+$", "MAJ:MIN"),
+                                     "cdev.present": BOOL})),
+        "dev.viable": NULL(BOOL),
+    })),
+    "groups": LIST(OBJ(**{
+        "group.id": INT,
+        "group.type": NULL(STR),
+        "group.name": NULL(STR),
+        "group.noiommu": BOOL,
+        "group.devices": LIST(BDF),
+        "group.reserved_regions": LIST(OBJ(**{"rr.start": HEX64, "rr.end": HEX64, "rr.type": STR})),
+        "group.vfio_node": NULL(OBJ(**NODE)),
+        "group.viable": BOOL,
+        "group.blockers": LIST(OBJ(**{"blocker.device": BDF, "blocker.driver": NULL(STR)})),
+    })),
+    "warnings": LIST(STR),
+})
+
+
+def validate(value, t, path, errs):
+    """Append "path: problem" strings to errs."""
+    k = t.kind
+    if k == "null":
+        if value is not None:
+            validate(value, t.args[0], path, errs)
+    elif value is None:
+        errs.append(f"{path}: is null, expected {describe(t)}")
+    elif k == "str":
+        if not isinstance(value, str):
+            errs.append(f"{path}: expected a string, got {json.dumps(value)[:60]}")
+    elif k == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            errs.append(f"{path}: expected an integer, got {json.dumps(value)[:60]}")
+    elif k == "bool":
+        if not isinstance(value, bool):
+            errs.append(f"{path}: expected true/false, got {json.dumps(value)[:60]}")
+    elif k == "re":
+        if not isinstance(value, str) or not t.args[0].match(value):
+            errs.append(f"{path}: expected {t.args[1]}, got {json.dumps(value)[:60]}")
+    elif k == "enum":
+        if value not in t.args[0]:
+            errs.append(f"{path}: expected one of {list(t.args[0])}, got {json.dumps(value)[:60]}")
+    elif k == "list":
+        if not isinstance(value, list):
+            errs.append(f"{path}: expected a list, got {json.dumps(value)[:60]}")
+        else:
+            for i, v in enumerate(value):
+                validate(v, t.args[0], f"{path}[{i}]", errs)
+    elif k == "obj":
+        if not isinstance(value, dict):
+            errs.append(f"{path}: expected an object, got {json.dumps(value)[:60]}")
+            return
+        for logical, sub in t.args[0].items():
+            key = K[logical]
+            if key not in value:
+                known = {K[x] for x in t.args[0]}
+                extra = sorted(set(value) - known)
+                errs.append(f"{path}: missing key {key!r} (checker name {logical!r}; "
+                            f"keys the checker does not know here: {extra})")
+            else:
+                validate(value[key], sub, f"{path}.{key}", errs)
+
+
+def describe(t):
+    return {"str": "a string", "int": "an integer", "bool": "true/false", "list": "a list",
+            "obj": "an object", "enum": "one of %s" % (list(t.args[0]),) if t.args else "",
+            "re": t.args[1] if t.args else ""}.get(t.kind, t.kind)
+
+
+def g(obj, logical):
+    """obj[K[logical]] (None when absent; the schema check reports absence)."""
+    if not isinstance(obj, dict):
+        return None
+    return obj.get(K[logical])
+
+
+# ============================================================================
+# Guest output: sections on the data UART
+# ============================================================================
+SEC_BEGIN = re.compile(r"^@@HIOD BEGIN (\S+)@@$")
+SEC_END = re.compile(r"^@@HIOD END (\S+) rc=(-?\d+)@@$")
+
+
+def parse_sections(text):
+    sections, done, cur, buf = {}, False, None, []
+    for raw in text.splitlines():
+        line = raw.strip("\r\n\0 ")
+        if line == "@@HIOD DONE@@":
+            done = True
+            continue
+        m = SEC_BEGIN.match(line)
+        if m:
+            cur, buf = m.group(1), []
+            continue
+        m = SEC_END.match(line)
+        if m and cur == m.group(1):
+            try:
+                payload = base64.b64decode("".join(buf), validate=True)
+            except Exception as e:  # noqa: BLE001
+                payload = f"<undecodable section: {e}>".encode()
+            sections[cur] = {"rc": int(m.group(2)), "data": payload}
+            cur = None
+            continue
+        if cur is not None:
+            buf.append(line)
+    return sections, done
+
+
+def text_of(sections, name):
+    s = sections.get(name)
+    return s["data"].decode("utf-8", "replace") if s else None
+
+
+# ============================================================================
+# Ground truth
+# ============================================================================
+VFIO_DRIVERS = re.compile(r"^(vfio-pci|.*[-_]vfio[-_]pci)$")
+# Drivers that do not claim DMA ownership of a group (driver_managed_dma in the
+# kernel): a group whose members are all VFIO-bound, unbound or on one of
+# these is viable.
+DMA_MANAGED_DRIVERS = {"pci-stub", "pcieport"}
+
+
+def is_vfio_driver(drv):
+    return bool(drv) and bool(VFIO_DRIVERS.match(drv))
+
+
+def kv(tokens):
+    out = {}
+    for tok in tokens:
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            out[k] = None if v == "-" else v
+    return out
+
+
+def hexdev_to_dec(s):  # busybox stat %t:%T prints hex major:minor
+    a, b = s.split(":")
+    return f"{int(a, 16)}:{int(b, 16)}"
+
+
+def parse_truth(text, interrupts=""):
+    t = {"release": None, "cmdline": None, "devices": {}, "groups": {}, "units": {},
+         "nodes": {}, "params": {}}
+    for line in text.splitlines():
+        parts = line.split(" ")
+        tag = parts[0]
+        if tag in ("release", "cmdline"):
+            t[tag] = line[len(tag) + 1:]
+        elif tag == "dev":
+            d = kv(parts[2:])
+            d["group"] = int(d["group"]) if d.get("group") else None
+            t["devices"][parts[1]] = d
+        elif tag == "group":
+            d = kv(parts[2:])
+            t["groups"][parts[1]] = {"type": d.get("type"), "name": d.get("name"),
+                                     "devices": [], "reserved_regions": []}
+        elif tag == "groupdev":
+            t["groups"][parts[1]]["devices"].append(parts[2])
+        elif tag == "rr":
+            t["groups"][parts[1]]["reserved_regions"].append(
+                {"start": hex64(parts[2]), "end": hex64(parts[3]), "type": " ".join(parts[4:])})
+        elif tag == "unit":
+            t["units"][parts[1]] = {"link": kv(parts[2:]).get("link"), "attrs": {}, "devices": []}
+        elif tag == "unitattr":
+            t["units"][parts[1]]["attrs"][parts[2]] = " ".join(parts[3:])
+        elif tag == "unitdev":
+            t["units"][parts[1]]["devices"].append(parts[2])
+        elif tag == "node":
+            n = {"kind": parts[2]}
+            if parts[2] == "char":
+                n["dev"] = hexdev_to_dec(parts[3])
+            t["nodes"][parts[1]] = n
+        elif tag == "param":
+            t["params"][parts[1]] = " ".join(parts[2:])
+    # derived facts
+    for gid, grp in t["groups"].items():
+        grp["devices"].sort()
+        blockers = []
+        for bdf in grp["devices"]:
+            drv = t["devices"].get(bdf, {}).get("driver")
+            if drv and not is_vfio_driver(drv) and drv not in DMA_MANAGED_DRIVERS:
+                blockers.append({"device": bdf, "driver": drv})
+        grp["viable"] = not blockers
+        grp["blockers"] = blockers
+        grp["noiommu"] = f"/dev/vfio/noiommu-{gid}" in t["nodes"] or grp["name"] == "vfio-noiommu"
+        grp["vfio_node_path"] = f"/dev/vfio/noiommu-{gid}" if grp["noiommu"] else f"/dev/vfio/{gid}"
+        grp["vfio_node_present"] = grp["vfio_node_path"] in t["nodes"]
+    t["interrupt_remapping"] = ("enabled" if re.search(r"\bIR-", interrupts or "") else "disabled")
+    t["vfio_container_present"] = "/dev/vfio/vfio" in t["nodes"]
+    t["iommufd_present"] = "/dev/iommu" in t["nodes"]
+    return t
+
+
+def hex64(s):
+    return "0x%016x" % int(s, 16)
+
+
+def unit_vendor(name, unit):
+    attrs = unit.get("attrs", {})
+    if any(a.startswith("intel-iommu/") for a in attrs):
+        return "intel"
+    if any(a.startswith("amd-iommu/") for a in attrs):
+        return "amd"
+    if name.startswith("smmu"):
+        return "arm"
+    if "virtio" in (unit.get("link") or "") or name.startswith("virtio"):
+        return "virtio"
+    return "unknown"
+
+
+# ============================================================================
+# What `hiodctl --json list` must say, derived from the ground truth
+# ============================================================================
+def synthesize(t):
+    """A list document that agrees with the ground truth in every checked
+    field. Used by the self-test (and handy as a reference)."""
+    units = []
+    for name in sorted(t["units"]):
+        u = t["units"][name]
+        v = unit_vendor(name, u)
+        a = u["attrs"]
+        vtd = amd = None
+        if v == "intel":
+            vtd = {K["vtd.version"]: a.get("intel-iommu/version", ""),
+                   K["vtd.cap"]: hex64(a["intel-iommu/cap"]),
+                   K["vtd.ecap"]: hex64(a["intel-iommu/ecap"])}
+        if v == "amd":
+            amd = {K["amd.cap"]: "0x" + a.get("amd-iommu/cap", "0"),
+                   K["amd.features"]: a.get("amd-iommu/features", "")}
+        units.append({K["unit.name"]: name, K["unit.vendor"]: v,
+                      K["unit.intel_vtd"]: vtd, K["unit.amd_vi"]: amd})
+    devices = []
+    for bdf in sorted(t["devices"]):
+        d = t["devices"][bdf]
+        dom, bus, rest = bdf.split(":")
+        dv, fn = rest.split(".")
+        gid = d["group"]
+        grp = t["groups"].get(str(gid)) if gid is not None else None
+        bound = is_vfio_driver(d.get("driver"))
+        cls = d["class"][2:].rjust(6, "0")
+        cdev = None
+        if d.get("vfiodev"):
+            p = f"/dev/vfio/devices/{d['vfiodev']}"
+            cdev = {K["cdev.name"]: d["vfiodev"], K["cdev.path"]: p,
+                    K["cdev.dev"]: d["vfiodevdev"], K["cdev.present"]: p in t["nodes"]}
+        node = None
+        if grp is not None and bound:
+            node = {K["node.path"]: grp["vfio_node_path"], K["node.present"]: grp["vfio_node_present"]}
+        devices.append({
+            K["dev.bdf"]: bdf, K["dev.domain"]: int(dom, 16), K["dev.bus"]: int(bus, 16),
+            K["dev.device"]: int(dv, 16), K["dev.function"]: int(fn, 16),
+            K["dev.vendor_id"]: d["vendor"][2:].rjust(4, "0"),
+            K["dev.device_id"]: d["device"][2:].rjust(4, "0"),
+            K["dev.class"]: cls[:4], K["dev.prog_if"]: cls[4:],
+            K["dev.revision"]: d["revision"][2:].rjust(2, "0"),
+            K["dev.subsystem_vendor_id"]: d["subsystem_vendor"][2:].rjust(4, "0"),
+            K["dev.subsystem_device_id"]: d["subsystem_device"][2:].rjust(4, "0"),
+            K["dev.vendor_name"]: None, K["dev.device_name"]: None,
+            K["dev.iommu_group"]: gid, K["dev.iommu_unit"]: d.get("iommu"),
+            K["dev.driver"]: d.get("driver"), K["dev.vfio_bound"]: bound,
+            K["dev.vfio_group_node"]: node, K["dev.vfio_cdev"]: cdev,
+            K["dev.viable"]: grp["viable"] if grp is not None else None,
+        })
+    groups = []
+    for gid in sorted(t["groups"], key=int):
+        grp = t["groups"][gid]
+        anybound = any(is_vfio_driver(t["devices"].get(b, {}).get("driver")) for b in grp["devices"])
+        groups.append({
+            K["group.id"]: int(gid), K["group.type"]: grp["type"], K["group.name"]: grp["name"],
+            K["group.noiommu"]: grp["noiommu"], K["group.devices"]: list(grp["devices"]),
+            K["group.reserved_regions"]: [{K["rr.start"]: r["start"], K["rr.end"]: r["end"],
+                                           K["rr.type"]: r["type"]} for r in grp["reserved_regions"]],
+            K["group.vfio_node"]: ({K["node.path"]: grp["vfio_node_path"],
+                                    K["node.present"]: grp["vfio_node_present"]} if anybound else None),
+            K["group.viable"]: grp["viable"],
+            K["group.blockers"]: [{K["blocker.device"]: b["device"], K["blocker.driver"]: b["driver"]}
+                                  for b in grp["blockers"]],
+        })
+    return {
+        K["schema_version"]: SCHEMA_VERSION,
+        K["host"]: {
+            K["host.sysroot"]: "/",
+            K["host.iommu_units"]: units,
+            K["host.iommu_group_count"]: len(t["groups"]),
+            K["host.vfio_container"]: {K["node.path"]: "/dev/vfio/vfio",
+                                       K["node.present"]: t["vfio_container_present"]},
+            K["host.iommufd"]: {K["node.path"]: "/dev/iommu", K["node.present"]: t["iommufd_present"]},
+            K["host.interrupt_remapping"]: t["interrupt_remapping"],
+            # not cross-checked; present so that scenario expectations about
+            # the virtio-iommu failure can be self-tested
+            K["host.diagnoses"]: ([{K["diag.severity"]: "error", K["diag.code"]: "interrupt-remapping-disabled",
+                                    K["diag.message"]: "interrupt remapping is off", K["diag.hint"]: None}]
+                                  if t["units"] and t["interrupt_remapping"] == "disabled" else []),
+        },
+        K["devices"]: devices,
+        K["groups"]: groups,
+        K["warnings"]: [],
+    }
+
+
+def crosscheck(doc, t):
+    """Compare a hiodctl list document with the ground truth. Returns a list
+    of human-readable mismatches (empty = agrees)."""
+    errs = []
+    validate(doc, SCHEMA, "$", errs)
+    if errs:
+        return ["schema: " + e for e in errs]
+    exp = synthesize(t)
+
+    def eq(path, got, want):
+        if got != want:
+            errs.append(f"{path}: hiodctl says {json.dumps(got)}, guest sysfs says {json.dumps(want)}")
+
+    eq("$.schema_version", g(doc, "schema_version"), SCHEMA_VERSION)
+    host, ehost = g(doc, "host"), g(exp, "host")
+    eq("$.host.sysroot", g(host, "host.sysroot"), "/")
+    eq("$.host.iommu_group_count", g(host, "host.iommu_group_count"), g(ehost, "host.iommu_group_count"))
+    for key in ("host.vfio_container", "host.iommufd"):
+        eq(f"$.host.{K[key]}", g(host, key), g(ehost, key))
+    ir = g(host, "host.interrupt_remapping")
+    if ir != "unknown":
+        eq("$.host.interrupt_remapping", ir, t["interrupt_remapping"])
+    units = {g(u, "unit.name"): u for u in g(host, "host.iommu_units")}
+    eunits = {g(u, "unit.name"): u for u in g(ehost, "host.iommu_units")}
+    eq("$.host.iommu_units[*].name", sorted(units), sorted(eunits))
+    for name in sorted(set(units) & set(eunits)):
+        u, e = units[name], eunits[name]
+        p = f"$.host.iommu_units[{name}]"
+        eq(p + "." + K["unit.vendor"], g(u, "unit.vendor"), g(e, "unit.vendor"))
+        ev, uv = g(e, "unit.intel_vtd"), g(u, "unit.intel_vtd")
+        if ev is None or uv is None:
+            eq(p + "." + K["unit.intel_vtd"], uv, ev)
+        else:
+            eq(p + "." + K["unit.intel_vtd"] + "." + K["vtd.cap"], g(uv, "vtd.cap"), g(ev, "vtd.cap"))
+            eq(p + "." + K["unit.intel_vtd"] + "." + K["vtd.ecap"], g(uv, "vtd.ecap"), g(ev, "vtd.ecap"))
+            eq(p + "." + K["unit.intel_vtd"] + "." + K["vtd.version"] + " (numbers)",
+               re.findall(r"\d+", g(uv, "vtd.version")), re.findall(r"\d+", g(ev, "vtd.version")))
+        ea, ua = g(e, "unit.amd_vi"), g(u, "unit.amd_vi")
+        if ea is None or ua is None:
+            eq(p + "." + K["unit.amd_vi"], ua, ea)
+        else:
+            eq(p + "." + K["unit.amd_vi"] + "." + K["amd.cap"] + " (value)",
+               hexval(g(ua, "amd.cap")), hexval(g(ea, "amd.cap")))
+            # sysfs prints one or two fields whose order changed across kernels:
+            # accept any hiodctl rendering whose numbers are the truth's numbers.
+            eq(p + "." + K["unit.amd_vi"] + "." + K["amd.features"] + " (values)",
+               sorted(hexvals(g(ua, "amd.features"))), sorted(hexvals(g(ea, "amd.features"))))
+
+    devs = {g(d, "dev.bdf"): d for d in g(doc, "devices")}
+    edevs = {g(d, "dev.bdf"): d for d in g(exp, "devices")}
+    eq("$.devices[*].bdf", sorted(devs), sorted(edevs))
+    for bdf in sorted(set(devs) & set(edevs)):
+        d, e = devs[bdf], edevs[bdf]
+        p = f"$.devices[{bdf}]"
+        for key in ("dev.domain", "dev.bus", "dev.device", "dev.function", "dev.vendor_id",
+                    "dev.device_id", "dev.class", "dev.prog_if", "dev.revision",
+                    "dev.subsystem_vendor_id", "dev.subsystem_device_id", "dev.iommu_group",
+                    "dev.iommu_unit", "dev.driver", "dev.vfio_bound", "dev.vfio_cdev", "dev.viable"):
+            eq(f"{p}.{K[key]}", g(d, key), g(e, key))
+        node, enode = g(d, "dev.vfio_group_node"), g(e, "dev.vfio_group_node")
+        gid = g(e, "dev.iommu_group")
+        if enode is not None or gid is None:
+            eq(f"{p}.{K['dev.vfio_group_node']}", node, enode)
+        elif node is not None:  # group exists, device not VFIO-bound: optional, but must be right
+            grp = t["groups"][str(gid)]
+            eq(f"{p}.{K['dev.vfio_group_node']}", node,
+               {K["node.path"]: grp["vfio_node_path"], K["node.present"]: grp["vfio_node_present"]})
+
+    grps = {g(x, "group.id"): x for x in g(doc, "groups")}
+    egrps = {g(x, "group.id"): x for x in g(exp, "groups")}
+    eq("$.groups[*].id", sorted(grps), sorted(egrps))
+    for gid in sorted(set(grps) & set(egrps)):
+        x, e = grps[gid], egrps[gid]
+        p = f"$.groups[{gid}]"
+        for key in ("group.type", "group.name", "group.noiommu", "group.reserved_regions",
+                    "group.viable"):
+            eq(f"{p}.{K[key]}", g(x, key), g(e, key))
+        eq(f"{p}.{K['group.devices']}", sorted(g(x, "group.devices")), g(e, "group.devices"))
+        keyb = lambda b: (g(b, "blocker.device"), g(b, "blocker.driver") or "")  # noqa: E731
+        eq(f"{p}.{K['group.blockers']}", sorted(g(x, "group.blockers"), key=keyb),
+           sorted(g(e, "group.blockers"), key=keyb))
+        node, enode = g(x, "group.vfio_node"), g(e, "group.vfio_node")
+        grp = t["groups"][str(gid)]
+        if enode is not None:
+            eq(f"{p}.{K['group.vfio_node']}", node, enode)
+        elif node is not None:
+            eq(f"{p}.{K['group.vfio_node']}", node,
+               {K["node.path"]: grp["vfio_node_path"], K["node.present"]: grp["vfio_node_present"]})
+    return errs
+
+
+def hexval(s):
+    try:
+        return int(str(s), 16)
+    except ValueError:
+        return s
+
+
+def hexvals(s):
+    return [int(x, 16) for x in re.findall(r"(?:0x)?([0-9a-fA-F]+)", str(s))]
+
+
+# ============================================================================
+# The result document the scenario's jq expectations see
+# ============================================================================
+def build_doc(sections, name, truth_only):
+    truth = parse_truth(text_of(sections, "truth") or "", text_of(sections, "interrupts") or "")
+    cmds = {}
+    for sec in sections:
+        m = re.match(r"^cmd:(.+):stdout$", sec)
+        if not m:
+            continue
+        cname = m.group(1)
+        out = text_of(sections, sec)
+        err = text_of(sections, f"cmd:{cname}:stderr") or ""
+        try:
+            js = json.loads(out)
+        except ValueError:
+            js = None
+        cmds[cname] = {"rc": sections[sec]["rc"], "stdout": out, "stderr": err, "json": js}
+    bind = {}
+    for line in (text_of(sections, "bind") or "").splitlines():
+        p = line.split()
+        if len(p) == 3 and p[0] == "bind":
+            bind[p[1]] = None if p[2] == "-" else p[2]
+    return {
+        "scenario": name,
+        "truth_only": truth_only,
+        "truth": truth,
+        "bind": bind,
+        "cmds": cmds,
+        "list": cmds.get("list", {}).get("json"),
+        "interrupts": text_of(sections, "interrupts") or "",
+        "dmesg": text_of(sections, "dmesg") or "",
+    }
+
+
+def jq_true(expr, doc_json):
+    """True iff the jq expression yields at least one value and all are true."""
+    prog = f"[{expr}] | (length > 0 and all)"
+    r = subprocess.run(["jq", "-e", prog], input=doc_json, capture_output=True, text=True)
+    if r.returncode not in (0, 1):
+        return False, f"jq error: {r.stderr.strip()}"
+    return r.returncode == 0, ""
+
+
+def evaluate(args, sections, done, doc):
+    """All checks of one scenario. Returns (failures, notes)."""
+    fails, notes = [], []
+    if not done:
+        fails.append("guest did not finish (no @@HIOD DONE@@ on the data UART: timeout or crash)")
+    if "truth" not in sections:
+        fails.append("no ground-truth section from the guest")
+        return fails, notes
+    t = doc["truth"]
+    if not t["devices"]:
+        fails.append("ground truth lists no PCI device")
+    for bdf in args.bind or []:
+        got = doc["bind"].get(bdf)
+        if got != "vfio-pci" and not args.bind_may_fail:
+            fails.append(f"bind: {bdf} is on {got or 'no driver'}, not vfio-pci")
+    if args.needs_hiodctl and not args.truth_only:
+        c = doc["cmds"].get("list")
+        if c is None:
+            fails.append("hiodctl list: no output section (command not run?)")
+        else:
+            if c["rc"] != args.list_rc:
+                fails.append(f"hiodctl list: exit status {c['rc']}, expected {args.list_rc}; "
+                             f"stderr: {c['stderr'].strip()[:400]}")
+            if c["json"] is None:
+                fails.append(f"hiodctl list: stdout is not one JSON document: {c['stdout'][:300]!r}")
+            else:
+                for e in crosscheck(c["json"], t):
+                    fails.append("hiodctl vs sysfs: " + e)
+    doc_json = json.dumps(doc)
+    for expr in args.expect or []:
+        if args.truth_only and re.search(r"\.list\b|\.cmds\b", expr):
+            notes.append(f"skipped (truth-only): {expr}")
+            continue
+        ok, why = jq_true(expr, doc_json)
+        if not ok:
+            fails.append(f"expectation false: {expr}" + (f" ({why})" if why else ""))
+    return fails, notes
+
+
+def load(args):
+    with open(args.data, "r", encoding="utf-8", errors="replace") as f:
+        sections, done = parse_sections(f.read())
+    return sections, done
+
+
+def cmd_run(args):
+    sections, done = load(args)
+    doc = build_doc(sections, args.name, args.truth_only)
+    if args.doc_out:
+        with open(args.doc_out, "w") as f:
+            json.dump(doc, f, indent=1)
+    fails, notes = evaluate(args, sections, done, doc)
+    for n in notes:
+        print(f"  note: {n}")
+    for f_ in fails:
+        print(f"  FAIL: {f_}")
+    return 1 if fails else 0
+
+
+def invert(expr):
+    return f"(({expr}) | not)"
+
+
+def cmd_selftest(args):
+    """Prove that the checks can fail: on one real guest output, every
+    expectation inverted must fail, a wrong bind must fail, and the
+    cross-check must accept the synthesized document but reject each
+    mutation of it."""
+    sections, done = load(args)
+    doc = build_doc(sections, args.name, False)
+    problems = []
+    # Stand the synthesized document in for hiodctl's output, so that the
+    # scenario's hiodctl expectations are exercised as well.
+    good = synthesize(doc["truth"])
+    doc["cmds"]["list"] = {"rc": 0, "stdout": json.dumps(good), "stderr": "", "json": good}
+    doc["list"] = good
+
+    base = copy.copy(args)
+    base.needs_hiodctl, base.truth_only = True, False
+    f0, _ = evaluate(base, sections, done, doc)
+    if f0:
+        problems.append(f"the unmodified checks fail: {f0}")
+    exps = list(args.expect or [])
+    if not exps:
+        problems.append("scenario has no expectation to invert")
+    for e in exps:
+        a = copy.copy(base)
+        a.expect = [invert(e)]
+        f1, _ = evaluate(a, sections, done, doc)
+        if not f1:
+            problems.append(f"inverted expectation did not fail: {e}")
+    a = copy.copy(base)
+    a.expect = ['.truth.devices["0000:00:02.0"].driver == "e1000e-this-is-wrong"']
+    if not evaluate(a, sections, done, doc)[0]:
+        problems.append("a wrong literal expectation did not fail")
+    a = copy.copy(base)
+    a.expect, a.bind = [], ["0000:00:1f.0"]  # the LPC bridge is never on vfio-pci
+    if not evaluate(a, sections, done, doc)[0]:
+        problems.append("a wrong bind did not fail")
+    a = copy.copy(base)
+    a.list_rc = 3
+    if not evaluate(a, sections, done, doc)[0]:
+        problems.append("a wrong exit status did not fail")
+
+    t = doc["truth"]
+    errs = crosscheck(good, t)
+    if errs:
+        problems.append(f"synthesized document does not cross-check: {errs[:5]}")
+    n_mut = 0
+    for label, mutate in mutations(good):
+        bad = copy.deepcopy(good)
+        if not mutate(bad):
+            continue
+        n_mut += 1
+        errs = crosscheck(bad, t)
+        if not errs:
+            problems.append(f"mutation not detected: {label}")
+        elif args.verbose:
+            print(f"  mutation {label!r} -> {errs[0]}")
+    # A renamed key must be reported with its name.
+    bad = copy.deepcopy(good)
+    bad[K["devices"]][0]["group"] = bad[K["devices"]][0].pop(K["dev.iommu_group"])
+    errs = crosscheck(bad, t)
+    if not any(repr(K["dev.iommu_group"]) in e and "'group'" in e for e in errs):
+        problems.append(f"renamed key not reported clearly: {errs[:2]}")
+    elif args.verbose:
+        print(f"  renamed key -> {errs[0]}")
+    for p in problems:
+        print(f"  FAIL: {p}")
+    print(f"  selftest: {len(exps)} inverted expectations, {n_mut} cross-check mutations, "
+          f"{len(problems)} problems")
+    return 1 if problems else 0
+
+
+def mutations(good):
+    """(label, function(doc) -> applied?) pairs; each makes the doc wrong."""
+    D, G, H = K["devices"], K["groups"], K["host"]
+
+    def dev(doc, pred):
+        return next((d for d in doc[D] if pred(d)), None)
+
+    def m_set(getter, key, value):
+        def f(doc):
+            o = getter(doc)
+            if o is None or o.get(key) == value:
+                return False
+            o[key] = value
+            return True
+        return f
+
+    bound = lambda d: d[K["dev.vfio_bound"]]  # noqa: E731
+    grouped = lambda d: d[K["dev.iommu_group"]] is not None  # noqa: E731
+    yield "schema_version 2", m_set(lambda d: d, K["schema_version"], 2)
+    yield "group count +1", lambda d: d[H].__setitem__(
+        K["host.iommu_group_count"], d[H][K["host.iommu_group_count"]] + 1) or True
+    yield "iommufd present flipped", lambda d: d[H][K["host.iommufd"]].__setitem__(
+        K["node.present"], not d[H][K["host.iommufd"]][K["node.present"]]) or True
+    yield "container present flipped", lambda d: d[H][K["host.vfio_container"]].__setitem__(
+        K["node.present"], not d[H][K["host.vfio_container"]][K["node.present"]]) or True
+    yield "interrupt remapping flipped", m_set(
+        lambda d: d[H], K["host.interrupt_remapping"],
+        "disabled" if good[H][K["host.interrupt_remapping"]] == "enabled" else "enabled")
+    yield "extra iommu unit", lambda d: d[H][K["host.iommu_units"]].append(
+        {K["unit.name"]: "dmar99", K["unit.vendor"]: "intel", K["unit.intel_vtd"]: None,
+         K["unit.amd_vi"]: None}) or True
+
+    def vtd_cap(doc):
+        for u in doc[H][K["host.iommu_units"]]:
+            if u[K["unit.intel_vtd"]]:
+                u[K["unit.intel_vtd"]][K["vtd.cap"]] = "0x%016x" % (int(u[K["unit.intel_vtd"]][K["vtd.cap"]], 16) ^ 0x3f0000)
+                return True
+        return False
+    yield "vtd cap MGAW changed", vtd_cap
+    yield "vendor wrong", lambda d: bool(d[H][K["host.iommu_units"]]) and (
+        d[H][K["host.iommu_units"]][0].__setitem__(K["unit.vendor"], "arm") or True)
+    yield "device dropped", lambda d: bool(d[D].pop())
+    yield "group of a device +1", m_set(lambda d: dev(d, grouped), K["dev.iommu_group"],
+                                        (dev(good, grouped) or {}).get(K["dev.iommu_group"], 0) + 1)
+    yield "driver of a bound device", m_set(lambda d: dev(d, bound), K["dev.driver"], "e1000e")
+    yield "vfio_bound flipped", m_set(lambda d: dev(d, bound), K["dev.vfio_bound"], False)
+    yield "viable flipped", m_set(lambda d: dev(d, grouped), K["dev.viable"],
+                                  not (dev(good, grouped) or {}).get(K["dev.viable"], False))
+    yield "cdev dropped", m_set(lambda d: dev(d, bound), K["dev.vfio_cdev"], None)
+    yield "group node dropped", m_set(lambda d: dev(d, bound), K["dev.vfio_group_node"], None)
+    yield "class wrong", m_set(lambda d: d[D][0], K["dev.class"], "ffff")
+    yield "vendor id wrong", m_set(lambda d: d[D][0], K["dev.vendor_id"], "1234")
+    yield "iommu_unit wrong", m_set(lambda d: dev(d, grouped), K["dev.iommu_unit"], "dmar9")
+
+    def rr(doc):
+        for x in doc[G]:
+            if x[K["group.reserved_regions"]]:
+                x[K["group.reserved_regions"]][0][K["rr.end"]] = "0x00000000fef00000"
+                return True
+        return False
+    yield "reserved region end exclusive", rr
+
+    def blockers(doc):
+        for x in doc[G]:
+            if x[K["group.blockers"]]:
+                x[K["group.blockers"]] = []
+                return True
+        return False
+    yield "blockers dropped", blockers
+    yield "group viable flipped", lambda d: bool(d[G]) and (d[G][0].__setitem__(
+        K["group.viable"], not d[G][0][K["group.viable"]]) or True)
+    yield "group member dropped", lambda d: bool(d[G]) and bool(d[G][0][K["group.devices"]].pop())
+    yield "group type wrong", lambda d: bool(d[G]) and (d[G][0].__setitem__(K["group.type"], "identity-x") or True)
+    yield "wrong type (string group id)", lambda d: bool(d[G]) and (
+        d[G][0].__setitem__(K["group.id"], str(d[G][0][K["group.id"]])) or True)
+
+
+def cmd_synth(args):
+    sections, _ = load(args)
+    t = parse_truth(text_of(sections, "truth") or "", text_of(sections, "interrupts") or "")
+    json.dump(synthesize(t), sys.stdout, indent=2)
+    print()
+    return 0
+
+
+# ============================================================================
+# Capture: guest tarball -> Tests/Fixtures/captured/NAME
+# ============================================================================
+MAX_FILE = 64 * 1024
+
+
+def cmd_capture(args):
+    sections, done = load(args)
+    log = text_of(sections, "capture.log") or ""
+    if "capture" not in sections or not done:
+        print(f"  FAIL: no capture from the guest (done={done}); guest log:\n{log}")
+        return 1
+    if sections["capture"]["rc"] != 0:
+        print(f"  FAIL: guest capture exited {sections['capture']['rc']}:\n{log}")
+        return 1
+    dest = os.path.abspath(args.dest)
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    os.makedirs(dest)
+    with tarfile.open(fileobj=io.BytesIO(sections["capture"]["data"]), mode="r:gz") as tf:
+        for m in tf.getmembers():
+            if not (m.isdir() or m.isfile() or m.issym()):
+                print(f"  FAIL: unexpected member type: {m.name}")
+                return 1
+            if m.name.startswith("/") or ".." in m.name.split("/"):
+                print(f"  FAIL: unsafe member name: {m.name}")
+                return 1
+        tf.extractall(dest)
+    problems = []
+    for root, dirs, files in os.walk(dest):
+        for n in dirs + files:
+            p = os.path.join(root, n)
+            rel = os.path.relpath(p, dest)
+            if os.path.islink(p):
+                target = os.readlink(p)
+                if target.startswith("/"):
+                    problems.append(f"absolute symlink {rel} -> {target}")
+                real = os.path.realpath(p)
+                if not (real == dest or real.startswith(dest + os.sep)):
+                    problems.append(f"symlink escapes the capture: {rel} -> {target}")
+                elif not os.path.exists(real):
+                    problems.append(f"dangling symlink {rel} -> {target}")
+            elif os.path.isfile(p):
+                size = os.path.getsize(p)
+                if size > MAX_FILE and not n == "config":
+                    problems.append(f"file over 64 KiB: {rel} ({size} bytes)")
+                os.chmod(p, 0o644)
+            elif os.path.isdir(p):
+                os.chmod(p, 0o755)
+    for p in problems:
+        print(f"  FAIL: {p}")
+    if log.strip():
+        print("  guest capture log:\n" + "\n".join("    " + x for x in log.splitlines()))
+    t = parse_truth(text_of(sections, "truth") or "", text_of(sections, "interrupts") or "")
+    with open(os.path.join(dest, "truth.json"), "w") as f:
+        json.dump(t, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return 1 if problems else 0
+
+
+# ============================================================================
+# newc cpio writer (no root needed for /dev/console)
+# ============================================================================
+def cmd_cpio(args):
+    root = os.path.abspath(args.root)
+    out = open(args.out, "wb")
+    ino = [1000]
+
+    def entry(name, mode, data=b"", rdev=(0, 0), nlink=1):
+        ino[0] += 1
+        nameb = name.encode() + b"\0"
+        hdr = "070701" + "".join("%08x" % v for v in (
+            ino[0], mode, 0, 0, nlink, 0, len(data), 0, 0, rdev[0], rdev[1], len(nameb), 0))
+        out.write(hdr.encode() + nameb)
+        out.write(b"\0" * ((4 - (110 + len(nameb)) % 4) % 4))
+        out.write(data)
+        out.write(b"\0" * ((4 - len(data) % 4) % 4))
+
+    names = []
+    for r, dirs, files in os.walk(root):
+        dirs.sort()
+        for n in sorted(dirs + files):
+            names.append(os.path.join(r, n))
+    for p in names:
+        rel = os.path.relpath(p, root)
+        st = os.lstat(p)
+        if stat.S_ISLNK(st.st_mode):
+            entry(rel, stat.S_IFLNK | 0o777, os.readlink(p).encode())
+        elif stat.S_ISDIR(st.st_mode):
+            entry(rel, stat.S_IFDIR | 0o755, nlink=2)
+        elif stat.S_ISREG(st.st_mode):
+            with open(p, "rb") as f:
+                entry(rel, stat.S_IFREG | (st.st_mode & 0o777), f.read())
+    if not os.path.isdir(os.path.join(root, "dev")):
+        entry("dev", stat.S_IFDIR | 0o755, nlink=2)
+    entry("dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
+    entry("TRAILER!!!", 0, nlink=1)
+    out.write(b"\0" * ((512 - out.tell() % 512) % 512))
+    out.close()
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("run", "selftest"):
+        p = sub.add_parser(name)
+        p.add_argument("--data", required=True)
+        p.add_argument("--name", default="?")
+        p.add_argument("--bind", action="append")
+        p.add_argument("--expect", action="append")
+        p.add_argument("--needs-hiodctl", action="store_true")
+        p.add_argument("--truth-only", action="store_true")
+        p.add_argument("--bind-may-fail", action="store_true")
+        p.add_argument("--list-rc", type=int, default=0)
+        p.add_argument("--doc-out")
+        p.add_argument("--verbose", action="store_true")
+    p = sub.add_parser("synth")
+    p.add_argument("--data", required=True)
+    p = sub.add_parser("capture")
+    p.add_argument("--data", required=True)
+    p.add_argument("--dest", required=True)
+    p = sub.add_parser("cpio")
+    p.add_argument("root")
+    p.add_argument("out")
+    args = ap.parse_args()
+    return {"run": cmd_run, "selftest": cmd_selftest, "synth": cmd_synth,
+            "capture": cmd_capture, "cpio": cmd_cpio}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
