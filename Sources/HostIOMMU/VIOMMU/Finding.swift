@@ -1,0 +1,221 @@
+// hiodctl — what a vIOMMU check reports: findings with QEMU's own words, the fix, and the
+// verdict per device.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// The outcome of one check.
+public enum FindingStatus: String, Sendable, Hashable, CaseIterable {
+  /// QEMU accepts the device on this point.
+  case pass
+  /// QEMU refuses the device (or the vIOMMU) with the finding's message.
+  case fail
+  /// The inputs cannot decide (no kernel answer, unknown guest topology…).
+  case undetermined
+}
+
+/// Whose words a finding's `message` is.
+public enum MessageWording: String, Sendable, Hashable {
+  /// QEMU's format string from the reference digest, filled in as QEMU fills it.
+  case qemu
+  /// hiodctl's description: QEMU's exact text is not known to hiodctl (or QEMU fails in
+  /// the kernel, not in its own check).
+  case hiodctl
+}
+
+/// How to fix a failing finding, in forms people paste.
+public struct Remedy: Hashable, Sendable {
+  /// One sentence: "lower aw-bits to 39, the largest value the host accepts".
+  public var summary: String
+  /// The QEMU option(s) of a configuration that would work, e.g.
+  /// `-device intel-iommu,caching-mode=on,aw-bits=39`, or the vfio-pci options of a
+  /// host-side fix (the iommufd backend).
+  public var qemu: String?
+  /// The libvirt XML of the same fix; nil when libvirt cannot express it (or hiodctl does
+  /// not know how).
+  public var libvirt: String?
+  /// What to change on the host (bind to vfio-pci, enable interrupt remapping…).
+  public var host: String?
+
+  /// A remedy; only the summary is required.
+  public init(summary: String, qemu: String? = nil, libvirt: String? = nil, host: String? = nil) {
+    self.summary = summary
+    self.qemu = qemu
+    self.libvirt = libvirt
+    self.host = host
+  }
+}
+
+/// One check QEMU makes (or one prerequisite of it), and how it came out.
+///
+/// `message` on a failure is what QEMU prints after its own location prefix
+/// (`qemu-system-x86_64: -device vfio-pci,host=…:`), which depends on the invocation and is
+/// left out. Errors raised while vfio-pci realizes carry QEMU's `vfio <BDF>: ` prefix, and
+/// those from the vIOMMU's `set_iommu_device` also `Failed to set vIOMMU: ` (QEMU 10.0 on;
+/// `Failed to set iommu_device: ` in 9.1–9.2). QEMU appends `: <strerror>` to errors raised
+/// with an errno; hiodctl does not reproduce that suffix (the digest does not say which
+/// calls add it) and lists the errno in `evidence` instead. QEMU's hint line, if any, is
+/// `qemuHint`.
+public struct Finding: Hashable, Sendable {
+  /// Stable id: "intel.aw-bits", "intel.caching-mode", "intel.x-flts.backend",
+  /// "vfio.group-viable".
+  public var check: String
+  /// How the check came out.
+  public var status: FindingStatus
+  /// On fail: QEMU's message (see the type's documentation; `wording` says whose words
+  /// they are). On pass or undetermined: a short statement of what was checked.
+  public var message: String
+  /// QEMU's hint line printed under the message (`Please ensure all devices…`).
+  public var qemuHint: String?
+  /// Whether `message` is QEMU's text or hiodctl's.
+  public var wording: MessageWording
+  /// The QEMU releases the rule applies to: "9.1 and later", "10.0–10.2".
+  public var qemuVersions: String
+  /// The facts used, each with its source: "host aw_bits 39 (legacy: VFIO_IOMMU_GET_INFO:
+  /// VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)".
+  public var evidence: [String]
+  /// The host facts came from the sysfs predictor, not from the kernel.
+  public var predicted: Bool
+  /// How to fix a failure (or resolve an undetermined finding); nil when nothing is to do.
+  public var remedy: Remedy?
+  /// What the host cannot know or what qualifies the verdict (guest topology…).
+  public var caveat: String?
+  /// The check at which QEMU itself stops first: it reports only the first error, so it
+  /// would never reach this one. nil when QEMU gets here.
+  public var qemuStopsEarlierAt: String?
+
+  /// A finding; everything but the id, status, message and releases is optional.
+  public init(
+    check: String, status: FindingStatus, message: String, qemuHint: String? = nil,
+    wording: MessageWording = .qemu, qemuVersions: String, evidence: [String] = [],
+    predicted: Bool = false, remedy: Remedy? = nil, caveat: String? = nil,
+    qemuStopsEarlierAt: String? = nil
+  ) {
+    self.check = check
+    self.status = status
+    self.message = message
+    self.qemuHint = qemuHint
+    self.wording = wording
+    self.qemuVersions = qemuVersions
+    self.evidence = evidence
+    self.predicted = predicted
+    self.remedy = remedy
+    self.caveat = caveat
+    self.qemuStopsEarlierAt = qemuStopsEarlierAt
+  }
+}
+
+/// A PCI address inside the guest (where the vfio-pci device is plugged in the VM).
+public struct GuestPCIAddress: Hashable, Sendable, CustomStringConvertible {
+  /// The guest bus number as QEMU sees it when the device is realized.
+  public var bus: UInt8
+  /// The slot (device), 0–31.
+  public var slot: UInt8
+  /// The function, 0–7.
+  public var function: UInt8
+
+  /// An address; slot and function are masked to their 5 and 3 bits.
+  public init(bus: UInt8, slot: UInt8, function: UInt8) {
+    self.bus = bus
+    self.slot = slot & 0x1f
+    self.function = function & 0x7
+  }
+
+  /// QEMU's devfn: slot << 3 | function.
+  public var devfn: UInt8 { slot << 3 | function }
+
+  /// The form QEMU's vIOMMU messages print (`%02x.%02x.%x`): `01.00.0`.
+  public var description: String { "\(bus.hex(width: 2)).\(slot.hex(width: 2)).\(function)" }
+}
+
+/// Where a device sits in the guest, when the caller knows it. The host alone cannot
+/// know; without it hiodctl assumes each device has a slot of its own on a PCIe port.
+public struct GuestPlacement: Hashable, Sendable {
+  /// The device's own guest address.
+  public var address: GuestPCIAddress
+  /// The requester ID the device's DMA carries when it differs from `address`: the device
+  /// sits behind a PCIe-to-PCI (or PCI) bridge that aliases it. nil: not aliased.
+  public var alias: GuestPCIAddress?
+
+  /// A placement; `alias` only for a device behind a bridge that aliases it.
+  public init(address: GuestPCIAddress, alias: GuestPCIAddress? = nil) {
+    self.address = address
+    self.alias = alias
+  }
+
+  /// The address the vIOMMU keys its per-device state on for DMA (QEMU's
+  /// `aliased_bus`/`aliased_devfn`).
+  var requesterID: GuestPCIAddress { alias ?? address }
+}
+
+/// One device to check: the host device and what realizing it showed.
+public struct DeviceCheckInput: Hashable, Sendable {
+  /// The host device.
+  public var device: PCIDevice
+  /// What realizing its HostIOMMUDevice showed (kernel answer, prediction or failure).
+  public var realization: DeviceRealization
+  /// The device's IOMMU group, when known: lets a not-bound device get QEMU's exact error
+  /// (whether `/dev/vfio/N` exists decides which one).
+  public var group: IOMMUGroup?
+  /// Where the device will sit in the guest, when known.
+  public var guestPlacement: GuestPlacement?
+  /// The device is hot-plugged after the VM started (virtio-iommu then has a frozen
+  /// granule; intel-iommu ≤ 10.1 words its caching-mode refusal differently).
+  public var hotplug: Bool
+
+  /// An input; the group, guest placement and hot-plug flag are optional refinements.
+  public init(
+    device: PCIDevice, realization: DeviceRealization, group: IOMMUGroup? = nil,
+    guestPlacement: GuestPlacement? = nil, hotplug: Bool = false
+  ) {
+    self.device = device
+    self.realization = realization
+    self.group = group
+    self.guestPlacement = guestPlacement
+    self.hotplug = hotplug
+  }
+}
+
+/// The verdict for one device.
+public struct DeviceVerdict: Hashable, Sendable {
+  /// The host device.
+  public var device: PCIDevice
+  /// fail if any finding (or configuration finding) fails; else undetermined if any is
+  /// undetermined or the answer rests on a sysfs prediction where the kernel was wanted;
+  /// else pass.
+  public var status: FindingStatus
+  /// In the order QEMU makes the checks.
+  public var findings: [Finding]
+
+  /// A verdict.
+  public init(device: PCIDevice, status: FindingStatus, findings: [Finding]) {
+    self.device = device
+    self.status = status
+    self.findings = findings
+  }
+}
+
+/// Everything `check` found for one configuration.
+public struct CheckReport: Hashable, Sendable {
+  /// The configuration checked (with the guest architecture the checker settled on).
+  public var configuration: VIOMMUConfiguration
+  /// Problems of the configuration itself (vtd_decide_config-style errors, unknown
+  /// properties, machine types): a failure here fails every device.
+  public var configurationFindings: [Finding]
+  /// One verdict per input device, in input order.
+  public var devices: [DeviceVerdict]
+
+  /// A report.
+  public init(configuration: VIOMMUConfiguration, configurationFindings: [Finding], devices: [DeviceVerdict]) {
+    self.configuration = configuration
+    self.configurationFindings = configurationFindings
+    self.devices = devices
+  }
+
+  /// The overall verdict: fail if the configuration or any device fails; undetermined if
+  /// anything is undetermined; else pass.
+  public var status: FindingStatus {
+    let statuses = configurationFindings.map(\.status) + devices.map(\.status)
+    if statuses.contains(.fail) { return .fail }
+    if statuses.contains(.undetermined) { return .undetermined }
+    return .pass
+  }
+}

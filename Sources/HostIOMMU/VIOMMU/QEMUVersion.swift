@@ -1,0 +1,175 @@
+// hiodctl — QEMU releases and machine types: the two inputs that decide which vIOMMU
+// defaults and checks apply.
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// Release attributions are abi-digest §1.1/§2 (which PULL request merged a commit; the
+// digest marks those close to a freeze UNVERIFIED, and so does this code where it uses them).
+
+/// A QEMU release, `major.minor`.
+///
+/// Patch releases (`10.0.2`) are stable fixes that never change a vIOMMU rule, so the
+/// patch number is accepted and dropped.
+public struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConvertible {
+  /// `10` of 10.2.
+  public let major: Int
+  /// `2` of 10.2.
+  public let minor: Int
+
+  /// The release `major.minor`.
+  public init(major: Int, minor: Int) {
+    self.major = major
+    self.minor = minor
+  }
+
+  /// Parses `10.0`, `9.1` or `10.0.2` (patch ignored). Nil for anything else: no `v`
+  /// prefix, no `-rc` suffixes, no signs or blanks.
+  public init?(_ text: String) {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard (2...3).contains(parts.count),
+      parts.allSatisfy({ part in
+        // Four digits is plenty and keeps Int conversion from overflowing.
+        (1...4).contains(part.count) && part.utf8.allSatisfy { (0x30...0x39).contains($0) }
+      }),
+      let major = Int(parts[0]), let minor = Int(parts[1])
+    else { return nil }
+    self.init(major: major, minor: minor)
+  }
+
+  /// `10.2`.
+  public var description: String { "\(major).\(minor)" }
+
+  /// Release order.
+  public static func < (lhs: QEMUVersion, rhs: QEMUVersion) -> Bool {
+    (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
+  }
+
+  // The releases whose rules the checks name. QEMU numbers x.0, x.1, x.2 and then moves
+  // to the next major, so "before 10.0" means 9.2 and older.
+  static let v9_0 = QEMUVersion(major: 9, minor: 0)
+  static let v9_1 = QEMUVersion(major: 9, minor: 1)
+  static let v9_2 = QEMUVersion(major: 9, minor: 2)
+  static let v10_0 = QEMUVersion(major: 10, minor: 0)
+  static let v10_1 = QEMUVersion(major: 10, minor: 1)
+  static let v10_2 = QEMUVersion(major: 10, minor: 2)
+  static let v11_0 = QEMUVersion(major: 11, minor: 0)
+
+  /// The releases whose rules hiodctl knows, oldest first.
+  public static let known: [QEMUVersion] = [v9_0, v9_1, v9_2, v10_0, v10_1, v10_2, v11_0]
+
+  /// The newest release hiodctl knows: the default for `--qemu`.
+  public static let newest: QEMUVersion = v11_0
+
+  /// The oldest release hiodctl knows.
+  static let oldest: QEMUVersion = v9_0
+
+  /// Whether hiodctl knows this release's rules (a later or earlier release is checked
+  /// with the rules of the nearest known one, and says so).
+  public var isKnown: Bool { Self.known.contains(self) }
+}
+
+/// The QEMU releases a rule applies to, printed the way findings show it:
+/// "9.1 and later", "10.0–10.2", "9.0–10.1", "all known releases (9.0 and later)".
+struct ReleaseSpan: Hashable, Sendable, CustomStringConvertible {
+  /// First release with the rule; nil: every known release.
+  var from: QEMUVersion?
+  /// Last release with the rule (inclusive); nil: still current.
+  var through: QEMUVersion?
+
+  /// The rule holds from `version` on.
+  static func since(_ version: QEMUVersion) -> ReleaseSpan { ReleaseSpan(from: version, through: nil) }
+
+  /// The rule holds up to and including `version`.
+  static func through(_ version: QEMUVersion) -> ReleaseSpan { ReleaseSpan(from: nil, through: version) }
+
+  /// The rule holds from `first` through `last`.
+  static func between(_ first: QEMUVersion, _ last: QEMUVersion) -> ReleaseSpan {
+    ReleaseSpan(from: first, through: last)
+  }
+
+  /// Every release hiodctl knows.
+  static let all = ReleaseSpan(from: nil, through: nil)
+
+  /// Whether the rule holds in `version`.
+  func contains(_ version: QEMUVersion) -> Bool {
+    (from.map { version >= $0 } ?? true) && (through.map { version <= $0 } ?? true)
+  }
+
+  var description: String {
+    switch (from, through) {
+    case (nil, nil): "all known releases (\(QEMUVersion.oldest) and later)"
+    case (let first?, nil): "\(first) and later"
+    case (nil, let last?): last == QEMUVersion.oldest ? "\(last) only" : "\(QEMUVersion.oldest)–\(last)"
+    case (let first?, let last?): first == last ? "\(first) only" : "\(first)–\(last)"
+    }
+  }
+}
+
+/// `--machine`: the QEMU machine type, which selects compatibility defaults.
+///
+/// Accepted spellings are QEMU's: `pc-q35-9.1`, `q35` (the newest q35 of the QEMU in use),
+/// `pc-i440fx-9.2`, `pc` (the newest i440fx), `virt-9.2`, `virt`.
+public struct MachineType: Hashable, Sendable, CustomStringConvertible {
+  /// `q35`, `i440fx` or `virt`.
+  public let family: String
+  /// The versioned machine's release; nil for the unversioned alias (= the QEMU in use).
+  public let version: QEMUVersion?
+
+  /// The x86 PCIe machine, the only one intel-iommu supports.
+  public static let q35 = "q35"
+  /// The x86 legacy PCI machine (`pc`).
+  public static let i440fx = "i440fx"
+  /// The Arm virtual machine.
+  public static let virt = "virt"
+
+  /// A machine of `family` (`q35`, `i440fx`, `virt`), unversioned when `version` is nil.
+  public init(family: String, version: QEMUVersion?) {
+    self.family = family
+    self.version = version
+  }
+
+  /// Parses a QEMU machine name; nil for families hiodctl has no rules for (microvm,
+  /// isapc, other targets) and for malformed versions.
+  public init?(_ text: String) {
+    let spelled: [(prefix: String, alias: String, family: String)] = [
+      ("pc-q35-", "q35", Self.q35),
+      ("pc-i440fx-", "pc", Self.i440fx),
+      ("virt-", "virt", Self.virt),
+    ]
+    for (prefix, alias, family) in spelled {
+      if text == alias {
+        self.init(family: family, version: nil)
+        return
+      }
+      if text.hasPrefix(prefix) {
+        let versionText = String(text.dropFirst(prefix.count))
+        // Machine versions have no patch level: "pc-q35-9.1.2" is not a machine.
+        guard versionText.split(separator: ".").count == 2, let version = QEMUVersion(versionText) else {
+          return nil
+        }
+        self.init(family: family, version: version)
+        return
+      }
+    }
+    return nil
+  }
+
+  /// QEMU's spelling: `pc-q35-9.1`, `q35`, `pc-i440fx-9.2`, `pc`, `virt-9.2`, `virt`.
+  public var description: String {
+    switch (family, version) {
+    case (Self.q35, let version?): "pc-q35-\(version)"
+    case (Self.i440fx, let version?): "pc-i440fx-\(version)"
+    case (Self.i440fx, nil): "pc"
+    case (let family, let version?): "\(family)-\(version)"
+    case (let family, nil): family
+    }
+  }
+
+  /// Whether the machine is an x86 PC (q35 or i440fx).
+  public var isX86: Bool { family == Self.q35 || family == Self.i440fx }
+
+  /// The release whose compatibility defaults the machine carries: its own version, or
+  /// for the alias the QEMU that runs it.
+  public func compatibilityVersion(running qemu: QEMUVersion) -> QEMUVersion {
+    version ?? qemu
+  }
+}

@@ -1,0 +1,300 @@
+// hiodctl — arm-smmuv3's checks: the emulated SMMUv3 refuses assigned devices; with
+// accel=on (QEMU 11.0) the host SMMUv3's ID registers must match the vSMMU's.
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// abi-digest §2.3 (qemu/qemu hw/arm/smmuv3-accel.c @13b941aa; series merged with the
+// target-arm PULL of 2026-01-29) and §2.6 for accel=off. The ATS check and the "hiodi"
+// wording are seen at @13b941aa; whether they made 11.0 is UNVERIFIED.
+
+/// The vSMMU's own ID register values (`smmuv3_init_regs`) that the host is compared with.
+struct VSMMUProfile: Hashable, Sendable {
+  /// IDR0.STLEVEL: 2-level stream table.
+  var streamTableLevel: UInt8 = 1
+  /// IDR0.TTENDIAN: little-endian.
+  var ttEndian: UInt8 = 2
+  /// IDR0.TTF: AArch64.
+  var translationTableFormat: UInt8 = 2
+  /// IDR1.SIDSIZE.
+  var sidSize = 16
+  /// IDR1.SSIDSIZE = the ssidsize property.
+  var ssidSize: Int
+  /// IDR3.RIL = the ril property.
+  var rangeInvalidation: Bool
+  /// IDR5.OAS: 4 (44 bits), or 5 (48 bits) with oas=48.
+  var oasCode: UInt8
+  /// IDR0.ATS = the ats property.
+  var ats: Bool
+
+  /// The vSMMU `configuration` creates.
+  init(_ configuration: VIOMMUConfiguration) {
+    ssidSize = configuration.ssidsize?.value ?? 0
+    rangeInvalidation = configuration.ril?.value ?? true
+    oasCode = configuration.oas?.value == 48 ? 5 : 4
+    ats = configuration.ats?.value ?? false
+  }
+}
+
+/// arm-smmuv3's checks, configuration and per device.
+enum SMMUv3Checks {
+  private static var acceleratedSpan: String { ReleaseSpan.since(.v11_0).description }
+
+  // MARK: Configuration
+
+  /// arm-smmuv3's realize checks on its accel options (11.0; the options do not exist
+  /// before, which the property check reports).
+  static func configurationOutcomes(_ configuration: VIOMMUConfiguration) -> [Outcome] {
+    guard configuration.qemu >= .v11_0, let accel = configuration.accel?.value else { return [] }
+    var outcomes: [Outcome] = []
+    func fail(_ check: String, _ message: String, _ summary: String, fix: @escaping OptionsFix) {
+      outcomes.append(
+        Outcome(
+          Finding(
+            check: check, status: .fail, message: message, qemuVersions: acceleratedSpan,
+            evidence: ["accel=\(accel ? "on" : "off")"], remedy: Remedy(summary: summary)),
+          fix: fix))
+    }
+    if !accel, configuration.options.ril == false {
+      fail("smmuv3.ril", "ril can only be disabled if accel=on", "drop ril=off (or turn accel on)") { $0.ril = nil }
+    }
+    if !accel, configuration.options.ats == true {
+      fail("smmuv3.ats", "ats can only be enabled if accel=on", "drop ats=on (or turn accel on)") { $0.ats = nil }
+    }
+    if let oas = configuration.options.oas {
+      if !accel, oas != 44 {
+        fail("smmuv3.oas", "OAS can only be set to 44 bits if accel=off", "drop oas (or turn accel on)") {
+          $0.oas = nil
+        }
+      } else if accel, oas != 44, oas != 48 {
+        let replacement = oas > 48 ? 48 : 44
+        fail("smmuv3.oas", "OAS can only be set to 44 or 48 bits", "use oas=\(replacement)") { $0.oas = replacement }
+      }
+    }
+    return outcomes
+  }
+
+  // MARK: Devices
+
+  /// The checks for one device, in QEMU's order.
+  static func deviceOutcomes(_ context: DeviceContext) -> [Outcome] {
+    guard context.configuration.accel?.value == true, context.qemu >= .v11_0 else {
+      return [emulated(context)]
+    }
+    var outcomes = [backend(context)]
+    guard context.qemuBackend != .legacy, context.hiod != nil else { return outcomes }
+    outcomes.append(nestingParent(context))
+    outcomes.append(hardwareType(context))
+    outcomes += idrComparisons(context)
+    return outcomes
+  }
+
+  /// The emulated SMMUv3 cannot notify MAP events, which VFIO needs: every assigned
+  /// device is refused (abi-digest §2.6; hw/arm/smmuv3.c `smmuv3_notify_flag_changed`).
+  static func emulated(_ context: DeviceContext) -> Outcome {
+    let guest = context.guestAddressForMessages
+    let group = context.input.device.iommuGroup.map(String.init) ?? "N"
+    let wrapping =
+      context.qemuBackend == .iommufd
+      ? "QEMU reports it while vfio-pci sets up the device's DMA (the iommufd path's prefix is not known to hiodctl)"
+      : "QEMU wraps it: \"\(context.vfioPrefix)failed to setup container for group \(group): memory listener initialization failed: Region smmuv3-iommu-memory-region-…: \""
+    let canAccelerate = context.qemu >= .v11_0
+    return Outcome(
+      Finding(
+        check: "smmuv3.map-notifier", status: .fail,
+        message: "device \(guest.text) requires iommu MAP notifier which is not currently supported",
+        qemuVersions: ReleaseSpan.all.description + " (accel=off)",
+        evidence: [
+          "accel=\(context.configuration.accel?.value == true ? "on" : "off") (\(context.configuration.accel?.reason ?? "no accel property"))"
+        ],
+        remedy: Remedy(
+          summary: canAccelerate
+            ? "the emulated SMMUv3 cannot serve assigned devices: use accel=on with the iommufd backend, or virtio-iommu"
+            : "the emulated SMMUv3 cannot serve assigned devices before QEMU 11.0 (accel=on): use virtio-iommu"),
+        caveat: [wrapping, guest.caveat].compactMap { $0 }.joined(separator: "; ")),
+      fix: canAccelerate ? Self.turnAccelOn : nil)
+  }
+
+  /// The fix that turns accel on.
+  static let turnAccelOn: OptionsFix = { $0.accel = true }
+
+  /// The fix that returns oas to its default (44).
+  static let defaultOAS: OptionsFix = { $0.oas = nil }
+
+  /// accel=on takes only vfio-pci devices with the iommufd backend
+  /// (`supports_address_space`, before vfio-pci attaches the device).
+  static func backend(_ context: DeviceContext) -> Outcome {
+    let remedy = Remedy(
+      summary: "give the device the iommufd backend", qemu: iommufdBackendOption(for: context.address),
+      host: "the host needs /dev/iommu (CONFIG_IOMMUFD) and VFIO cdevs (/dev/vfio/devices/, Linux ≥ 6.6)")
+    let message = "vfio-pci endpoint devices without an iommufd backend not allowed when using arm-smmuv3,accel=on"
+    switch context.qemuBackend {
+    case .legacy?:
+      return Outcome(
+        Finding(
+          check: "smmuv3.accel.backend", status: .fail, message: message, qemuVersions: acceleratedSpan,
+          evidence: [context.backendEvidence], remedy: remedy,
+          caveat: "QEMU reports it while realizing the vfio-pci device; its location prefix is not reproduced"))
+    case .iommufd?:
+      return Outcome(
+        Finding(
+          check: "smmuv3.accel.backend", status: .pass, message: "the device uses the iommufd backend accel=on needs",
+          wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: [context.backendEvidence]))
+    case .sysfs?, nil:
+      return Outcome(
+        Finding(
+          check: "smmuv3.accel.backend", status: .undetermined,
+          message: "which backend QEMU will use is unknown: without iommufd QEMU refuses (\"\(message)\")",
+          wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: [context.backendEvidence], remedy: remedy))
+    }
+  }
+
+  /// accel=on makes vfio allocate a nesting-parent HWPT; the kernel may refuse it.
+  static func nestingParent(_ context: DeviceContext) -> Outcome {
+    guard let probe = context.hiod?.nestingParent else {
+      return Outcome(
+        Finding(
+          check: "smmuv3.accel.nesting-parent", status: .undetermined,
+          message: "whether the kernel allows a nesting-parent HWPT is unknown: only the iommufd backend can try",
+          wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: [context.backendEvidence],
+          predicted: context.isPredicted))
+    }
+    let evidence = [
+      "IOMMU_HWPT_ALLOC(NEST_PARENT) \(probe.allowed ? "allowed" : "refused") (\(DeviceContext.source(probe.provenance)))"
+    ]
+    if probe.allowed {
+      return Outcome(
+        Finding(
+          check: "smmuv3.accel.nesting-parent", status: .pass,
+          message: "the kernel allocates the nesting-parent HWPT accel=on needs", wording: .hiodctl,
+          qemuVersions: acceleratedSpan, evidence: evidence,
+          caveat: "the vIOMMU object (IOMMU_VIOMMU_ALLOC) QEMU allocates next was not tried"))
+    }
+    return Outcome(
+      Finding(
+        check: "smmuv3.accel.nesting-parent", status: .fail,
+        message: context.vfioPrefix
+          + "the kernel refuses the nesting-parent HWPT QEMU allocates for accel=on (IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_NEST_PARENT: \(probe.refusal?.symbol ?? "refused"))",
+        wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: evidence,
+        remedy: Remedy(
+          summary: "the host SMMUv3 (or its driver) cannot nest (needs stage 2, IDR0.S2P): use virtio-iommu"),
+        caveat: "vfio-pci realize fails while attaching the device, before arm-smmuv3's own checks"))
+  }
+
+  /// "Wrong data type (%d) for Host SMMUv3 device info".
+  static func hardwareType(_ context: DeviceContext) -> Outcome {
+    guard let type = context.hardwareType else {
+      return Outcome(
+        Finding(
+          check: "smmuv3.accel.type", status: .undetermined, message: "the host IOMMU type is unknown",
+          wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: [context.backendEvidence]))
+    }
+    let evidence = ["host IOMMU type \(type.value) (\(DeviceContext.source(type.provenance)))"]
+    guard type.value == .armSMMUv3 else {
+      return Outcome(
+        Finding(
+          check: "smmuv3.accel.type", status: .fail,
+          message: context.setIOMMUDeviceError("Wrong data type (\(type.value.rawValue)) for Host SMMUv3 device info"),
+          qemuVersions: acceleratedSpan, evidence: evidence, predicted: type.provenance.isPrediction,
+          remedy: Remedy(summary: "accel=on needs a host SMMUv3 behind the device")))
+    }
+    return Outcome(
+      Finding(
+        check: "smmuv3.accel.type", status: .pass, message: "the host IOMMU is an SMMUv3 (ARM_SMMUV3)",
+        wording: .hiodctl,
+        qemuVersions: acceleratedSpan, evidence: evidence, predicted: type.provenance.isPrediction))
+  }
+
+  /// The host IDR fields against the vSMMU's, in QEMU's order; one finding per mismatch,
+  /// or one pass listing what matched.
+  static func idrComparisons(_ context: DeviceContext) -> [Outcome] {
+    guard let sourced = context.smmuRegisters else {
+      return [
+        Outcome(
+          Finding(
+            check: "smmuv3.accel.idr", status: .undetermined,
+            message: "the host SMMUv3 ID registers are unknown (only IOMMU_GET_HW_INFO reports them)",
+            wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: [context.backendEvidence],
+            predicted: context.isPredicted))
+      ]
+    }
+    let host = sourced.value
+    let vsmmu = VSMMUProfile(context.configuration)
+    let source = DeviceContext.source(sourced.provenance)
+    var outcomes: [Outcome] = []
+    var matched: [String] = []
+
+    func compare(
+      _ check: String, _ field: String, ok: Bool, _ message: @autoclosure () -> String, span: String? = nil,
+      remedy: @autoclosure () -> Remedy, fix: OptionsFix? = nil
+    ) {
+      guard !ok else {
+        matched.append(field)
+        return
+      }
+      outcomes.append(
+        Outcome(
+          Finding(
+            check: "smmuv3.accel.\(check)", status: .fail, message: context.setIOMMUDeviceError(message()),
+            qemuVersions: span ?? acceleratedSpan, evidence: ["\(field) (\(source))"], remedy: remedy()),
+          fix: fix))
+    }
+    let fixedHost = Remedy(
+      summary: "this host SMMUv3 cannot back accel=on (the field is not configurable): use virtio-iommu")
+
+    compare(
+      "stlevel", "host STLEVEL \(host.streamTableLevel), vSMMU \(vsmmu.streamTableLevel)",
+      ok: host.streamTableLevel == vsmmu.streamTableLevel,
+      "Host SMMUv3 Stream Table format mismatch (host STLEVEL=\(host.streamTableLevel), QEMU STLEVEL=\(vsmmu.streamTableLevel))",
+      remedy: fixedHost)
+    compare(
+      "ttendian", "host TTENDIAN \(host.ttEndian) (\(host.ttEndianDescription)), vSMMU \(vsmmu.ttEndian)",
+      ok: host.ttEndian <= vsmmu.ttEndian, "Host SMMUv3 doesn't support Little-endian translation table",
+      remedy: fixedHost)
+    compare(
+      "ttf", "host TTF \(host.translationTableFormat), vSMMU \(vsmmu.translationTableFormat)",
+      ok: host.translationTableFormat >= vsmmu.translationTableFormat,
+      "Host SMMUv3 doesn't support AArch64 translation table format", remedy: fixedHost)
+    compare(
+      "sidsize", "host SIDSIZE \(host.sidSize), vSMMU \(vsmmu.sidSize)", ok: host.sidSize >= vsmmu.sidSize,
+      "Host SMMUv3 SIDSIZE not compatible (host=\(host.sidSize), QEMU=\(vsmmu.sidSize))", remedy: fixedHost)
+    compare(
+      "ssidsize", "host SSIDSIZE \(host.ssidSize), vSMMU ssidsize \(vsmmu.ssidSize)",
+      ok: host.ssidSize >= vsmmu.ssidSize,
+      "Host SMMUv3 SSIDSIZE not compatible (host=\(host.ssidSize), QEMU=\(vsmmu.ssidSize))",
+      remedy: Remedy(summary: "lower ssidsize to \(host.ssidSize), the host's SubstreamID width")
+    ) { options in options.ssidsize = host.ssidSize == 0 ? nil : host.ssidSize }
+    compare(
+      "ril", "host RIL \(host.rangeInvalidation ? 1 : 0), vSMMU ril \(vsmmu.rangeInvalidation ? "on" : "off")",
+      ok: host.rangeInvalidation || !vsmmu.rangeInvalidation, "Host SMMUv3 doesn't support Range Invalidation",
+      remedy: Remedy(summary: "turn ril off: the host has no range invalidation")
+    ) { $0.ril = false }
+    let hostOAS = host.outputAddressBits
+    let vsmmuOAS = SMMUv3Registers.outputAddressBits(oasCode: vsmmu.oasCode)
+    compare(
+      "oas", "host OAS \(hostOAS) bits, vSMMU \(vsmmuOAS) bits", ok: host.oasCode >= vsmmu.oasCode,
+      "Host SMMUv3 supports only \(hostOAS)-bit IPA, but the vSMMU OAS implies \(vsmmuOAS)-bit IPA",
+      remedy: hostOAS >= 44
+        ? Remedy(summary: "use oas=44, which the host's \(hostOAS)-bit output fits")
+        : Remedy(summary: "the host's \(hostOAS)-bit output is below QEMU's smallest OAS (44): use virtio-iommu"),
+      fix: hostOAS >= 44 ? Self.defaultOAS : nil)
+    compare(
+      "ats", "host ATS \(host.ats ? 1 : 0), vSMMU ats \(vsmmu.ats ? "on" : "off")", ok: host.ats || !vsmmu.ats,
+      "Host SMMUv3 doesn't support Address Translation Services",
+      span: acceleratedSpan + " (check seen at qemu @13b941aa; release UNVERIFIED)",
+      remedy: Remedy(summary: "turn ats off: the host SMMUv3 has no ATS")
+    ) { $0.ats = nil }
+    for (size, hostHas) in [("4K", host.granule4K), ("16K", host.granule16K), ("64K", host.granule64K)] {
+      compare(
+        "gran\(size.lowercased())", "host GRAN\(size) \(hostHas ? 1 : 0), vSMMU 1", ok: hostHas,
+        "Host SMMUv3 doesn't support \(size) translation granule", remedy: fixedHost)
+    }
+    if outcomes.isEmpty {
+      outcomes.append(
+        Outcome(
+          Finding(
+            check: "smmuv3.accel.idr", status: .pass,
+            message: "the host SMMUv3's ID registers satisfy the vSMMU's", wording: .hiodctl,
+            qemuVersions: acceleratedSpan, evidence: matched.map { "\($0) (\(source))" })))
+    }
+    return outcomes
+  }
+}
