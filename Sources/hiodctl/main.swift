@@ -39,6 +39,7 @@ func run(_ arguments: [String]) -> ExitStatus {
     switch command {
     case .list: return try ListCommand.run(invocation, context: context)
     case .caps: return try CapsCommand.run(invocation, context: context)
+    case .check: return try CheckCommand.run(invocation, context: context)
     }
   } catch let error as UsageError {
     Output.error(Help.usageError(error))

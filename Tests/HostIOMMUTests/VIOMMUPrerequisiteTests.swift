@@ -194,3 +194,44 @@ struct VIOMMUVerdictTests {
     #expect(VIOMMUChecker.check(F.intel { $0.awBits = 41 }, devices: [], host: F.intelHost).status == .fail)
   }
 }
+
+/// A prediction asked for explicitly (--backend sysfs) still meets what sysfs shows QEMU
+/// would fail on first: the verdict must not be COMPATIBLE for a device QEMU cannot open.
+struct SysfsOnlyPrerequisiteTests {
+  static func predicted(device: PCIDevice, group: IOMMUGroup?) -> DeviceCheckInput {
+    var input = VIOMMUFixtures.realized(VIOMMUFixtures.sysfs(device.address), device: device, requested: .sysfs)
+    input.group = group
+    return input
+  }
+
+  @Test func aNonViableGroupFailsEvenForAPrediction() throws {
+    let device = VIOMMUFixtures.pciDevice()
+    let group = IOMMUGroup(
+      id: 3, members: [GroupMember(name: device.address.description, driver: "vfio-pci"),
+                       GroupMember(name: "0000:01:00.1", driver: "e1000e")])
+    let report = VIOMMUChecker.check(
+      VIOMMUFixtures.configuration(.intel) { $0.awBits = 39; $0.cachingMode = true }, devices: [Self.predicted(device: device, group: group)],
+      host: HostFacts())
+    let verdict = try #require(report.devices.first)
+    #expect(verdict.status == .fail)
+    #expect(verdict.findings.first?.message == "vfio 0000:01:00.0: group 3 is not viable")
+  }
+
+  @Test func anUnboundDeviceFailsEvenForAPrediction() throws {
+    let device = VIOMMUFixtures.pciDevice(driver: "e1000e")
+    let group = IOMMUGroup(id: 3, members: [GroupMember(name: device.address.description, driver: "e1000e")])
+    let report = VIOMMUChecker.check(
+      VIOMMUFixtures.configuration(.intel) { $0.awBits = 39; $0.cachingMode = true }, devices: [Self.predicted(device: device, group: group)],
+      host: HostFacts())
+    #expect(report.devices.first?.status == .fail)
+  }
+
+  @Test func aBoundDeviceInAViableGroupPassesOnThePrediction() throws {
+    let device = VIOMMUFixtures.pciDevice()
+    let group = IOMMUGroup(id: 3, members: [GroupMember(name: device.address.description, driver: "vfio-pci")])
+    let report = VIOMMUChecker.check(
+      VIOMMUFixtures.configuration(.intel) { $0.awBits = 39; $0.cachingMode = true }, devices: [Self.predicted(device: device, group: group)],
+      host: HostFacts())
+    #expect(report.devices.first?.status == .pass)
+  }
+}

@@ -23,7 +23,7 @@ struct VIOMMUSuggestTests {
     #expect(suggestion.report?.status == .pass)
     #expect(suggestion.explanation.contains { $0.contains("0000:02:00.0") && $0.hasPrefix("aw-bits=39") })
     #expect(
-      suggestion.explanation.contains { $0.hasPrefix("x-flts is not possible") && $0.contains("Need IOMMUFD backend") })
+      suggestion.explanation.contains("x-flts is not possible:") && suggestion.explanation.contains { $0.hasPrefix("  - ") && $0.contains("Need IOMMUFD backend") })
     #expect(suggestion.alternatives.isEmpty)
   }
 
@@ -43,7 +43,7 @@ struct VIOMMUSuggestTests {
       model: .intel, qemu: .newest, machine: nil, devices: [F.realized(F.iommufd(ranges: F.ranges48))],
       host: F.intelHost)
     #expect(suggestion.alternatives.isEmpty)
-    #expect(suggestion.explanation.contains { $0.hasPrefix("x-flts is not possible") && $0.contains("nesting-parent") })
+    #expect(suggestion.explanation.contains("x-flts is not possible:") && suggestion.explanation.contains { $0.hasPrefix("  - ") && $0.contains("nesting-parent") })
   }
 
   @Test(arguments: [("9.2", "has no x-flts"), ("10.1", "10.0–10.2 refuse")])

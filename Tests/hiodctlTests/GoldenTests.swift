@@ -73,6 +73,30 @@ enum Golden {
     GoldenCase("error-caps-bad-bdf", "--sysroot synthetic/intel-host caps 0000:00:2.0"),
     GoldenCase("error-caps-unknown-bdf", "--sysroot synthetic/intel-host caps 0000:05:00.0"),
     GoldenCase("error-caps-bad-backend", "caps --backend vfio 00:02.0"),
+    // check: the vIOMMU models on trees captured from the rig.
+    GoldenCase("check-help", "check --help"),
+    GoldenCase("check-intel-aw48-on-aw39", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 48 00:02.0"),
+    GoldenCase("check-intel-aw39-sysfs", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 39 --backend sysfs 00:02.0"),
+    GoldenCase("check-intel-qemu-9.1", "--sysroot captured/intel-aw39 check --viommu intel --qemu 9.1 --backend sysfs --all"),
+    GoldenCase("check-intel-qemu-10.0", "--sysroot captured/intel-aw39 check --viommu intel --qemu 10.0 --backend sysfs --all"),
+    GoldenCase("check-intel-machine-9.1", "--sysroot captured/intel-aw39 check --viommu intel --machine pc-q35-9.1 --backend sysfs --all"),
+    GoldenCase("check-intel-caching-off", "--sysroot captured/intel-aw48 check --viommu intel --caching-mode off --backend sysfs --all"),
+    GoldenCase("check-intel-json", "--sysroot captured/intel-aw48 --json check --viommu intel --backend sysfs --all"),
+    GoldenCase("check-intel-x-flts", "--sysroot captured/intel-sm check --viommu intel --x-scalable-mode on --x-flts --backend sysfs --all"),
+    GoldenCase("check-intel-suggest", "--sysroot synthetic/intel-host check --viommu intel --suggest --backend sysfs --all"),
+    GoldenCase("check-virtio", "--sysroot captured/virtio check --viommu virtio --all"),
+    GoldenCase("check-amd-dma-remap", "--sysroot captured/amd check --viommu amd --dma-remap on --backend sysfs --all"),
+    GoldenCase("check-amd-qemu-10.1", "--sysroot captured/amd check --viommu amd --qemu 10.1 --backend sysfs --all"),
+    GoldenCase("check-smmuv3-accel", "--sysroot captured/intel-aw39 check --viommu smmuv3 --accel --backend sysfs --all"),
+    GoldenCase("check-not-viable", "--sysroot captured/multifunction check --viommu intel --backend sysfs 01:00.0"),
+    GoldenCase("error-check-no-viommu", "--sysroot captured/intel-aw39 check --all"),
+    GoldenCase("error-check-no-devices", "--sysroot captured/intel-aw39 check --viommu intel"),
+    GoldenCase("error-check-bdf-and-all", "--sysroot captured/intel-aw39 check --viommu intel --all 00:02.0"),
+    GoldenCase("error-check-wrong-model-property", "check --viommu virtio --x-flts --all"),
+    GoldenCase("error-check-bad-qemu", "check --viommu intel --qemu ten --all"),
+    GoldenCase("error-check-bad-aw-bits", "check --viommu intel --aw-bits x48 --all"),
+    GoldenCase("error-check-bad-model", "check --viommu vtd --all"),
+    GoldenCase("error-check-no-vfio-devices", "--sysroot captured/no-iommu check --viommu intel --all"),
   ]
 
   /// `Tests/` of this package.
@@ -106,11 +130,17 @@ enum Golden {
     }
   }
 
-  /// Runs the binary from Tests/Fixtures with a pinned environment.
-  static func run(_ arguments: [String]) throws -> Outcome {
+  /// Runs the binary from Tests/Fixtures with a pinned environment; `asUser` runs it
+  /// through setpriv(1) as that unprivileged user.
+  static func run(_ arguments: [String], asUser user: String? = nil) throws -> Outcome {
     let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
+    if let user {
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+      process.arguments = ["--reuid", user, "--regid", "nogroup", "--clear-groups", binary.path] + arguments
+    } else {
+      process.executableURL = binary
+      process.arguments = arguments
+    }
     process.currentDirectoryURL = URL(fileURLWithPath: testsDirectory + "/Fixtures")
     process.environment = ["LC_ALL": "C", "COLUMNS": "80", "PATH": "/usr/bin:/bin"]
     let out = Pipe()

@@ -70,6 +70,8 @@ struct LargeTreeTests {
     }
     #expect(mismatches.isEmpty, "\(mismatches.prefix(20))")
 
+    try checkAnswersEveryVFIODevice(tree: tree, expectedDevices: expectedDevices, expectedGroups: expectedGroups)
+
     let groups = try #require(document["groups"] as? [[String: Any]])
     #expect(groups.count == expectedGroups.count)
     for group in groups {
@@ -79,5 +81,41 @@ struct LargeTreeTests {
       let blockers = (group["blockers"] as? [[String: Any]])?.compactMap { $0["device"] as? String }
       #expect(blockers == expected?["blockers"] as? [String], "group \(id) blockers")
     }
+  }
+
+  /// `check --all` answers for every VFIO-bound device from the sysfs predictor, as an
+  /// unprivileged user (setpriv to nobody), and marks every answer as a prediction.
+  func checkAnswersEveryVFIODevice(
+    tree: String, expectedDevices: [String: [String: Any]], expectedGroups: [String: [String: Any]]
+  ) throws {
+    let outcome = try Golden.run(
+      ["--sysroot", tree, "--json", "--numeric", "check", "--viommu", "intel", "--all"],
+      asUser: "nobody")
+    // Devices in non-viable groups fail; the others cannot be decided without the kernel.
+    #expect(outcome.status == 1)
+    #expect(outcome.stderr.isEmpty)
+    let document = try #require(
+      try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+    let devices = try #require(document["devices"] as? [[String: Any]])
+    let vfioBound = expectedDevices.filter { ($0.value["driver"] as? String)?.contains("vfio") == true }
+    #expect(devices.count == vfioBound.count)
+    #expect(Set(devices.compactMap { $0["bdf"] as? String }) == Set(vfioBound.keys))
+    var wrong: [String] = []
+    for device in devices {
+      let bdf = device["bdf"] as? String ?? "?"
+      guard device["predicted"] as? Bool == true, device["backend"] as? String == "sysfs",
+        device["aw_bits"] as? Int == 48
+      else {
+        wrong.append("\(bdf): not a 48-bit prediction")
+        continue
+      }
+      let group = String(vfioBound[bdf]?["group"] as? Int ?? -1)
+      let viable = (expectedGroups[group]?["blockers"] as? [String])?.isEmpty == true
+      let status = device["status"] as? String
+      if viable ? status != "undetermined" : status != "fail" {
+        wrong.append("\(bdf): status \(status ?? "nil") in a \(viable ? "viable" : "non-viable") group")
+      }
+    }
+    #expect(wrong.isEmpty, "\(wrong.prefix(10))")
   }
 }

@@ -9,8 +9,16 @@ enum Preconditions {
   static func vfioGroup(of device: PCIDevice, in host: HostInventory, backend: HostIOMMUBackend)
     throws(RealizeFailure) -> IOMMUGroup
   {
+    try vfioGroup(of: device, group: host.group(device.iommuGroup), backend: backend)
+  }
+
+  /// The same, given the device's group: what sysfs alone shows QEMU's vfio-pci would
+  /// fail on before any ioctl (also used to judge a sysfs-only prediction).
+  static func vfioGroup(of device: PCIDevice, group: IOMMUGroup?, backend: HostIOMMUBackend)
+    throws(RealizeFailure) -> IOMMUGroup
+  {
     let name = device.address.description
-    guard let id = device.iommuGroup, let group = host.group(id) else {
+    guard let id = device.iommuGroup, let group, group.id == id else {
       throw noGroup(device, backend: backend)
     }
     if group.isNoIOMMU {
@@ -19,19 +27,22 @@ enum Preconditions {
         message: "\(name) is in no-IOMMU group \(id) (/dev/vfio/noiommu-\(id)): no DMA isolation, and QEMU cannot use it",
         hints: ["enable the IOMMU (intel_iommu=on, amd_iommu not off) instead of vfio's enable_unsafe_noiommu_mode"])
     }
-    guard device.isVFIOBound else {
-      let bound = device.driver.map { "it is bound to \($0)" } ?? "no driver is bound"
-      throw RealizeFailure(
-        backend: backend, step: "sysfs", problem: .notBoundToVFIO,
-        message: "\(name) is not bound to a VFIO driver: \(bound)",
-        hints: ["bind it to vfio-pci, e.g. driverctl set-override \(name) vfio-pci"])
-    }
+    guard device.isVFIOBound else { throw notBound(device, backend: backend) }
     // Sysfs already shows the kernel's viability rule; do not open anything for a group
     // QEMU would reject first thing ("group N is not viable").
     if !group.isViable {
       throw notViable(group, device: device, backend: backend, step: "sysfs")
     }
     return group
+  }
+
+  static func notBound(_ device: PCIDevice, backend: HostIOMMUBackend) -> RealizeFailure {
+    let name = device.address.description
+    let bound = device.driver.map { "it is bound to \($0)" } ?? "no driver is bound"
+    return RealizeFailure(
+      backend: backend, step: "sysfs", problem: .notBoundToVFIO,
+      message: "\(name) is not bound to a VFIO driver: \(bound)",
+      hints: ["bind it to vfio-pci, e.g. driverctl set-override \(name) vfio-pci"])
   }
 
   static func noGroup(_ device: PCIDevice, backend: HostIOMMUBackend) -> RealizeFailure {

@@ -418,7 +418,7 @@ enum IntelIOMMUChecks {
 
     if let probe = context.hiod?.nestingParent {
       evidence.append(
-        "IOMMU_HWPT_ALLOC(NEST_PARENT) \(probe.allowed ? "allowed" : "refused") (\(DeviceContext.source(probe.provenance)))"
+        "IOMMU_HWPT_ALLOC(NEST_PARENT) \(probe.allowed ? "allowed" : "refused with \(probe.refusal?.symbol ?? "an error")") (\(DeviceContext.source(probe.provenance)))"
       )
       if probe.allowed {
         return Outcome(

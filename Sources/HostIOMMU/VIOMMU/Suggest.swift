@@ -91,13 +91,26 @@ public enum VIOMMUSuggester {
   {
     let report = VIOMMUChecker.check(candidate, devices: devices, host: host)
     var lines = report.configurationFindings.filter { $0.status != .pass }.map(\.message)
+    // One line per distinct reason, naming the devices it applies to: the same refusal
+    // for a hundred VFs is one reason, not a hundred.
+    var order: [String] = []
+    var byReason: [String: [String]] = [:]
     for (verdict, baseVerdict) in zip(report.devices, base.devices) {
       let known = Set(baseVerdict.findings.filter { $0.status != .pass }.map(\.check))
+      let address = verdict.device.address.description
       for finding in verdict.findings where finding.status != .pass && !known.contains(finding.check) {
-        // Most messages already name the device (QEMU's "vfio <BDF>: ").
-        let address = verdict.device.address.description
-        lines.append(finding.message.contains(address) ? finding.message : "\(address): \(finding.message)")
+        // Drop QEMU's "vfio <BDF>: " so the reason reads the same for every device.
+        let reason = finding.message.replacing("vfio \(address): ", with: "")
+          .replacing(address, with: "the device")
+        if byReason[reason] == nil { order.append(reason) }
+        byReason[reason, default: []].append(address)
       }
+    }
+    for reason in order {
+      let addresses = byReason[reason] ?? []
+      let shown = addresses.count > 4 ? "\(addresses.prefix(3).joined(separator: ", ")) and \(addresses.count - 3) more"
+        : addresses.joined(separator: ", ")
+      lines.append("\(reason) (\(shown))")
     }
     return lines
   }
@@ -160,7 +173,8 @@ public enum VIOMMUSuggester {
             + (allFS1GP ? "" : ", with fs1gp=off: not every host IOMMU has first-stage 1 GiB pages")
             + "; keep the devices on PCIe root ports in the guest")
       } else {
-        explanation.append("x-flts is not possible: " + blockers.joined(separator: "; "))
+        explanation.append("x-flts is not possible:")
+        explanation += blockers.map { "  - \($0)" }
       }
     }
     return Suggestion(configuration: configuration, explanation: explanation, alternatives: alternatives)

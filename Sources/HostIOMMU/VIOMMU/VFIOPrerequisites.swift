@@ -16,6 +16,11 @@ enum VFIOPrerequisites {
       return [Outcome(realized(context, hiod: hiod))]
     }
     if let hiod = context.hiod, realization.requested == .sysfs {
+      // No kernel was asked, but what sysfs shows QEMU would fail on first still decides
+      // (as far as the input tells: without the group, its viability is not known here).
+      if let failure = sysfsPreconditionFailure(context) {
+        return [Outcome(failed(context, failure))]
+      }
       return [
         Outcome(
           Finding(
@@ -37,6 +42,23 @@ enum VFIOPrerequisites {
     return [Outcome(failed(context, failure))]
   }
 
+  /// What sysfs alone shows QEMU's vfio-pci would fail on: no IOMMU group, not bound to a
+  /// VFIO driver, and (when the group is known) a no-IOMMU or non-viable group.
+  private static func sysfsPreconditionFailure(_ context: DeviceContext) -> RealizeFailure? {
+    let device = context.input.device
+    if let group = context.input.group {
+      do {
+        _ = try Preconditions.vfioGroup(of: device, group: group, backend: .sysfs)
+      } catch {
+        return error
+      }
+      return nil
+    }
+    if device.iommuGroup == nil { return Preconditions.noGroup(device, backend: .sysfs) }
+    if !device.isVFIOBound { return Preconditions.notBound(device, backend: .sysfs) }
+    return nil
+  }
+
   /// The kernel realized the device: say how, and what failed on the way.
   private static func realized(_ context: DeviceContext, hiod: HostIOMMUDevice) -> Finding {
     var evidence = [context.backendEvidence, "realized as \(hiod.backend.qemuType)"]
@@ -56,7 +78,10 @@ enum VFIOPrerequisites {
   /// A realize that failed: QEMU's error when QEMU fails the same way, else an
   /// undetermined finding saying what the kernel could not be asked.
   private static func failed(_ context: DeviceContext, _ failure: RealizeFailure) -> Finding {
-    var evidence = ["\(failure.backend.rawValue): \(failure.step) failed: \(failure.message)"]
+    var evidence = [
+      failure.step == "sysfs"
+        ? "sysfs shows: \(failure.message)" : "\(failure.backend.rawValue): \(failure.step) failed: \(failure.message)"
+    ]
     if let errno = failure.errno { evidence.append("errno \(errno.symbol) (\(errno.description))") }
     let hostFix = failure.hints.isEmpty ? nil : failure.hints.joined(separator: "; ")
     let groupText = context.input.device.iommuGroup.map(String.init) ?? "?"

@@ -9,6 +9,9 @@ enum OptionID: String, Hashable, Sendable, CaseIterable {
   case sysroot, json, numeric, help, version
   case slot, id, vfio
   case backend
+  case viommu, qemu, machine, all, suggest
+  case awBits, cachingMode, scalableMode, xFlts, fs1gp, granule, accel, oas, ssidsize, ril, ats
+  case dmaRemap
 }
 
 /// Where an option appears in help and in the man page (lspci's `.SS` groups).
@@ -16,6 +19,8 @@ enum OptionGroup: String, Sendable, CaseIterable {
   case global = "GLOBAL OPTIONS"
   case selection = "DEVICE SELECTION"
   case realize = "REALIZE OPTIONS"
+  case check = "CHECK OPTIONS"
+  case viommu = "VIOMMU PROPERTIES"
 }
 
 /// What an option's value is, for validation and completion.
@@ -79,7 +84,7 @@ enum PositionalSpec: Sendable {
 /// Every command, by identity; `main` switches over it exhaustively, so a command in
 /// the table cannot lack an implementation.
 enum CommandID: String, Sendable, CaseIterable {
-  case list, caps
+  case list, caps, check
 }
 
 /// A subcommand.
@@ -173,12 +178,7 @@ enum OptionTable {
       then 2. The iommufd backend binds the device, which opens it in the kernel as \
       QEMU's own bind does.
       """,
-    options: [
-      OptionSpec(
-        .backend, long: "--backend", metaVar: "BACKEND",
-        value: .choice(BackendChoice.allCases.map(\.rawValue)), group: .realize,
-        help: "auto, legacy, iommufd or sysfs (default: auto)")
-    ],
+    options: [backend],
     positionals: .list(metaVar: "BDF...", minimum: 1),
     examples: [
       ("hiodctl caps 0000:01:00.0", "realize with the best backend and show the capabilities"),
@@ -187,8 +187,75 @@ enum OptionTable {
       ("hiodctl --json caps 01:00.0 | jq .devices[0].host_iommu_device.aw_bits", "aw_bits for a script"),
     ])
 
+  /// `--backend`, shared by caps and check.
+  static let backend = OptionSpec(
+    .backend, long: "--backend", metaVar: "BACKEND",
+    value: .choice(BackendChoice.allCases.map(\.rawValue)), group: .realize,
+    help: "auto, legacy, iommufd or sysfs (default: auto)")
+
+  static let onOff = ValueKind.choice(["on", "off"])
+
+  static let check = CommandSpec(
+    id: .check,
+    summary: "predict QEMU's verdict on each device behind a vIOMMU, with every reason and the fix",
+    overview: """
+      Realizes each device's HostIOMMUDevice as caps does, then runs the chosen vIOMMU \
+      model's acceptance checks in QEMU's order and reports, per device, compatible or \
+      not, every reason with QEMU's own message and the releases it applies to, the \
+      evidence with its provenance, and a fix to paste: the QEMU -device option, the \
+      libvirt <iommu> element, or the host-side change. Properties are named as QEMU \
+      names them; unset ones take QEMU's defaults for --qemu and --machine. \
+      --suggest prints the strongest configuration every selected device accepts. \
+      Exit status: 0 all compatible, 1 any incompatible, 2 otherwise undetermined \
+      (for example, only a sysfs prediction was possible).
+      """,
+    options: [
+      OptionSpec(
+        .viommu, long: "--viommu", metaVar: "MODEL", value: .choice(VIOMMUModel.allCases.map(\.rawValue)),
+        group: .check, help: "intel, virtio, smmuv3 or amd (required)"),
+      OptionSpec(
+        .all, long: "--all", group: .check, help: "every device bound to a VFIO driver"),
+      OptionSpec(
+        .qemu, long: "--qemu", metaVar: "VERSION", group: .check,
+        help: "QEMU whose defaults and rules apply: "
+          + QEMUVersion.known.map(\.description).joined(separator: ", ")
+          + " (default \(QEMUVersion.newest))"),
+      OptionSpec(
+        .machine, long: "--machine", metaVar: "TYPE", group: .check,
+        help: "machine type whose compat defaults apply (pc-q35-9.1, q35, virt-10.0)"),
+      backend,
+      OptionSpec(
+        .suggest, long: "--suggest", group: .check,
+        help: "print the strongest configuration all selected devices accept"),
+      OptionSpec(.awBits, long: "--aw-bits", metaVar: "N", group: .viommu, help: "aw-bits (intel: 39 or 48; virtio: 32-64)"),
+      OptionSpec(.cachingMode, long: "--caching-mode", metaVar: "on|off", value: onOff, group: .viommu, help: "intel caching-mode"),
+      OptionSpec(
+        .scalableMode, long: "--x-scalable-mode", metaVar: "on|off", value: onOff, group: .viommu,
+        help: "intel x-scalable-mode (x-flts needs it on)"),
+      OptionSpec(.xFlts, long: "--x-flts", group: .viommu, help: "intel x-flts=on: first-stage translation (nested)"),
+      OptionSpec(.fs1gp, long: "--fs1gp", metaVar: "on|off", value: onOff, group: .viommu, help: "intel fs1gp (with x-flts)"),
+      OptionSpec(
+        .granule, long: "--granule", metaVar: "SIZE", value: .choice(Granule.allCases.map(\.rawValue)),
+        group: .viommu, help: "virtio granule: 4k, 8k, 16k, 64k or host"),
+      OptionSpec(.accel, long: "--accel", group: .viommu, help: "smmuv3 accel=on: host-backed nested SMMUv3"),
+      OptionSpec(.oas, long: "--oas", metaVar: "N", group: .viommu, help: "smmuv3 oas (44 or 48)"),
+      OptionSpec(.ssidsize, long: "--ssidsize", metaVar: "N", group: .viommu, help: "smmuv3 ssidsize"),
+      OptionSpec(.ril, long: "--ril", metaVar: "on|off", value: onOff, group: .viommu, help: "smmuv3 ril"),
+      OptionSpec(.ats, long: "--ats", metaVar: "on|off", value: onOff, group: .viommu, help: "smmuv3 ats"),
+      OptionSpec(.dmaRemap, long: "--dma-remap", metaVar: "on|off", value: onOff, group: .viommu, help: "amd dma-remap"),
+    ],
+    positionals: .list(metaVar: "BDF...", minimum: 0),
+    examples: [
+      ("hiodctl check --viommu intel --aw-bits 48 0000:01:00.0", "will aw-bits=48 work for this device?"),
+      ("hiodctl check --viommu intel --all", "every VFIO-bound device behind QEMU's default intel-iommu"),
+      ("hiodctl check --viommu intel --qemu 9.1 --all", "the same with QEMU 9.1's defaults (aw-bits 39)"),
+      ("hiodctl check --viommu intel --x-flts --all", "can the devices use nested first-stage translation?"),
+      ("hiodctl check --viommu intel --suggest --all", "the strongest intel-iommu all devices accept"),
+      ("hiodctl --json check --viommu virtio --all | jq '.devices[].status'", "verdicts for a script"),
+    ])
+
   /// Every command, in help order.
-  static let commands: [CommandSpec] = [list, caps]
+  static let commands: [CommandSpec] = [list, caps, check]
 
   static func command(named name: String) -> CommandSpec? {
     commands.first { $0.name == name }

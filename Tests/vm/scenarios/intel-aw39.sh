@@ -12,6 +12,15 @@ GUEST=(
     'again: for b in auto legacy iommufd legacy auto; do hiodctl caps --backend $b 0000:00:02.0 >/dev/null || exit 1; done'
     'unbound: hiodctl --json caps 0000:00:03.0'
     'busy: sleep 30 </dev/vfio/2 & holder=$!; sleep 1; hiodctl --json caps 0000:00:02.0; rc=$?; kill $holder; exit $rc'
+    'chk48: hiodctl --json check --viommu intel --aw-bits 48 0000:00:02.0'
+    'chk48text: hiodctl check --viommu intel --aw-bits 48 0000:00:02.0'
+    'chk39: hiodctl --json check --viommu intel --aw-bits 39 0000:00:02.0'
+    'q91: hiodctl --json check --viommu intel --qemu 9.1 --all'
+    'q100: hiodctl --json check --viommu intel --qemu 10.0 --all'
+    'xflts_legacy: hiodctl --json check --viommu intel --x-scalable-mode on --x-flts --backend legacy --all'
+    'xflts_iommufd: hiodctl --json check --viommu intel --x-scalable-mode on --x-flts --backend iommufd --all'
+    'cmoff: hiodctl --json check --viommu intel --caching-mode off --aw-bits 39 --all'
+    'suggest: hiodctl --json check --viommu intel --suggest --all'
 )
 EXPECT=(
     # ground truth (what the guest kernel shows)
@@ -42,6 +51,19 @@ EXPECT=(
     # a process holding /dev/vfio/2 (as a running QEMU would): busy in both backends, holder named
     '.cmds.busy.rc == 2 and (.cmds.busy.json.devices[0].attempts | map(.failure.problem)) == ["busy", "busy", null]'
     '.cmds.busy.json.devices[0].attempts | .[0].failure.errno == "EBUSY" and .[1].failure.errno == "EBUSY" and (.[1].failure.hints[0] | test("held by pid [0-9]+ \\(sleep\\)"))'
+    # check: QEMU's verdict predicted from the kernel's answers (not from sysfs)
+    '.cmds.chk48.rc == 1 and .cmds.chk48.json.status == "fail" and (.cmds.chk48.json.devices[0] | .backend == "iommufd" and .predicted == false and .aw_bits == 39)'
+    '[.cmds.chk48.json.devices[0].findings[] | select(.check == "intel.aw-bits")][0] | .status == "fail" and .message == "vfio 0000:00:02.0: Failed to set vIOMMU: aw-bits 48 > host aw-bits 39" and .remedy.qemu == "-device intel-iommu,caching-mode=on,aw-bits=39" and .predicted == false'
+    '.cmds.chk48text.rc == 1 and (.cmds.chk48text.stdout | contains("aw-bits 48 > host aw-bits 39") and contains("-device intel-iommu,caching-mode=on,aw-bits=39") and contains("aw_bits=\u002739\u0027"))'
+    '.cmds.chk39.rc == 0 and .cmds.chk39.json.status == "pass"'
+    # the default aw-bits follows --qemu: 39 before 10.0 (passes), 48 from 10.0 (fails here)
+    '.cmds.q91.rc == 0 and (.cmds.q91.json.viommu.properties[] | select(.name == "aw-bits") | .value == "39" and .default)'
+    '.cmds.q100.rc == 1 and (.cmds.q100.json.viommu.properties[] | select(.name == "aw-bits") | .value == "48") and ([.cmds.q100.json.devices[0].findings[] | select(.check == "intel.aw-bits")][0].status == "fail")'
+    # x-flts: refused with the legacy backend; with iommufd the kernel refuses the nesting parent
+    '.cmds.xflts_legacy.rc == 1 and ([.cmds.xflts_legacy.json.devices[0].findings[] | select(.message | contains("Need IOMMUFD backend when x-flts=on"))] | length) == 1'
+    '.cmds.xflts_iommufd.rc == 1 and ([.cmds.xflts_iommufd.json.devices[0].findings[] | select(.check == "intel.x-flts.nesting-parent")][0] | .status == "fail" and .predicted == false and (.evidence | join(" ") | contains("refused with EOPNOTSUPP (iommufd")))'
+    '.cmds.cmoff.rc == 1 and ([.cmds.cmoff.json.devices[0].findings[] | select(.check == "intel.caching-mode")][0] | .status == "fail" and (.message | endswith("Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU.")))'
+    '.cmds.suggest.rc == 0 and (.cmds.suggest.json.suggestion.configuration.properties[] | select(.name == "aw-bits") | .value == "39")'
 )
 # Observed (Linux 6.12.117, QEMU 7.2): groups 0 00:00.0, 1 00:01.0 (VGA), 2 00:02.0,
 # 3 00:03.0, 4 00:1f.{0,2,3}; every group type "DMA" (caching mode forces strict);

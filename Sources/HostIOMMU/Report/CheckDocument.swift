@@ -1,0 +1,138 @@
+// hiodctl — the JSON contract of `hiodctl --json check` (schema_version 1).
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// The document `hiodctl --json check` prints.
+public struct CheckDocument: Encodable, Sendable {
+  public let report: CheckReport
+  /// The realizations the checks ran on, for each device's backend and provenance.
+  public let realizations: [DeviceRealization]
+  /// What hiodctl assumed beyond QEMU's defaults (intel's caching-mode=on).
+  public let assumptions: [String]
+  public let suggestion: Suggestion?
+
+  public init(
+    report: CheckReport, realizations: [DeviceRealization], assumptions: [String], suggestion: Suggestion?
+  ) {
+    self.report = report
+    self.realizations = realizations
+    self.assumptions = assumptions
+    self.suggestion = suggestion
+  }
+
+  enum Key: String, CodingKey {
+    case schemaVersion = "schema_version", viommu, assumptions, status
+    case configurationFindings = "configuration_findings", devices, suggestion
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(JSONSchema.version, forKey: .schemaVersion)
+    try container.encode(ConfigurationEntry(report.configuration), forKey: .viommu)
+    try container.encode(assumptions, forKey: .assumptions)
+    try container.encode(report.status.rawValue, forKey: .status)
+    try container.encode(report.configurationFindings, forKey: .configurationFindings)
+    let byAddress = Dictionary(
+      realizations.map { ($0.device.address, $0) }, uniquingKeysWith: { first, _ in first })
+    try container.encode(
+      report.devices.map { VerdictEntry(verdict: $0, realization: byAddress[$0.device.address]) },
+      forKey: .devices)
+    try container.encode(suggestion.map(SuggestionEntry.init), forKey: .suggestion)
+  }
+}
+
+/// A vIOMMU configuration: what QEMU would be given, with every effective property.
+struct ConfigurationEntry: Encodable {
+  let configuration: VIOMMUConfiguration
+  init(_ configuration: VIOMMUConfiguration) { self.configuration = configuration }
+
+  enum Key: String, CodingKey {
+    case model, qemuDevice = "qemu_device", qemu, machine, deviceOption = "device_option"
+    case libvirt, libvirtNotes = "libvirt_notes", properties
+  }
+  enum PropertyKey: String, CodingKey { case name, value, isDefault = "default", reason }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(configuration.model.rawValue, forKey: .model)
+    try container.encode(configuration.model.qemuDevice, forKey: .qemuDevice)
+    try container.encode(configuration.qemu.description, forKey: .qemu)
+    try container.encode(configuration.effectiveMachine.value.description, forKey: .machine)
+    try container.encode(configuration.qemuDeviceOption, forKey: .deviceOption)
+    try container.encode(configuration.libvirtXML, forKey: .libvirt)
+    try container.encode(configuration.libvirtNotes, forKey: .libvirtNotes)
+    var properties = container.nestedUnkeyedContainer(forKey: .properties)
+    for property in configuration.effectiveProperties {
+      var entry = properties.nestedContainer(keyedBy: PropertyKey.self)
+      try entry.encode(property.name, forKey: .name)
+      try entry.encode(property.value, forKey: .value)
+      try entry.encode(property.isDefault, forKey: .isDefault)
+      try entry.encode(property.reason, forKey: .reason)
+    }
+  }
+}
+
+struct VerdictEntry: Encodable {
+  let verdict: DeviceVerdict
+  let realization: DeviceRealization?
+
+  enum Key: String, CodingKey { case bdf, status, backend, predicted, awBits = "aw_bits", findings }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(verdict.device.address.description, forKey: .bdf)
+    try container.encode(verdict.status.rawValue, forKey: .status)
+    let answer = realization?.hostIOMMUDevice
+    try container.encode(answer?.backend.rawValue, forKey: .backend)
+    try container.encode(answer.map { $0.backend == .sysfs }, forKey: .predicted)
+    try container.encode(answer?.awBits, forKey: .awBits)
+    try container.encode(verdict.findings, forKey: .findings)
+  }
+}
+
+extension Finding: Encodable {
+  enum Key: String, CodingKey {
+    case check, status, message, qemuHint = "qemu_hint", wording, qemuVersions = "qemu_versions"
+    case evidence, predicted, remedy, caveat, qemuStopsEarlierAt = "qemu_stops_earlier_at"
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(check, forKey: .check)
+    try container.encode(status.rawValue, forKey: .status)
+    try container.encode(message, forKey: .message)
+    try container.encode(qemuHint, forKey: .qemuHint)
+    try container.encode(wording.rawValue, forKey: .wording)
+    try container.encode(qemuVersions, forKey: .qemuVersions)
+    try container.encode(evidence, forKey: .evidence)
+    try container.encode(predicted, forKey: .predicted)
+    try container.encode(remedy, forKey: .remedy)
+    try container.encode(caveat, forKey: .caveat)
+    try container.encode(qemuStopsEarlierAt, forKey: .qemuStopsEarlierAt)
+  }
+}
+
+extension Remedy: Encodable {
+  enum Key: String, CodingKey { case summary, qemu, libvirt, host }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(summary, forKey: .summary)
+    try container.encode(qemu, forKey: .qemu)
+    try container.encode(libvirt, forKey: .libvirt)
+    try container.encode(host, forKey: .host)
+  }
+}
+
+struct SuggestionEntry: Encodable {
+  let suggestion: Suggestion
+
+  enum Key: String, CodingKey { case configuration, explanation, alternatives, status }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(suggestion.configuration.map(ConfigurationEntry.init), forKey: .configuration)
+    try container.encode(suggestion.explanation, forKey: .explanation)
+    try container.encode(suggestion.alternatives.map(ConfigurationEntry.init), forKey: .alternatives)
+    try container.encode(suggestion.report?.status.rawValue, forKey: .status)
+  }
+}

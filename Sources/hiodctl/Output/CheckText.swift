@@ -1,0 +1,86 @@
+// hiodctl check — verdicts for people (scripts use --json).
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import HostIOMMU
+
+enum CheckText {
+  static func render(
+    _ report: CheckReport, realizations: [DeviceRealization], assumptions: [String], numeric: Bool
+  ) -> String {
+    let configuration = report.configuration
+    var lines = ["\(configuration.model.qemuDevice), QEMU \(configuration.qemu), \(configuration.effectiveMachine.value): \(configuration.qemuDeviceOption)"]
+    lines += assumptions.map { "  \($0)" }
+    for property in configuration.effectiveProperties where property.isDefault {
+      lines.append("  \(property.name)=\(property.value): \(property.reason)")
+    }
+    for finding in report.configurationFindings where finding.status != .pass {
+      lines += ["configuration:"] + describe(finding)
+    }
+    let byAddress = Dictionary(realizations.map { ($0.device.address, $0) }, uniquingKeysWith: { a, _ in a })
+    for verdict in report.devices {
+      let realization = byAddress[verdict.device.address]
+      let predicted = realization?.hostIOMMUDevice?.backend == .sysfs
+      var status = statusWord(verdict.status)
+      if predicted { status += " (predicted from sysfs)" }
+      lines.append("")
+      lines.append("\(verdict.device.address)  \(status)  \(ListText.describe(verdict.device, numeric: numeric))")
+      for finding in verdict.findings where finding.status != .pass {
+        lines += describe(finding)
+      }
+      // Passing checks with a caveat still deserve a line: they depend on the guest.
+      for finding in verdict.findings where finding.status == .pass && finding.caveat != nil {
+        lines.append("  note: \(finding.caveat ?? "")")
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  static func statusWord(_ status: FindingStatus) -> String {
+    switch status {
+    case .pass: "COMPATIBLE"
+    case .fail: "INCOMPATIBLE"
+    case .undetermined: "UNDETERMINED"
+    }
+  }
+
+  /// A failing or undetermined finding: QEMU's message, where it applies, why, the fix.
+  static func describe(_ finding: Finding) -> [String] {
+    let marker = finding.status == .fail ? "fail" : "undetermined"
+    var lines = ["  \(marker): \(finding.message)"]
+    if let hint = finding.qemuHint { lines.append("        \(hint)") }
+    var context = ["QEMU \(finding.qemuVersions)"]
+    if finding.wording == .hiodctl { context.append("hiodctl's wording") }
+    if let stop = finding.qemuStopsEarlierAt { context.append("QEMU stops earlier at \(stop)") }
+    lines.append("    (\(context.joined(separator: "; ")))")
+    lines += finding.evidence.map { "    evidence: \($0)" }
+    if let caveat = finding.caveat { lines.append("    note: \(caveat)") }
+    if let remedy = finding.remedy {
+      lines.append("    fix: \(remedy.summary)")
+      if let qemu = remedy.qemu { lines.append("      qemu:    \(qemu)") }
+      if let libvirt = remedy.libvirt {
+        let xml = libvirt.split(separator: "\n")
+        lines.append("      libvirt: \(xml.first ?? "")")
+        lines += xml.dropFirst().map { "               \($0)" }
+      }
+      if let host = remedy.host { lines.append("      host:    \(host)") }
+    }
+    return lines
+  }
+
+  static func render(_ suggestion: Suggestion) -> String {
+    var lines: [String] = []
+    if let configuration = suggestion.configuration {
+      lines.append("suggested: \(configuration.qemuDeviceOption)")
+      if let libvirt = configuration.libvirtXML {
+        lines += libvirt.split(separator: "\n").map { "  libvirt: \($0)" }
+      }
+    } else {
+      lines.append("suggested: no configuration works for every selected device")
+    }
+    lines += suggestion.explanation.map { "  \($0)" }
+    for alternative in suggestion.alternatives {
+      lines.append("  alternative: \(alternative.qemuDeviceOption)")
+    }
+    return lines.joined(separator: "\n")
+  }
+}
