@@ -119,3 +119,31 @@ struct LargeTreeTests {
     #expect(wrong.isEmpty, "\(wrong.prefix(10))")
   }
 }
+
+/// Files an unprivileged user cannot read are reported and the rest still answers.
+struct UnreadableFileTests {
+  @Test func unreadableAttributesAreWarningsNotFailures() throws {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hiodctl-unreadable-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    let tree = scratch.appendingPathComponent("tree").path
+    let copy = Process()
+    copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+    copy.arguments = ["-a", Golden.testsDirectory + "/Fixtures/synthetic/intel-host", tree]
+    try copy.run()
+    copy.waitUntilExit()
+    try #require(copy.terminationStatus == 0)
+    for file in [
+      "sys/kernel/iommu_groups/1/reserved_regions", "sys/devices/virtual/iommu/dmar0/intel-iommu/cap",
+      "sys/devices/pci0000:00/0000:00:03.0/vendor",
+    ] {
+      try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: "\(tree)/\(file)")
+    }
+    let outcome = try Golden.run(["--sysroot", tree, "-n", "list"], asUser: "nobody")
+    #expect(outcome.status == 0)
+    #expect(outcome.stderr.contains("0000:00:03.0: skipped: Cannot open"))
+    #expect(outcome.stderr.contains("/sys/kernel/iommu_groups/1/reserved_regions: Permission denied"))
+    #expect(outcome.stderr.contains("intel-iommu/cap: Permission denied"))
+    #expect(outcome.stdout.contains("/dev/vfio/1  vfio0  yes"))
+  }
+}
