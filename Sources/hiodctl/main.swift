@@ -40,11 +40,17 @@ func run(_ arguments: [String]) -> ExitStatus {
     case .list: return try ListCommand.run(invocation, context: context)
     case .caps: return try CapsCommand.run(invocation, context: context)
     case .check: return try CheckCommand.run(invocation, context: context)
+    case .snapshot: return try SnapshotCommand.run(invocation, context: context)
+    case .export: return try ExportCommand.run(invocation, context: context)
     }
   } catch let error as UsageError {
     Output.error(Help.usageError(error))
     return .usage
   } catch let error as HIODError {
+    if command == .export, invocation.value(.format) == "ansible" {
+      // Fact gathering must get facts, not a failed script: say it inside, exit 0.
+      return ExportCommand.ansibleFacts(reporting: error, to: invocation.value(.output))
+    }
     Output.error("hiodctl: " + error.description)
     if error.code == .usage, let command = invocation.command {
       Output.error("Try 'hiodctl \(command) --help' for more information.")

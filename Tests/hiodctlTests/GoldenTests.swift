@@ -97,6 +97,30 @@ enum Golden {
     GoldenCase("error-check-bad-aw-bits", "check --viommu intel --aw-bits x48 --all"),
     GoldenCase("error-check-bad-model", "check --viommu vtd --all"),
     GoldenCase("error-check-no-vfio-devices", "--sysroot captured/no-iommu check --viommu intel --all"),
+    // Snapshots: taken on the rig's real kernels (Tests/vm/rig pool --save), answered offline.
+    GoldenCase("snapshot-help", "snapshot --help"),
+    GoldenCase("snapshot-sysroot", "--sysroot synthetic/noiommu-mode snapshot"),
+    GoldenCase("list-host", "--host snapshots/v1-intel-aw39.json list"),
+    GoldenCase("list-two-hosts-json", "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --json list --vfio"),
+    GoldenCase("caps-host", "--host snapshots/v1-intel-aw39.json caps 00:02.0"),
+    GoldenCase("caps-host-legacy-json", "--host snapshots/v1-intel-aw48.json --json caps --backend legacy 00:02.0"),
+    GoldenCase("check-host", "--host snapshots/v1-intel-aw39.json check --viommu intel --aw-bits 48 --all"),
+    GoldenCase("check-pool-suggest", "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --suggest --all"),
+    GoldenCase("check-pool-json", "--json check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --suggest --all"),
+    GoldenCase("check-pool-x-flts", "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --x-scalable-mode on --x-flts --all"),
+    GoldenCase("error-host-missing", "--host snapshots/no-such.json list"),
+    GoldenCase("error-host-not-a-snapshot", "--host captured/intel-aw39/truth.json list"),
+    GoldenCase("error-host-and-sysroot", "--sysroot synthetic/intel-host --host snapshots/v1-intel-aw39.json list"),
+    GoldenCase("error-snapshot-with-host", "--host snapshots/v1-intel-aw39.json snapshot"),
+    // Fleet exports.
+    GoldenCase("export-help", "export --help"),
+    GoldenCase("export-nfd", "--host snapshots/v1-intel-aw48.json export --format nfd"),
+    GoldenCase("export-prometheus", "--sysroot synthetic/intel-host export --format prometheus"),
+    GoldenCase("export-ansible", "--host snapshots/v1-intel-aw39.json export --format ansible"),
+    GoldenCase("export-ansible-error", "--sysroot does-not-exist export --format ansible"),
+    GoldenCase("error-export-no-format", "export"),
+    GoldenCase("error-export-bad-format", "export --format csv"),
+    GoldenCase("error-export-two-hosts", "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json export --format nfd"),
   ]
 
   /// `Tests/` of this package.
@@ -142,7 +166,8 @@ enum Golden {
       process.arguments = arguments
     }
     process.currentDirectoryURL = URL(fileURLWithPath: testsDirectory + "/Fixtures")
-    process.environment = ["LC_ALL": "C", "COLUMNS": "80", "PATH": "/usr/bin:/bin"]
+    // SOURCE_DATE_EPOCH pins the time snapshots and exports record.
+    process.environment = ["LC_ALL": "C", "COLUMNS": "80", "PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "1795000000"]
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

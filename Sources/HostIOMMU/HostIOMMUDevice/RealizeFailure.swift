@@ -54,32 +54,31 @@ public struct RealizeFailure: Error, Sendable, Hashable {
 }
 
 extension Errno {
+  /// The errnos hiodctl names, with their C names.
+  static let symbols: [(Errno, String)] = [
+    (.notPermitted, "EPERM"), (.noSuchFileOrDirectory, "ENOENT"), (.interrupted, "EINTR"),
+    (.ioError, "EIO"), (.badFileDescriptor, "EBADF"), (.noMemory, "ENOMEM"),
+    (.permissionDenied, "EACCES"), (.badAddress, "EFAULT"), (.resourceBusy, "EBUSY"),
+    (.fileExists, "EEXIST"), (.operationNotSupportedByDevice, "ENODEV"), (.notDirectory, "ENOTDIR"),
+    (.invalidArgument, "EINVAL"), (.noSuchProcess, "ESRCH"), (.notSupported, "EOPNOTSUPP"),
+    (.inappropriateIOCTLForDevice, "ENOTTY"), (.messageTooLong, "EMSGSIZE"), (.argListTooLong, "E2BIG"),
+    (.noSuchAddressOrDevice, "ENXIO"), (.readOnlyFileSystem, "EROFS"), (.tooManySymbolicLinkLevels, "ELOOP"),
+    (.overflow, "EOVERFLOW"),
+  ]
+
+  /// The errno a C name (`EBUSY`) or hiodctl's `errno N` spelling stands for.
+  init?(symbol: String) {
+    if let match = Self.symbols.first(where: { $0.1 == symbol }) {
+      self = match.0
+    } else if symbol.hasPrefix("errno "), let value = Int32(symbol.dropFirst(6)) {
+      self.init(rawValue: value)
+    } else {
+      return nil
+    }
+  }
+
   /// The C name (`EBUSY`), which is what people search for.
   public var symbol: String {
-    switch self {
-    case .notPermitted: "EPERM"
-    case .noSuchFileOrDirectory: "ENOENT"
-    case .interrupted: "EINTR"
-    case .ioError: "EIO"
-    case .badFileDescriptor: "EBADF"
-    case .noMemory: "ENOMEM"
-    case .permissionDenied: "EACCES"
-    case .badAddress: "EFAULT"
-    case .resourceBusy: "EBUSY"
-    case .fileExists: "EEXIST"
-    case .operationNotSupportedByDevice: "ENODEV"
-    case .notDirectory: "ENOTDIR"
-    case .invalidArgument: "EINVAL"
-    case .noSuchProcess: "ESRCH"
-    case .notSupported: "EOPNOTSUPP"
-    case .inappropriateIOCTLForDevice: "ENOTTY"
-    case .messageTooLong: "EMSGSIZE"
-    case .argListTooLong: "E2BIG"
-    case .noSuchAddressOrDevice: "ENXIO"
-    case .readOnlyFileSystem: "EROFS"
-    case .tooManySymbolicLinkLevels: "ELOOP"
-    case .overflow: "EOVERFLOW"
-    default: "errno \(rawValue)"
-    }
+    Self.symbols.first { $0.0 == self }?.1 ?? "errno \(rawValue)"
   }
 }

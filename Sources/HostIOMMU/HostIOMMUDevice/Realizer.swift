@@ -47,10 +47,15 @@ public struct DeviceRealization: Hashable, Sendable {
   }
 }
 
-/// Realizes HostIOMMUDevices for devices of a scanned host.
+/// Realizes HostIOMMUDevices for devices of a scanned host — through the live kernel, or
+/// by replaying what a snapshot recorded, with the same backend choice and fallbacks.
 public struct HostIOMMURealizer: Sendable {
-  let kernel: any KernelInterface
-  let root: SystemRoot
+  private enum Source: Sendable {
+    case live(kernel: any KernelInterface, root: SystemRoot)
+    case recorded([PCIAddress: [HostIOMMUBackend: RealizeOutcome]])
+  }
+
+  private let source: Source
 
   /// The live kernel, under `root` (device nodes resolve under --sysroot too).
   public init(root: SystemRoot) {
@@ -58,8 +63,12 @@ public struct HostIOMMURealizer: Sendable {
   }
 
   init(root: SystemRoot, kernel: any KernelInterface) {
-    self.root = root
-    self.kernel = kernel
+    source = .live(kernel: kernel, root: root)
+  }
+
+  /// Answers from a snapshot's recorded outcomes.
+  init(recorded outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]]) {
+    source = .recorded(outcomes)
   }
 
   /// Tries the chosen backend (or, for `auto`, each usable one in QEMU's order of
@@ -70,7 +79,7 @@ public struct HostIOMMURealizer: Sendable {
     var result = DeviceRealization(device: device, requested: choice, attempts: [], hostIOMMUDevice: nil)
     for (backend, reason) in plan(device, in: host, choice: choice) {
       do {
-        let realized = try realize(device, in: host, with: backend)
+        let realized = try realizeOne(device, in: host, with: backend)
         result.attempts.append(RealizeAttempt(backend: backend, reason: reason, failure: nil))
         result.hostIOMMUDevice = realized
         break
@@ -81,13 +90,30 @@ public struct HostIOMMURealizer: Sendable {
     return result
   }
 
-  private func realize(_ device: PCIDevice, in host: HostInventory, with backend: HostIOMMUBackend)
+  /// One backend, no fallback.
+  func realizeOne(_ device: PCIDevice, in host: HostInventory, with backend: HostIOMMUBackend)
     throws(RealizeFailure) -> HostIOMMUDevice
   {
-    switch backend {
-    case .legacy: try LegacyVFIORealizer(kernel: kernel, root: root).realize(device, in: host)
-    case .iommufd: try IOMMUFDRealizer(kernel: kernel, root: root).realize(device, in: host)
-    case .sysfs: try SysfsPredictor(root: root).predict(device, in: host)
+    switch source {
+    case .live(let kernel, let root):
+      switch backend {
+      case .legacy: return try LegacyVFIORealizer(kernel: kernel, root: root).realize(device, in: host)
+      case .iommufd: return try IOMMUFDRealizer(kernel: kernel, root: root).realize(device, in: host)
+      case .sysfs: return try SysfsPredictor(root: root).predict(device, in: host)
+      }
+    case .recorded(let outcomes):
+      switch outcomes[device.address]?[backend] {
+      case .realized(let realized)?: return realized
+      case .failed(let failure)?: throw failure
+      case nil:
+        // Snapshots record VFIO-bound devices only; for the others the reason sysfs
+        // shows (not bound, no group, not viable) is still the answer.
+        if backend != .sysfs { _ = try Preconditions.vfioGroup(of: device, in: host, backend: backend) }
+        throw RealizeFailure(
+          backend: backend, step: "snapshot", problem: .backendUnavailable,
+          message: "the snapshot has no \(backend.rawValue) answer for \(device.address)",
+          hints: ["snapshots record the devices bound to a VFIO driver when they are taken"])
+      }
     }
   }
 

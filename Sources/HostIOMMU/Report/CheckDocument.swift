@@ -136,3 +136,59 @@ struct SuggestionEntry: Encodable {
     try container.encode(suggestion.report?.status.rawValue, forKey: .status)
   }
 }
+
+/// `hiodctl --json check` over several snapshots: each host's check and the pool's answer.
+public struct PoolCheckDocument: Encodable, Sendable {
+  public let configuration: VIOMMUConfiguration
+  public let assumptions: [String]
+  public let status: FindingStatus
+  public let hosts: [(name: String?, file: String?, check: CheckDocument)]
+  public let suggestion: PoolSuggestion?
+
+  public init(
+    configuration: VIOMMUConfiguration, assumptions: [String], status: FindingStatus,
+    hosts: [(name: String?, file: String?, check: CheckDocument)], suggestion: PoolSuggestion?
+  ) {
+    self.configuration = configuration
+    self.assumptions = assumptions
+    self.status = status
+    self.hosts = hosts
+    self.suggestion = suggestion
+  }
+
+  enum Key: String, CodingKey { case schemaVersion = "schema_version", viommu, assumptions, status, hosts, suggestion }
+  enum HostKey: String, CodingKey { case name, file, check }
+  enum SuggestionKey: String, CodingKey { case configuration, explanation, limitingHosts = "limiting_hosts", hosts }
+  enum HostSuggestionKey: String, CodingKey { case host, own = "own_configuration", poolStatus = "pool_status", limitsPool = "limits_pool" }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(JSONSchema.version, forKey: .schemaVersion)
+    try container.encode(ConfigurationEntry(configuration), forKey: .viommu)
+    try container.encode(assumptions, forKey: .assumptions)
+    try container.encode(status.rawValue, forKey: .status)
+    var list = container.nestedUnkeyedContainer(forKey: .hosts)
+    for host in hosts {
+      var entry = list.nestedContainer(keyedBy: HostKey.self)
+      try entry.encode(host.name, forKey: .name)
+      try entry.encode(host.file, forKey: .file)
+      try entry.encode(host.check, forKey: .check)
+    }
+    guard let suggestion else {
+      try container.encodeNil(forKey: .suggestion)
+      return
+    }
+    var entry = container.nestedContainer(keyedBy: SuggestionKey.self, forKey: .suggestion)
+    try entry.encode(suggestion.configuration.map(ConfigurationEntry.init), forKey: .configuration)
+    try entry.encode(suggestion.explanation, forKey: .explanation)
+    try entry.encode(suggestion.limitingHosts, forKey: .limitingHosts)
+    var perHost = entry.nestedUnkeyedContainer(forKey: .hosts)
+    for host in suggestion.hosts {
+      var item = perHost.nestedContainer(keyedBy: HostSuggestionKey.self)
+      try item.encode(host.host, forKey: .host)
+      try item.encode(host.own.configuration.map(ConfigurationEntry.init), forKey: .own)
+      try item.encode(host.poolReport?.status.rawValue, forKey: .poolStatus)
+      try item.encode(host.limitsPool, forKey: .limitsPool)
+    }
+  }
+}

@@ -46,7 +46,7 @@ struct HostEntry: Encodable {
     case sysroot, iommuUnits = "iommu_units", iommuGroupCount = "iommu_group_count"
     case vfioContainer = "vfio_container", iommufd
     case interruptRemapping = "interrupt_remapping", unsafeInterrupts = "unsafe_interrupts"
-    case diagnoses
+    case cpuVendor = "cpu_vendor", diagnoses
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -58,6 +58,7 @@ struct HostEntry: Encodable {
     try container.encode(facts.iommufd, forKey: .iommufd)
     try container.encode(facts.interruptRemapping.rawValue, forKey: .interruptRemapping)
     try container.encode(facts.unsafeInterrupts, forKey: .unsafeInterrupts)
+    try container.encode(facts.cpuVendor?.rawValue, forKey: .cpuVendor)
     try container.encode(diagnoses, forKey: .diagnoses)
   }
 }
@@ -134,7 +135,7 @@ extension VFIOCdev: Encodable {
 
 extension IOMMUGroup: Encodable {
   enum Key: String, CodingKey {
-    case id, type, name, noiommu, devices, reservedRegions = "reserved_regions"
+    case id, type, name, noiommu, devices, members, reservedRegions = "reserved_regions"
     case vfioNode = "vfio_node", viable, blockers
   }
 
@@ -145,6 +146,7 @@ extension IOMMUGroup: Encodable {
     try container.encode(name, forKey: .name)
     try container.encode(isNoIOMMU, forKey: .noiommu)
     try container.encode(members.map(\.name), forKey: .devices)
+    try container.encode(members, forKey: .members)
     try container.encode(reservedRegions, forKey: .reservedRegions)
     try container.encode(vfioNode, forKey: .vfioNode)
     try container.encode(isViable, forKey: .viable)

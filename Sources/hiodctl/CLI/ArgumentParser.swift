@@ -16,10 +16,13 @@ struct Invocation: Equatable {
   var command: String?
   /// The value of each option given, the last one winning; flags map to "".
   var values: [OptionID: String] = [:]
+  /// Every value of a repeatable option (`--host a --host b`), in order.
+  var repeated: [OptionID: [String]] = [:]
   var positionals: [String] = []
 
   func has(_ option: OptionID) -> Bool { values[option] != nil }
   func value(_ option: OptionID) -> String? { values[option] }
+  func allValues(_ option: OptionID) -> [String] { repeated[option] ?? values[option].map { [$0] } ?? [] }
 }
 
 /// Parses `arguments` (without the program name) against `OptionTable`.
@@ -153,6 +156,7 @@ struct ArgumentParser {
       throw error("empty value for \(spec.quotedForError)")
     }
     invocation.values[spec.id] = value
+    if spec.repeatable { invocation.repeated[spec.id, default: []].append(value) }
   }
 
   private func validatePositionals() throws(UsageError) {

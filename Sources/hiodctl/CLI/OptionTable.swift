@@ -12,6 +12,7 @@ enum OptionID: String, Hashable, Sendable, CaseIterable {
   case viommu, qemu, machine, all, suggest
   case awBits, cachingMode, scalableMode, xFlts, fs1gp, granule, accel, oas, ssidsize, ril, ats
   case dmaRemap
+  case host, output, format
 }
 
 /// Where an option appears in help and in the man page (lspci's `.SS` groups).
@@ -21,6 +22,7 @@ enum OptionGroup: String, Sendable, CaseIterable {
   case realize = "REALIZE OPTIONS"
   case check = "CHECK OPTIONS"
   case viommu = "VIOMMU PROPERTIES"
+  case output = "OUTPUT OPTIONS"
 }
 
 /// What an option's value is, for validation and completion.
@@ -45,10 +47,12 @@ struct OptionSpec: Sendable {
   let valueKind: ValueKind?
   let help: String
   let group: OptionGroup
+  /// Given several times, every value counts (`--host a --host b`); otherwise the last wins.
+  let repeatable: Bool
 
   init(
     _ id: OptionID, long: String, short: Character? = nil, metaVar: String? = nil,
-    value: ValueKind? = nil, group: OptionGroup, help: String
+    value: ValueKind? = nil, group: OptionGroup, repeatable: Bool = false, help: String
   ) {
     self.id = id
     self.long = long
@@ -57,6 +61,7 @@ struct OptionSpec: Sendable {
     self.valueKind = metaVar == nil ? nil : (value ?? .text)
     self.help = help
     self.group = group
+    self.repeatable = repeatable
   }
 
   var takesValue: Bool { metaVar != nil }
@@ -84,7 +89,7 @@ enum PositionalSpec: Sendable {
 /// Every command, by identity; `main` switches over it exhaustively, so a command in
 /// the table cannot lack an implementation.
 enum CommandID: String, Sendable, CaseIterable {
-  case list, caps, check
+  case list, caps, check, snapshot, export
 }
 
 /// A subcommand.
@@ -126,6 +131,9 @@ enum OptionTable {
     OptionSpec(
       .numeric, long: "--numeric", short: "n", group: .global,
       help: "show numeric IDs only; do not look names up"),
+    OptionSpec(
+      .host, long: "--host", metaVar: "FILE", value: .path, group: .global, repeatable: true,
+      help: "answer from a snapshot instead of this host (repeat for a pool)"),
     OptionSpec(
       .help, long: "--help", short: "h", group: .global,
       help: "show help (after a command: that command's help)"),
@@ -254,8 +262,62 @@ enum OptionTable {
       ("hiodctl --json check --viommu virtio --all | jq '.devices[].status'", "verdicts for a script"),
     ])
 
+  static let output = OptionSpec(
+    .output, long: "--output", short: "o", metaVar: "FILE", value: .path, group: .output,
+    help: "write to FILE atomically (a hidden file, then rename) instead of stdout")
+
+  static let snapshot = CommandSpec(
+    id: .snapshot,
+    summary: "record the whole host, and every VFIO device through each backend, as one JSON document",
+    overview: """
+      Records what list shows, and for every device bound to a VFIO driver the \
+      HostIOMMUDevice each backend realizes (legacy, iommufd, and the sysfs prediction), \
+      with provenance, plus the kernel version, the hostname and the time. Any command \
+      answers from snapshots with --host FILE: a support engineer reads a customer's host \
+      offline, and check --host a.json --host b.json answers for a live-migration pool. \
+      The iommufd backend binds each device, which opens it as QEMU's bind does.
+      """,
+    options: [output],
+    positionals: .none,
+    examples: [
+      ("hiodctl snapshot -o host-a.json", "record this host"),
+      ("hiodctl --host host-a.json list", "answer from the record later, anywhere"),
+      ("hiodctl check --host a.json --host b.json --viommu intel --suggest --all",
+       "the strongest intel-iommu every host of a pool accepts, and which host limits it"),
+    ])
+
+  static let export = CommandSpec(
+    id: .export,
+    summary: "write fleet facts: NFD feature labels, Prometheus textfile metrics or Ansible facts",
+    overview: """
+      Summarizes the host for fleet tooling: the IOMMU vendor, iommufd availability, \
+      interrupt remapping, the VFIO-bound devices, the narrowest host aw_bits among them, \
+      and which vIOMMU models (and which intel aw-bits) all of them accept. nfd writes \
+      node-feature-discovery local feature lines; prometheus writes the textfile \
+      collector's exposition format; ansible writes facts JSON and always exits 0, with \
+      any error inside. With -o the file is replaced atomically, so nfd-worker and \
+      node_exporter never read half a file; schedule it with cron or a systemd timer. \
+      Devices are realized with --backend sysfs unless told otherwise: no device is \
+      opened and no privileges are needed.
+      """,
+    options: [
+      OptionSpec(
+        .format, long: "--format", metaVar: "FORMAT", value: .choice(["nfd", "prometheus", "ansible"]),
+        group: .output, help: "nfd, prometheus or ansible (required)"),
+      output,
+      backend,
+    ],
+    positionals: .none,
+    examples: [
+      ("hiodctl export --format nfd -o /etc/kubernetes/node-feature-discovery/features.d/hiodctl",
+       "NFD local features (nfd-worker reads the directory)"),
+      ("hiodctl export --format prometheus -o /var/lib/node_exporter/textfile/hiodctl.prom",
+       "node_exporter textfile collector"),
+      ("hiodctl export --format ansible -o /etc/ansible/facts.d/hiodctl.fact", "Ansible local facts"),
+    ])
+
   /// Every command, in help order.
-  static let commands: [CommandSpec] = [list, caps, check]
+  static let commands: [CommandSpec] = [list, caps, check, snapshot, export]
 
   static func command(named name: String) -> CommandSpec? {
     commands.first { $0.name == name }

@@ -6,18 +6,28 @@ import HostIOMMU
 enum CapsCommand {
   static func run(_ invocation: Invocation, context: CommandContext) throws -> ExitStatus {
     let choice = invocation.value(.backend).flatMap(BackendChoice.init(rawValue:)) ?? .auto
-    let host = try HostInventory.scan(context.root, options: .init(resolveNames: !context.numeric))
-    let devices = try DeviceArguments.resolve(invocation.positionals, in: host, command: "caps")
-    for warning in host.warnings { Output.error("hiodctl: warning: \(warning)") }
-
-    let realizer = HostIOMMURealizer(root: context.root)
-    let results = devices.map { realizer.realize($0, in: host, backend: choice) }
+    let hosts = try context.hosts()
+    var results: [[DeviceRealization]] = []
+    for host in hosts {
+      let devices = try DeviceArguments.resolve(invocation.positionals, in: host, command: "caps")
+      host.reportWarnings(among: hosts.count)
+      results.append(devices.map { host.realizer.realize($0, in: host.inventory, backend: choice) })
+    }
     if context.json {
-      try Output.json(CapsDocument(results))
+      if hosts.count == 1 {
+        try Output.json(CapsDocument(results[0]))
+      } else {
+        try Output.json(
+          MultiHostDocument(key: "caps", hosts: zip(hosts, results).map { ($0.name, $0.file, CapsDocument($1)) }))
+      }
     } else {
-      Output.line(results.map { CapsText.render($0, numeric: context.numeric) }.joined(separator: "\n\n"))
+      let sections = zip(hosts, results).map { host, realizations in
+        let text = realizations.map { CapsText.render($0, numeric: context.numeric) }.joined(separator: "\n\n")
+        return hosts.count == 1 && host.file == nil ? text : "== \(host.title)\n\(text)"
+      }
+      Output.line(sections.joined(separator: "\n\n"))
     }
     // A prediction (or nothing) where the kernel's answer was wanted is undetermined.
-    return results.allSatisfy(\.isDetermined) ? .success : .undetermined
+    return results.joined().allSatisfy(\.isDetermined) ? .success : .undetermined
   }
 }

@@ -17,50 +17,87 @@ enum CheckCommand {
         hints: ["'hiodctl list --vfio' shows the devices bound to VFIO"], command: "check")
     }
 
-    let host = try HostInventory.scan(context.root, options: .init(resolveNames: !context.numeric))
-    let devices: [PCIDevice]
-    if all {
-      devices = host.devices.filter(\.isVFIOBound)
-      guard !devices.isEmpty else {
-        throw HIODError(
-          .noMatch, "no PCI device is bound to a VFIO driver",
-          hints: ["bind a device with: driverctl set-override <BDF> vfio-pci"])
+    let hosts = try context.hosts()
+    var poolHosts: [PoolHost] = []
+    var realizations: [[DeviceRealization]] = []
+    for host in hosts {
+      let devices: [PCIDevice]
+      if all {
+        devices = host.inventory.devices.filter(\.isVFIOBound)
+        guard !devices.isEmpty else {
+          throw HIODError(
+            .noMatch, "no PCI device is bound to a VFIO driver\(host.name.map { " on host \($0)" } ?? "")",
+            hints: ["bind a device with: driverctl set-override <BDF> vfio-pci"])
+        }
+      } else {
+        devices = try DeviceArguments.resolve(invocation.positionals, in: host, command: "check")
       }
-    } else {
-      devices = try DeviceArguments.resolve(invocation.positionals, in: host, command: "check")
+      host.reportWarnings(among: hosts.count)
+      let realized = devices.map { host.realizer.realize($0, in: host.inventory, backend: choice) }
+      realizations.append(realized)
+      poolHosts.append(
+        PoolHost(
+          name: host.name ?? "this host",
+          devices: realized.map {
+            DeviceCheckInput(device: $0.device, realization: $0, group: host.inventory.group($0.device.iommuGroup))
+          },
+          facts: host.inventory.facts))
     }
-    for warning in host.warnings { Output.error("hiodctl: warning: \(warning)") }
+    let reports = VIOMMUPool.check(configuration, hosts: poolHosts)
+    let suggest = invocation.has(.suggest)
 
-    let realizer = HostIOMMURealizer(root: context.root)
-    let realizations = devices.map { realizer.realize($0, in: host, backend: choice) }
-    let inputs = realizations.map {
-      DeviceCheckInput(device: $0.device, realization: $0, group: host.group($0.device.iommuGroup))
+    if hosts.count == 1 {
+      let suggestion =
+        suggest
+        ? VIOMMUSuggester.suggest(
+          model: configuration.model, qemu: configuration.qemu, machine: configuration.machine,
+          devices: poolHosts[0].devices, host: poolHosts[0].facts)
+        : nil
+      if context.json {
+        try Output.json(
+          CheckDocument(
+            report: reports[0], realizations: realizations[0], assumptions: assumptions, suggestion: suggestion))
+      } else {
+        Output.line(
+          CheckText.render(
+            reports[0], realizations: realizations[0], assumptions: assumptions, numeric: context.numeric))
+        if let suggestion { Output.line("\n" + CheckText.render(suggestion)) }
+      }
+      if let suggestion { return suggestion.configuration == nil ? .incompatible : .success }
+      return exitStatus(reports[0].status)
     }
-    let report = VIOMMUChecker.check(configuration, devices: inputs, host: host.facts)
-    let suggestion =
-      invocation.has(.suggest)
-      ? VIOMMUSuggester.suggest(
-        model: configuration.model, qemu: configuration.qemu, machine: configuration.machine,
-        devices: inputs, host: host.facts)
+
+    // A pool: a configuration holds only if every host accepts it.
+    let pool =
+      suggest
+      ? VIOMMUPool.suggest(
+        model: configuration.model, qemu: configuration.qemu, machine: configuration.machine, hosts: poolHosts)
       : nil
-
+    let documents = zip(reports, realizations).map {
+      CheckDocument(report: $0, realizations: $1, assumptions: assumptions, suggestion: nil)
+    }
     if context.json {
       try Output.json(
-        CheckDocument(
-          report: report, realizations: realizations, assumptions: assumptions, suggestion: suggestion))
+        PoolCheckDocument(
+          configuration: configuration, assumptions: assumptions, status: VIOMMUPool.status(reports),
+          hosts: zip(hosts, documents).map { ($0.name, $0.file, $1) }, suggestion: pool))
     } else {
-      Output.line(
-        CheckText.render(report, realizations: realizations, assumptions: assumptions, numeric: context.numeric))
-      if let suggestion { Output.line("\n" + CheckText.render(suggestion)) }
+      var sections = zip(hosts, zip(reports, realizations)).map { host, pair in
+        "== \(host.title)\n"
+          + CheckText.render(pair.0, realizations: pair.1, assumptions: assumptions, numeric: context.numeric)
+      }
+      sections.append(CheckText.renderPool(reports, hosts: poolHosts.map(\.name), suggestion: pool))
+      Output.line(sections.joined(separator: "\n\n"))
     }
-    if let suggestion {
-      // --suggest answers "what works": success when a configuration was found.
-      return suggestion.configuration == nil ? .incompatible : .success
-    }
-    switch report.status {
-    case .pass: return .success
-    case .fail: return .incompatible
-    case .undetermined: return .undetermined
+    if let pool { return pool.configuration == nil ? .incompatible : .success }
+    return exitStatus(VIOMMUPool.status(reports))
+  }
+
+  private static func exitStatus(_ status: FindingStatus) -> ExitStatus {
+    switch status {
+    case .pass: .success
+    case .fail: .incompatible
+    case .undetermined: .undetermined
     }
   }
 

@@ -6,7 +6,8 @@ import HostIOMMU
 enum DeviceArguments {
   /// The devices named by `arguments`, in the order given (duplicates dropped).
   /// A malformed BDF is a usage error (64); a BDF the host lacks is a runtime error (3).
-  static func resolve(_ arguments: [String], in host: HostInventory, command: String) throws -> [PCIDevice] {
+  static func resolve(_ arguments: [String], in host: HostView, command: String) throws -> [PCIDevice] {
+    let inventory = host.inventory
     var devices: [PCIDevice] = []
     for argument in arguments {
       guard let address = PCIAddress(argument) else {
@@ -15,10 +16,10 @@ enum DeviceArguments {
           hints: ["a BDF is DDDD:BB:DD.F or BB:DD.F in hex, e.g. 0000:01:00.0"],
           command: command)
       }
-      guard let device = host.devices.first(where: { $0.address == address }) else {
+      guard let device = inventory.devices.first(where: { $0.address == address }) else {
         throw HIODError(
-          .notFound, "no PCI device \(address) on this host",
-          hints: ["'hiodctl list' shows all \(host.devices.count) devices"])
+          .notFound, "no PCI device \(address) on \(host.name.map { "host \($0)" } ?? "this host")",
+          hints: ["'hiodctl list' shows all \(inventory.devices.count) devices"])
       }
       if !devices.contains(where: { $0.address == address }) { devices.append(device) }
     }

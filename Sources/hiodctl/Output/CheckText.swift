@@ -84,3 +84,38 @@ enum CheckText {
     return lines.joined(separator: "\n")
   }
 }
+
+extension CheckText {
+  /// The pool summary: each host's verdict, the pool verdict, and the pool suggestion
+  /// with the hosts that limit it.
+  static func renderPool(_ reports: [CheckReport], hosts: [String], suggestion: PoolSuggestion?) -> String {
+    var table = TextTable(headers: ["HOST", "VERDICT", "DEVICES"])
+    for (host, report) in zip(hosts, reports) {
+      let failing = report.devices.filter { $0.status == .fail }.count
+      table.append([host, statusWord(report.status), "\(report.devices.count) checked, \(failing) incompatible"])
+    }
+    var lines = ["pool of \(hosts.count) hosts: \(statusWord(VIOMMUPool.status(reports)))"] + table.lines().map { "  " + $0 }
+    guard let suggestion else { return lines.joined(separator: "\n") }
+    lines.append("")
+    if let configuration = suggestion.configuration {
+      lines.append("suggested for the pool: \(configuration.qemuDeviceOption)")
+      if let libvirt = configuration.libvirtXML {
+        lines += libvirt.split(separator: "\n").map { "  libvirt: \($0)" }
+      }
+    } else {
+      lines.append("suggested for the pool: no configuration works on every host")
+    }
+    lines += suggestion.explanation.map { "  \($0)" }
+    var hostsTable = TextTable(headers: ["HOST", "STRONGEST ALONE", "POOL CONFIGURATION", ""])
+    for host in suggestion.hosts {
+      hostsTable.append([
+        host.host,
+        host.own.configuration?.qemuDeviceOption ?? "none",
+        host.poolReport.map { statusWord($0.status) } ?? "-",
+        host.limitsPool ? "<- limits the pool" : "",
+      ])
+    }
+    lines += hostsTable.lines().map { "  " + $0.trailingSpacesRemoved }
+    return lines.joined(separator: "\n")
+  }
+}

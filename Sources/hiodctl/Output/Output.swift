@@ -3,6 +3,7 @@
 
 import FoundationEssentials
 import Glibc
+import HostIOMMU
 
 enum Output {
   /// Writes `text` and a newline to stdout.
@@ -26,11 +27,23 @@ enum Output {
 
   /// Encodes `value` as the one JSON document of this invocation, on stdout.
   static func json(_ value: some Encodable) throws {
+    print(String(decoding: try jsonBytes(value), as: UTF8.self))
+  }
+
+  /// `value` as pretty JSON with sorted keys: Foundation does not keep insertion order,
+  /// and the output must be byte-for-byte stable across runs for scripts and goldens.
+  static func jsonBytes(_ value: some Encodable) throws -> [UInt8] {
     let encoder = JSONEncoder()
-    // Sorted keys: Foundation does not keep insertion order, and the output must be
-    // byte-for-byte stable across runs for scripts and golden tests.
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
-    print(String(decoding: data, as: UTF8.self))
+    return Array(try encoder.encode(value))
+  }
+
+  /// Writes a document to `path` atomically (-o), or to stdout.
+  static func document(_ text: String, to path: String?) throws {
+    if let path {
+      try AtomicFile.write(Array(text.utf8), to: path)
+    } else {
+      print(text, terminator: "")
+    }
   }
 }

@@ -21,6 +21,7 @@ GUEST=(
     'xflts_iommufd: hiodctl --json check --viommu intel --x-scalable-mode on --x-flts --backend iommufd --all'
     'cmoff: hiodctl --json check --viommu intel --caching-mode off --aw-bits 39 --all'
     'suggest: hiodctl --json check --viommu intel --suggest --all'
+    'snapshot: hiodctl snapshot'
 )
 EXPECT=(
     # ground truth (what the guest kernel shows)
@@ -64,6 +65,9 @@ EXPECT=(
     '.cmds.xflts_iommufd.rc == 1 and ([.cmds.xflts_iommufd.json.devices[0].findings[] | select(.check == "intel.x-flts.nesting-parent")][0] | .status == "fail" and .predicted == false and (.evidence | join(" ") | contains("refused with EOPNOTSUPP (iommufd")))'
     '.cmds.cmoff.rc == 1 and ([.cmds.cmoff.json.devices[0].findings[] | select(.check == "intel.caching-mode")][0] | .status == "fail" and (.message | endswith("Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU.")))'
     '.cmds.suggest.rc == 0 and (.cmds.suggest.json.suggestion.configuration.properties[] | select(.name == "aw-bits") | .value == "39")'
+    # snapshot: the host and each backend's answer, for --host
+    '.cmds.snapshot.rc == 0 and .cmds.snapshot.json.kind == "hiodctl-snapshot" and .cmds.snapshot.json.hostname == "intel-aw39"'
+    '.cmds.snapshot.json.caps[0].backends | .legacy.realized and .iommufd.realized and .sysfs.realized'
 )
 # Observed (Linux 6.12.117, QEMU 7.2): groups 0 00:00.0, 1 00:01.0 (VGA), 2 00:02.0,
 # 3 00:03.0, 4 00:1f.{0,2,3}; every group type "DMA" (caching mode forces strict);

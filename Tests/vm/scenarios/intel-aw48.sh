@@ -10,6 +10,7 @@ GUEST=(
     'caps_legacy: hiodctl --json caps --backend legacy 0000:00:02.0'
     'caps_sysfs: hiodctl --json caps --backend sysfs 0000:00:02.0'
     'again: for b in auto legacy iommufd legacy auto; do hiodctl caps --backend $b 0000:00:02.0 >/dev/null || exit 1; done'
+    'snapshot: hiodctl snapshot'
 )
 EXPECT=(
     '.truth.devices["0000:00:02.0"] | .driver == "vfio-pci" and .vfiodev == "vfio0" and .group == 2'
@@ -27,6 +28,9 @@ EXPECT=(
     '.cmds.caps_legacy.json.devices[0].host_iommu_device.get_cap.iommu_type.unsupported == "0000:00:02.0: unsupported capability 0"'
     # the sysfs prediction must equal what the kernel answered
     '.cmds.caps_sysfs.json.devices[0].host_iommu_device as $p | .cmds.caps_legacy.json.devices[0].host_iommu_device as $k | $p.aw_bits.predicted and $p.aw_bits.value == $k.aw_bits.value and $p.iova_ranges.value == $k.iova_ranges.value'
+    # snapshot: the host and each backend's answer, for --host
+    '.cmds.snapshot.rc == 0 and .cmds.snapshot.json.kind == "hiodctl-snapshot" and .cmds.snapshot.json.hostname == "intel-aw48"'
+    '.cmds.snapshot.json.caps[0].backends | .legacy.realized and .iommufd.realized and .sysfs.realized'
 )
 # Observed: same groups as intel-aw39 (2 = 00:02.0 on vfio-pci, 3 = 00:03.0);
 # cap d2008c222f0686, ecap f00f4a.

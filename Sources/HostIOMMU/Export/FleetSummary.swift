@@ -1,0 +1,85 @@
+// hiodctl — what fleet tooling wants to know about a host, computed once and written as
+// NFD labels, Prometheus metrics or Ansible facts.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// One VFIO-bound device, as the exports show it.
+public struct FleetDevice: Sendable {
+  public var device: PCIDevice
+  public var viable: Bool?
+  public var awBits: Int?
+  /// The backend that answered (`sysfs` for a prediction).
+  public var backend: HostIOMMUBackend?
+}
+
+/// Whether every VFIO-bound device accepts a vIOMMU model, and with what.
+public struct FleetModelVerdict: Sendable {
+  public var model: VIOMMUModel
+  /// The strongest configuration all devices accept (nil: none).
+  public var configuration: VIOMMUConfiguration?
+  /// pass: all devices accept it; fail: some device cannot; undetermined: not decidable.
+  public var status: FindingStatus
+  /// Per device: pass, fail or undetermined under `configuration` (or the default one).
+  public var devices: [(address: PCIAddress, status: FindingStatus)]
+  /// intel only: whether x-flts (nested first-stage translation) works for all devices.
+  public var xFlts: Bool?
+}
+
+/// The host summary behind `hiodctl export`.
+public struct FleetSummary: Sendable {
+  public var hostname: String
+  public var created: String
+  public var facts: HostFacts
+  public var vfioDevices: [FleetDevice]
+  public var models: [FleetModelVerdict]
+  public var warnings: [String]
+
+  /// The IOMMU vendor: intel, amd, arm, virtio, mixed, or none.
+  public var iommuVendor: String {
+    let vendors = Set(facts.iommuUnits.map(\.vendor.rawValue))
+    switch vendors.count {
+    case 0: return "none"
+    case 1: return vendors.first ?? "none"
+    default: return "mixed"
+    }
+  }
+
+  /// The narrowest host aw_bits among the VFIO-bound devices (nil: none known).
+  public var minimumAWBits: Int? { vfioDevices.compactMap(\.awBits).min() }
+
+  /// Summarizes `host`: realizes each VFIO-bound device with `backend` and asks each
+  /// vIOMMU model's suggester (newest QEMU rules) for the strongest accepted configuration.
+  public static func summarize(
+    _ host: HostInventory, realizer: HostIOMMURealizer, backend: BackendChoice, hostname: String,
+    created: String
+  ) -> FleetSummary {
+    let realizations = host.devices.filter(\.isVFIOBound).map { realizer.realize($0, in: host, backend: backend) }
+    let inputs = realizations.map {
+      DeviceCheckInput(device: $0.device, realization: $0, group: host.group($0.device.iommuGroup))
+    }
+    let devices = realizations.map {
+      FleetDevice(
+        device: $0.device, viable: host.group($0.device.iommuGroup)?.isViable,
+        awBits: $0.hostIOMMUDevice?.awBits, backend: $0.hostIOMMUDevice?.backend)
+    }
+    var models: [FleetModelVerdict] = []
+    if !inputs.isEmpty {
+      for model in VIOMMUModel.allCases {
+        let suggestion = VIOMMUSuggester.suggest(
+          model: model, qemu: .newest, machine: nil, devices: inputs, host: host.facts)
+        let report =
+          suggestion.report
+          ?? VIOMMUChecker.check(
+            VIOMMUConfiguration(model: model, qemu: .newest), devices: inputs, host: host.facts)
+        let status: FindingStatus = suggestion.configuration == nil ? .fail : report.status
+        models.append(
+          FleetModelVerdict(
+            model: model, configuration: suggestion.configuration, status: status,
+            devices: report.devices.map { ($0.device.address, $0.status) },
+            xFlts: model == .intel ? suggestion.alternatives.contains { $0.xFlts?.value == true } : nil))
+      }
+    }
+    return FleetSummary(
+      hostname: hostname, created: created, facts: host.facts, vfioDevices: devices, models: models,
+      warnings: host.warnings)
+  }
+}

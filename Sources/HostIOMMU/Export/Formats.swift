@@ -1,0 +1,212 @@
+// hiodctl — the three fleet formats: NFD local features, Prometheus textfile exposition,
+// Ansible local facts.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// node-feature-discovery local feature lines (`<namespace>/<name>=<value>`).
+///
+/// The namespace is a sub-namespace of feature.node.kubernetes.io, which nfd-master
+/// accepts without extra configuration. Names and values follow Kubernetes label rules
+/// (≤ 63 characters, alphanumeric at both ends, `-_.` inside).
+public enum NFDFeatures {
+  public static let namespace = "hiodctl.feature.node.kubernetes.io"
+
+  public static func render(_ summary: FleetSummary) -> String {
+    var labels: [(String, String)] = [
+      ("iommu.vendor", summary.iommuVendor),
+      ("iommu.enabled", String(summary.facts.iommuGroupCount > 0)),
+      ("iommu.groups", String(summary.facts.iommuGroupCount)),
+      ("iommufd", String(summary.facts.iommufd.present)),
+      ("vfio.container", String(summary.facts.vfioContainer.present)),
+      ("interrupt-remapping", summary.facts.interruptRemapping.rawValue),
+      ("vfio.devices", String(summary.vfioDevices.count)),
+    ]
+    if let bits = summary.minimumAWBits { labels.append(("aw-bits.min", String(bits))) }
+    for verdict in summary.models where verdict.status != .undetermined {
+      let compatible = verdict.status == .pass
+      switch verdict.model {
+      case .intel:
+        labels.append(("viommu.intel", String(compatible)))
+        if compatible, let bits = verdict.configuration?.awBits?.value {
+          labels.append(("viommu.intel.aw-bits", String(bits)))
+        }
+        if let xFlts = verdict.xFlts { labels.append(("viommu.intel.x-flts", String(xFlts))) }
+      case .virtio:
+        labels.append(("viommu.virtio", String(compatible)))
+      case .smmuv3:
+        labels.append(("viommu.smmuv3.accel", String(compatible)))
+      case .amd:
+        labels.append(("viommu.amd", String(compatible)))
+      }
+    }
+    var lines = ["# hiodctl \(HIODVersion.string) export for node-feature-discovery, \(summary.created)"]
+    lines += labels.map { "\(namespace)/\($0.0)=\($0.1)" }
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+/// Prometheus text exposition format for node_exporter's textfile collector: HELP and
+/// TYPE lines, gauges only, no timestamps (the collector drops them).
+public enum PrometheusMetrics {
+  public static func render(_ summary: FleetSummary) -> String {
+    var output = ""
+    func metric(_ name: String, _ help: String, _ samples: [([(String, String)], Int)]) {
+      guard !samples.isEmpty else { return }
+      output += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+      for (labels, value) in samples {
+        let rendered = labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
+        output += rendered.isEmpty ? "\(name) \(value)\n" : "\(name){\(rendered)} \(value)\n"
+      }
+    }
+    let facts = summary.facts
+    metric("hiod_info", "hiodctl version and host name.", [([("version", HIODVersion.string), ("hostname", summary.hostname)], 1)])
+    metric("hiod_iommu_enabled", "1 when the host has IOMMU groups.", [([], facts.iommuGroupCount > 0 ? 1 : 0)])
+    metric(
+      "hiod_iommu_units", "IOMMU hardware units, by vendor.",
+      Dictionary(grouping: facts.iommuUnits, by: \.vendor.rawValue).sorted { $0.key < $1.key }
+        .map { ([("vendor", $0.key)], $0.value.count) })
+    metric("hiod_iommu_groups", "IOMMU groups.", [([], facts.iommuGroupCount)])
+    metric("hiod_iommufd_available", "1 when /dev/iommu exists.", [([], facts.iommufd.present ? 1 : 0)])
+    metric("hiod_vfio_container_available", "1 when /dev/vfio/vfio exists.", [([], facts.vfioContainer.present ? 1 : 0)])
+    metric(
+      "hiod_interrupt_remapping", "Interrupt remapping state (1 for the current state).",
+      [InterruptRemapping.enabled, .disabled, .unknown].map { ([("state", $0.rawValue)], facts.interruptRemapping == $0 ? 1 : 0) })
+    metric("hiod_vfio_devices", "PCI devices bound to a VFIO driver.", [([], summary.vfioDevices.count)])
+    func deviceLabels(_ device: FleetDevice) -> [(String, String)] {
+      [("bdf", device.device.address.description)]
+    }
+    metric(
+      "hiod_device_info", "A VFIO-bound device.",
+      summary.vfioDevices.map { device in
+        (deviceLabels(device) + [
+          ("vendor_id", device.device.identity.vendorID.hex(width: 4)),
+          ("device_id", device.device.identity.deviceID.hex(width: 4)),
+          ("class", device.device.identity.classCode.hex(width: 4)),
+          ("driver", device.device.driver ?? ""),
+          ("iommu_group", device.device.iommuGroup.map(String.init) ?? ""),
+        ], 1)
+      })
+    metric(
+      "hiod_device_group_viable", "1 when the device's IOMMU group is viable for VFIO.",
+      summary.vfioDevices.compactMap { device in device.viable.map { (deviceLabels(device), $0 ? 1 : 0) } })
+    metric(
+      "hiod_device_aw_bits", "Host IOMMU address width for the device, as QEMU computes it.",
+      summary.vfioDevices.compactMap { device in
+        device.awBits.map {
+          (deviceLabels(device) + [("backend", device.backend?.rawValue ?? ""),
+                                   ("predicted", String(device.backend == .sysfs))], $0)
+        }
+      })
+    metric(
+      "hiod_viommu_compatible",
+      "1 when every VFIO-bound device accepts the strongest configuration of the vIOMMU model, 0 when not.",
+      summary.models.filter { $0.status != .undetermined }.map { verdict in
+        ([("model", verdict.model.rawValue), ("configuration", verdict.configuration?.qemuDeviceOption ?? "")],
+         verdict.status == .pass ? 1 : 0)
+      })
+    metric(
+      "hiod_viommu_device_compatible", "1 when the device accepts the model's configuration, 0 when not.",
+      summary.models.flatMap { verdict in
+        verdict.devices.filter { $0.status != .undetermined }.map {
+          ([("bdf", $0.address.description), ("model", verdict.model.rawValue),
+            ("configuration", verdict.configuration?.qemuDeviceOption ?? "")], $0.status == .pass ? 1 : 0)
+        }
+      })
+    metric(
+      "hiod_viommu_intel_max_aw_bits", "The largest intel-iommu aw-bits every VFIO-bound device accepts.",
+      summary.models.filter { $0.model == .intel && $0.status == .pass }.compactMap { verdict in
+        verdict.configuration?.awBits.map { ([], $0.value) }
+      })
+    return output
+  }
+
+  /// Label values escape backslash, double quote and newline.
+  static func escape(_ value: String) -> String {
+    var escaped = ""
+    for character in value {
+      switch character {
+      case "\\": escaped += "\\\\"
+      case "\"": escaped += "\\\""
+      case "\n": escaped += "\\n"
+      default: escaped.append(character)
+      }
+    }
+    return escaped
+  }
+}
+
+/// Ansible local facts (`/etc/ansible/facts.d/hiodctl.fact`): one JSON object.
+public struct AnsibleFacts: Encodable, Sendable {
+  public let summary: FleetSummary?
+  /// A failure to read the host: reported inside the facts, because ansible-core turns
+  /// a non-zero exit of a fact script into an unparseable string.
+  public let error: String?
+
+  public init(summary: FleetSummary?, error: String?) {
+    self.summary = summary
+    self.error = error
+  }
+
+  enum Key: String, CodingKey {
+    case schemaVersion = "schema_version", hiodctlVersion = "hiodctl_version", hostname, created, error
+    case iommu, vfioDevices = "vfio_devices", awBitsMin = "aw_bits_min", viommu, warnings
+  }
+  enum IOMMUKey: String, CodingKey {
+    case vendor, enabled, groups, iommufd, vfioContainer = "vfio_container"
+    case interruptRemapping = "interrupt_remapping"
+  }
+  enum DeviceKey: String, CodingKey {
+    case bdf, vendorID = "vendor_id", deviceID = "device_id", driver, iommuGroup = "iommu_group", viable
+    case awBits = "aw_bits", backend, predicted
+  }
+  enum ModelKey: String, CodingKey { case compatible, status, configuration, awBits = "aw_bits", xFlts = "x_flts" }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(JSONSchema.version, forKey: .schemaVersion)
+    try container.encode(HIODVersion.string, forKey: .hiodctlVersion)
+    try container.encode(error, forKey: .error)
+    guard let summary else { return }
+    try container.encode(summary.hostname, forKey: .hostname)
+    try container.encode(summary.created, forKey: .created)
+    var iommu = container.nestedContainer(keyedBy: IOMMUKey.self, forKey: .iommu)
+    try iommu.encode(summary.iommuVendor, forKey: .vendor)
+    try iommu.encode(summary.facts.iommuGroupCount > 0, forKey: .enabled)
+    try iommu.encode(summary.facts.iommuGroupCount, forKey: .groups)
+    try iommu.encode(summary.facts.iommufd.present, forKey: .iommufd)
+    try iommu.encode(summary.facts.vfioContainer.present, forKey: .vfioContainer)
+    try iommu.encode(summary.facts.interruptRemapping.rawValue, forKey: .interruptRemapping)
+    var devices = container.nestedUnkeyedContainer(forKey: .vfioDevices)
+    for device in summary.vfioDevices {
+      var entry = devices.nestedContainer(keyedBy: DeviceKey.self)
+      try entry.encode(device.device.address.description, forKey: .bdf)
+      try entry.encode(device.device.identity.vendorID.hex(width: 4), forKey: .vendorID)
+      try entry.encode(device.device.identity.deviceID.hex(width: 4), forKey: .deviceID)
+      try entry.encode(device.device.driver, forKey: .driver)
+      try entry.encode(device.device.iommuGroup, forKey: .iommuGroup)
+      try entry.encode(device.viable, forKey: .viable)
+      try entry.encode(device.awBits, forKey: .awBits)
+      try entry.encode(device.backend?.rawValue, forKey: .backend)
+      try entry.encode(device.backend.map { $0 == .sysfs }, forKey: .predicted)
+    }
+    try container.encode(summary.minimumAWBits, forKey: .awBitsMin)
+    var viommu = container.nestedContainer(keyedBy: Self.ModelName.self, forKey: .viommu)
+    for verdict in summary.models {
+      var entry = viommu.nestedContainer(keyedBy: ModelKey.self, forKey: ModelName(stringValue: verdict.model.rawValue))
+      try entry.encode(verdict.status == .undetermined ? nil : verdict.status == .pass, forKey: .compatible)
+      try entry.encode(verdict.status.rawValue, forKey: .status)
+      try entry.encode(verdict.configuration?.qemuDeviceOption, forKey: .configuration)
+      if verdict.model == .intel {
+        try entry.encode(verdict.configuration?.awBits?.value, forKey: .awBits)
+        try entry.encode(verdict.xFlts, forKey: .xFlts)
+      }
+    }
+    try container.encode(summary.warnings, forKey: .warnings)
+  }
+
+  struct ModelName: CodingKey {
+    let stringValue: String
+    init(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
+  }
+}

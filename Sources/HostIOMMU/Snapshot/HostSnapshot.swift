@@ -1,0 +1,124 @@
+// hiodctl — a host captured as one JSON document, and answered from again later:
+// offline support, and pool-wide answers over several hosts.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import FoundationEssentials
+import Glibc
+
+/// What one backend did for one device.
+public enum RealizeOutcome: Hashable, Sendable {
+  case realized(HostIOMMUDevice)
+  case failed(RealizeFailure)
+}
+
+/// Where and when a snapshot was taken.
+public struct SnapshotMetadata: Hashable, Sendable {
+  public var hiodctlVersion: String
+  /// `2026-11-21T12:00:00Z`, UTC.
+  public var created: String
+  public var hostname: String
+  /// `uname -r` (or /proc/sys/kernel/osrelease of a captured tree).
+  public var kernelRelease: String?
+  public var kernelVersion: String?
+
+  public init(hiodctlVersion: String, created: String, hostname: String, kernelRelease: String?, kernelVersion: String?) {
+    self.hiodctlVersion = hiodctlVersion
+    self.created = created
+    self.hostname = hostname
+    self.kernelRelease = kernelRelease
+    self.kernelVersion = kernelVersion
+  }
+}
+
+/// `hiodctl snapshot`: the host as `list` sees it, and for every VFIO-bound device the
+/// outcome of each backend (legacy, iommufd, sysfs) with its provenance.
+public struct HostSnapshot: Sendable {
+  public static let kind = "hiodctl-snapshot"
+
+  public var metadata: SnapshotMetadata
+  public var inventory: HostInventory
+  public var outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]]
+
+  public init(
+    metadata: SnapshotMetadata, inventory: HostInventory,
+    outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]]
+  ) {
+    self.metadata = metadata
+    self.inventory = inventory
+    self.outcomes = outcomes
+  }
+
+  /// The backends a snapshot records for each VFIO-bound device. Legacy first: it never
+  /// opens the device, so it sees the host as it was before iommufd bound it.
+  public static let recordedBackends: [HostIOMMUBackend] = [.legacy, .iommufd, .sysfs]
+
+  /// Takes a snapshot of the host under `root`: scans it and realizes every VFIO-bound
+  /// device with each backend, releasing everything after each.
+  public static func take(_ root: SystemRoot, options: HostInventory.Options = .init()) throws(HIODError) -> HostSnapshot {
+    let inventory = try HostInventory.scan(root, options: options)
+    let realizer = HostIOMMURealizer(root: root)
+    var outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]] = [:]
+    for device in inventory.devices where device.isVFIOBound {
+      for backend in recordedBackends {
+        do {
+          outcomes[device.address, default: [:]][backend] = .realized(
+            try realizer.realizeOne(device, in: inventory, with: backend))
+        } catch {
+          outcomes[device.address, default: [:]][backend] = .failed(error)
+        }
+      }
+    }
+    return HostSnapshot(metadata: .current(root), inventory: inventory, outcomes: outcomes)
+  }
+
+  /// A realizer that answers from the recorded outcomes instead of the kernel.
+  public var realizer: HostIOMMURealizer { HostIOMMURealizer(recorded: outcomes) }
+}
+
+extension SnapshotMetadata {
+  /// This machine's name (or, under --sysroot, the tree's).
+  public static func currentHostname(_ root: SystemRoot) -> String { current(root).hostname }
+
+  /// Now, as snapshots record it (SOURCE_DATE_EPOCH when set).
+  public static func currentTimestamp() -> String { timestamp() }
+
+  /// Now, this machine (or, under --sysroot, what the tree's /proc says).
+  static func current(_ root: SystemRoot) -> SnapshotMetadata {
+    var hostname = "unknown"
+    var release: String?
+    var version: String?
+    if root.isHost {
+      var names = utsname()
+      if uname(&names) == 0 {
+        hostname = Self.string(names.nodename)
+        release = Self.string(names.release)
+        version = Self.string(names.version)
+      }
+    } else {
+      func read(_ path: String) -> String? { root.readText(path).ok.map { String($0.trimmingWhitespace()) } }
+      hostname = read("/proc/sys/kernel/hostname") ?? URL(fileURLWithPath: root.path).lastPathComponent
+      release = read("/proc/sys/kernel/osrelease")
+      version = read("/proc/sys/kernel/version")
+    }
+    return SnapshotMetadata(
+      hiodctlVersion: HIODVersion.string, created: timestamp(), hostname: hostname,
+      kernelRelease: release, kernelVersion: version)
+  }
+
+  private static func string<T>(_ tuple: T) -> String {
+    withUnsafeBytes(of: tuple) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+  }
+
+  /// UTC now, or SOURCE_DATE_EPOCH when set (reproducible output for tests and builds).
+  static func timestamp() -> String {
+    var seconds = time(nil)
+    if let epoch = getenv("SOURCE_DATE_EPOCH").map({ String(cString: $0) }), let value = Int(epoch) {
+      seconds = time_t(value)
+    }
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    var buffer = [CChar](repeating: 0, count: 32)
+    let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+    return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}

@@ -1,0 +1,166 @@
+// hiodctl — the snapshot's JSON form: written by `hiodctl snapshot`, read by `--host`.
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// {"schema_version": 1, "kind": "hiodctl-snapshot", "hiodctl_version", "created",
+//  "hostname", "kernel": {"release", "version"}, "list": <hiodctl --json list>,
+//  "caps": [{"bdf", "backends": {"legacy"|"iommufd"|"sysfs": {"realized",
+//  "host_iommu_device" | "failure"}}}]}
+// Snapshots of any schema_version up to this hiodctl's load; newer ones are refused
+// with a message, never misread.
+
+import FoundationEssentials
+import SystemPackage
+
+extension HostSnapshot: Codable {
+  enum Key: String, CodingKey {
+    case schemaVersion = "schema_version", kind, hiodctlVersion = "hiodctl_version", created
+    case hostname, kernel, list, caps
+  }
+  enum KernelKey: String, CodingKey { case release, version }
+  enum DeviceKey: String, CodingKey { case bdf, backends }
+  enum OutcomeKey: String, CodingKey { case realized, hostIOMMUDevice = "host_iommu_device", failure }
+
+  struct BackendKey: CodingKey {
+    let stringValue: String
+    init(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(JSONSchema.version, forKey: .schemaVersion)
+    try container.encode(Self.kind, forKey: .kind)
+    try container.encode(metadata.hiodctlVersion, forKey: .hiodctlVersion)
+    try container.encode(metadata.created, forKey: .created)
+    try container.encode(metadata.hostname, forKey: .hostname)
+    var kernel = container.nestedContainer(keyedBy: KernelKey.self, forKey: .kernel)
+    try kernel.encode(metadata.kernelRelease, forKey: .release)
+    try kernel.encode(metadata.kernelVersion, forKey: .version)
+    try container.encode(ListDocument(inventory), forKey: .list)
+    var caps = container.nestedUnkeyedContainer(forKey: .caps)
+    for address in outcomes.keys.sorted() {
+      var device = caps.nestedContainer(keyedBy: DeviceKey.self)
+      try device.encode(address.description, forKey: .bdf)
+      var backends = device.nestedContainer(keyedBy: BackendKey.self, forKey: .backends)
+      for backend in Self.recordedBackends {
+        guard let outcome = outcomes[address]?[backend] else { continue }
+        var entry = backends.nestedContainer(keyedBy: OutcomeKey.self, forKey: BackendKey(stringValue: backend.rawValue))
+        switch outcome {
+        case .realized(let device):
+          try entry.encode(true, forKey: .realized)
+          try entry.encode(device, forKey: .hostIOMMUDevice)
+          try entry.encodeNil(forKey: .failure)
+        case .failed(let failure):
+          try entry.encode(false, forKey: .realized)
+          try entry.encodeNil(forKey: .hostIOMMUDevice)
+          try entry.encode(failure, forKey: .failure)
+        }
+      }
+    }
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: Key.self)
+    let kernel = try container.decodeIfPresent([String: String?].self, forKey: .kernel) ?? [:]
+    metadata = SnapshotMetadata(
+      hiodctlVersion: try container.decodeIfPresent(String.self, forKey: .hiodctlVersion) ?? "unknown",
+      created: try container.decodeIfPresent(String.self, forKey: .created) ?? "unknown",
+      hostname: try container.decodeIfPresent(String.self, forKey: .hostname) ?? "unknown",
+      kernelRelease: kernel["release"] ?? nil, kernelVersion: kernel["version"] ?? nil)
+    inventory = try container.decode(DecodedInventory.self, forKey: .list).inventory
+    var outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]] = [:]
+    var caps = try container.nestedUnkeyedContainerIfPresent(forKey: .caps)
+    while let list = caps, !list.isAtEnd {
+      let device = try caps!.nestedContainer(keyedBy: DeviceKey.self)
+      let bdf = try device.decode(String.self, forKey: .bdf)
+      guard let address = PCIAddress(bdf) else {
+        throw DecodingError.dataCorruptedError(forKey: .bdf, in: device, debugDescription: "not a BDF: \(bdf)")
+      }
+      let backends = try device.nestedContainer(keyedBy: BackendKey.self, forKey: .backends)
+      for key in backends.allKeys {
+        // A backend a newer hiodctl records is skipped, not an error.
+        guard let backend = HostIOMMUBackend(rawValue: key.stringValue) else { continue }
+        let entry = try backends.nestedContainer(keyedBy: OutcomeKey.self, forKey: key)
+        if try entry.decode(Bool.self, forKey: .realized) {
+          outcomes[address, default: [:]][backend] = .realized(
+            try entry.decode(HostIOMMUDevice.self, forKey: .hostIOMMUDevice))
+        } else {
+          var failure = try entry.decode(RealizeFailure.self, forKey: .failure)
+          failure.backend = backend
+          outcomes[address, default: [:]][backend] = .failed(failure)
+        }
+      }
+    }
+    self.outcomes = outcomes
+  }
+}
+
+extension KeyedDecodingContainer {
+  fileprivate func nestedUnkeyedContainerIfPresent(forKey key: Key) throws -> (any UnkeyedDecodingContainer)? {
+    guard contains(key), try !decodeNil(forKey: key) else { return nil }
+    return try nestedUnkeyedContainer(forKey: key)
+  }
+}
+
+extension HostSnapshot {
+  /// Snapshots are at most this large; a larger file is refused rather than read.
+  public static let sizeLimit = 256 << 20
+
+  /// Reads a snapshot file, checking it is one and that this hiodctl understands it.
+  public static func load(_ path: String) throws(HIODError) -> HostSnapshot {
+    let bytes: [UInt8]
+    // The live root resolves paths unchanged, so a relative path stays relative.
+    switch SystemRoot.host.readBytes(path, limit: sizeLimit) {
+    case .success(let read): bytes = read
+    case .failure(let errno):
+      throw HIODError(.io, "cannot read snapshot \(path): \(errno.description)",
+                      hints: ["take one with: hiodctl snapshot -o FILE"], underlying: errno)
+    }
+    return try decode(bytes, source: path)
+  }
+
+  /// Decodes snapshot bytes; `source` names them in messages.
+  public static func decode(_ bytes: [UInt8], source: String) throws(HIODError) -> HostSnapshot {
+    struct Header: Decodable {
+      let schemaVersion: Int?
+      let kind: String?
+      enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version", kind }
+    }
+    let data = Data(bytes)
+    let header: Header
+    do {
+      header = try JSONDecoder().decode(Header.self, from: data)
+    } catch {
+      throw HIODError(.io, "\(source) is not a hiodctl snapshot: not a JSON object",
+                      hints: ["take one with: hiodctl snapshot -o FILE"])
+    }
+    guard header.kind == kind, let version = header.schemaVersion else {
+      throw HIODError(.io, "\(source) is not a hiodctl snapshot (no \"kind\": \"\(kind)\" and schema_version)",
+                      hints: ["take one with: hiodctl snapshot -o FILE"])
+    }
+    guard version <= JSONSchema.version else {
+      throw HIODError(.io, "\(source) has schema_version \(version); this hiodctl reads up to \(JSONSchema.version)",
+                      hints: ["use hiodctl \(HIODVersion.string) or later to read it"])
+    }
+    do {
+      return try JSONDecoder().decode(HostSnapshot.self, from: data)
+    } catch let error as DecodingError {
+      throw HIODError(.io, "\(source): \(describe(error))", hints: ["was the file edited or truncated?"])
+    } catch {
+      throw HIODError(.io, "\(source): \(error)")
+    }
+  }
+
+  private static func describe(_ error: DecodingError) -> String {
+    func path(_ context: DecodingError.Context) -> String {
+      context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    }
+    switch error {
+    case .keyNotFound(let key, let context): return "missing \(path(context)).\(key.stringValue)"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+      return "bad value at \(path(context)): \(context.debugDescription)"
+    @unknown default: return "\(error)"
+    }
+  }
+}
