@@ -58,10 +58,11 @@ public struct HostInventory: Sendable {
     let found = try access.devices()
     warnings += access.warnings
 
+    let nodes = DeviceNodeIndex(root: root, directories: ["/dev/vfio", "/dev/vfio/devices"])
     var devices: [PCIDevice] = []
     devices.reserveCapacity(found.count)
     for record in found {
-      devices.append(completeDevice(record, root: root, warnings: &warnings))
+      devices.append(completeDevice(record, root: root, nodes: nodes, warnings: &warnings))
     }
 
     var knownDrivers: [String: String?] = [:]
@@ -76,7 +77,8 @@ public struct HostInventory: Sendable {
         }
       }
       groups = ids.sorted().map {
-        IOMMUGroup.read(id: $0, from: root, knownDrivers: knownDrivers, warnings: &warnings)
+        IOMMUGroup.read(
+          id: $0, from: root, knownDrivers: knownDrivers, nodes: nodes, warnings: &warnings)
       }
     case .failure(.noSuchFileOrDirectory):
       break  // kernels without IOMMU support
@@ -98,47 +100,60 @@ public struct HostInventory: Sendable {
       diagnoses: Diagnosis.diagnose(facts, groups: groups), warnings: warnings)
   }
 
-  /// Adds to what libpci found what only sysfs tells: the IOMMU unit and the VFIO cdev.
+  /// Adds to what libpci found what only sysfs tells: driver, group, IOMMU unit and
+  /// VFIO cdev, read relative to the device directory opened once.
   private static func completeDevice(
-    _ record: LibPCIDevice, root: SystemRoot, warnings: inout [String]
+    _ record: LibPCIDevice, root: SystemRoot, nodes: DeviceNodeIndex,
+    warnings: inout [String]
   ) -> PCIDevice {
     var device = PCIDevice(
-      address: record.address, identity: record.identity, names: record.names,
-      driver: record.driver)
+      address: record.address, identity: record.identity, names: record.names, driver: nil)
     let base = "/sys/bus/pci/devices/\(record.address)"
-    if let groupName = record.iommuGroupName {
+    let directory: OpenDirectory
+    do {
+      directory = try root.openDirectory(base)
+    } catch {
+      // Hot-unplugged between libpci's read and ours: what libpci read still stands.
+      warnings.append("\(base): \(error.description)")
+      return device
+    }
+    device.driver = directory.readLinkBasename("driver").ok
+    if let groupName = directory.readLinkBasename("iommu_group").ok {
       if let id = Int(groupName), id >= 0 {
         device.iommuGroup = id
       } else {
         warnings.append("\(base)/iommu_group: '\(groupName)' is not a group number")
       }
-      device.iommuUnit = root.readLinkBasename("\(base)/iommu").ok
+      device.iommuUnit = directory.readLinkBasename("iommu").ok
     }
-    // Only a bound VFIO driver creates vfio-dev/; skip the lookup for unbound devices.
-    if record.driver != nil {
-      device.vfioCdev = readCdev(base: base, root: root, warnings: &warnings)
+    // Only a VFIO driver creates vfio-dev/ (vfio_pci_core registers the cdev), so the
+    // directory is not even looked for under host drivers or unbound devices.
+    if DriverRole(driver: device.driver) == .vfio {
+      device.vfioCdev = readCdev(directory, nodes: nodes, warnings: &warnings)
     }
     return device
   }
 
   /// The `vfio-dev/vfioM` entry of a device (kernel ≥ 6.6, CONFIG_VFIO_DEVICE_CDEV).
-  private static func readCdev(base: String, root: SystemRoot, warnings: inout [String])
-    -> VFIOCdev?
-  {
-    guard case .success(let entries) = root.directoryEntries("\(base)/vfio-dev") else {
+  private static func readCdev(
+    _ device: borrowing OpenDirectory, nodes: DeviceNodeIndex, warnings: inout [String]
+  ) -> VFIOCdev? {
+    guard case .success(let entries) = device.directoryEntries("vfio-dev") else {
       return nil
     }
     let names = entries.filter { $0.hasPrefix("vfio") && Int($0.dropFirst(4)) != nil }
     guard let name = names.sorted(by: naturalOrder).first else { return nil }
     if names.count > 1 {
-      warnings.append("\(base)/vfio-dev: several cdevs (\(names.joined(separator: ", "))); using \(name)")
+      warnings.append(
+        "\(device.absolute)/vfio-dev: several cdevs (\(names.joined(separator: ", "))); using \(name)")
     }
-    let number = root.readText("\(base)/vfio-dev/\(name)/dev").ok.map {
+    let number = device.readText("vfio-dev/\(name)/dev").ok.map {
       String($0.trimmingWhitespace())
     }
     let path = "/dev/vfio/devices/\(name)"
     return VFIOCdev(
-      name: name, node: DeviceNode(path: path, present: root.exists(path)), deviceNumber: number)
+      name: name, node: DeviceNode(path: path, present: nodes.exists(path)),
+      deviceNumber: number)
   }
 
   /// The group with number `id`, if the host has it.

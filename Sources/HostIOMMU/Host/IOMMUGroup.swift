@@ -52,7 +52,7 @@ public struct IOMMUGroup: Hashable, Sendable {
 
   /// Whether VFIO can use the group: every member on a VFIO driver, a DMA-free driver
   /// (pci-stub, pcieport) or none.
-  public var isViable: Bool { blockers.isEmpty }
+  public var isViable: Bool { !members.contains { $0.role.blocksViability } }
 
   /// The host path of the group's VFIO node.
   public var vfioNodePath: String {
@@ -65,21 +65,28 @@ extension IOMMUGroup {
   /// enumeration already done (`knownDrivers`); other members are read from sysfs.
   static func read(
     id: Int, from root: SystemRoot, knownDrivers: [String: String?],
-    warnings: inout [String]
+    nodes: DeviceNodeIndex, warnings: inout [String]
   ) -> IOMMUGroup {
     let base = "/sys/kernel/iommu_groups/\(id)"
     var group = IOMMUGroup(id: id)
-    group.type = root.readText("\(base)/type").ok.map { String($0.trimmingWhitespace()) }
-    group.name = root.readText("\(base)/name").ok.map { String($0.trimmingWhitespace()) }
+    let directory: OpenDirectory
+    do {
+      directory = try root.openDirectory(base)
+    } catch {
+      warnings.append("\(base): \(error.description)")
+      return group
+    }
+    group.type = directory.readText("type").ok.map { String($0.trimmingWhitespace()) }
+    group.name = directory.readText("name").ok.map { String($0.trimmingWhitespace()) }
 
-    switch root.directoryEntries("\(base)/devices") {
+    switch directory.directoryEntries("devices") {
     case .success(let names):
       for name in names.sorted(by: memberOrder) {
         if let known = knownDrivers[name] {
           group.members.append(GroupMember(name: name, driver: known))
-        } else if root.exists("\(base)/devices/\(name)") {
+        } else if directory.exists("devices/\(name)") {
           // Not a PCI function libpci listed (another bus, or a device it skipped).
-          let driver = root.readLinkBasename("\(base)/devices/\(name)/driver").ok
+          let driver = directory.readLinkBasename("devices/\(name)/driver").ok
           group.members.append(GroupMember(name: name, driver: driver))
         } else {
           warnings.append("\(base)/devices/\(name): the group lists a device that does not exist; ignored")
@@ -89,7 +96,7 @@ extension IOMMUGroup {
       warnings.append("\(base)/devices: \(errno.description)")
     }
 
-    switch root.readText("\(base)/reserved_regions") {
+    switch directory.readText("reserved_regions") {
     case .success(let text):
       let parsed = ReservedRegion.parseFile(text)
       group.reservedRegions = parsed.regions
@@ -100,9 +107,9 @@ extension IOMMUGroup {
       warnings.append("\(base)/reserved_regions: \(errno.description)")
     }
 
-    group.isNoIOMMU = group.name == "vfio-noiommu" || root.exists("/dev/vfio/noiommu-\(id)")
+    group.isNoIOMMU = group.name == "vfio-noiommu" || nodes.exists("/dev/vfio/noiommu-\(id)")
     let nodePath = group.vfioNodePath
-    let present = root.exists(nodePath)
+    let present = nodes.exists(nodePath)
     if present || group.members.contains(where: { $0.role == .vfio }) {
       group.vfioNode = DeviceNode(path: nodePath, present: present)
     }

@@ -4,15 +4,16 @@
 import CHIODShim
 import CLibPCI
 
-/// What libpci tells about one device; the host scan adds the IOMMU and VFIO details.
+/// What libpci tells about one device; the host scan adds driver, IOMMU and VFIO details.
+///
+/// The `driver` and `iommu_group` links are read by the scan, not through
+/// `PCI_FILL_DRIVER`/`PCI_FILL_IOMMU_GROUP`: libpci resolves those with realpath(3),
+/// one readlink per path component (~30 per device), which made them most of the
+/// system time of a 4096-device scan. A single readlink gives the same basename.
 struct LibPCIDevice {
   var address: PCIAddress
   var identity: PCIIdentity
   var names: PCINames
-  /// Basename of the `iommu_group` link (`PCI_FILL_IOMMU_GROUP`).
-  var iommuGroupName: String?
-  /// Basename of the `driver` link (`PCI_FILL_DRIVER`).
-  var driver: String?
 }
 
 /// Where pci.ids comes from, and whether udev's hwdb may be asked first.
@@ -90,7 +91,6 @@ struct PCIAccess: ~Copyable {
     drainWarnings()
     let wanted =
       PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS
-      | PCI_FILL_IOMMU_GROUP | PCI_FILL_DRIVER
     var result: [LibPCIDevice] = []
     var current = access.pointee.devices
     while let device = current {
@@ -117,9 +117,7 @@ struct PCIAccess: ~Copyable {
       result.append(
         LibPCIDevice(
           address: address, identity: identity,
-          names: resolveNames ? lookupNames(identity, of: address) : .none,
-          iommuGroupName: stringProperty(device, PCI_FILL_IOMMU_GROUP),
-          driver: stringProperty(device, PCI_FILL_DRIVER)))
+          names: resolveNames ? lookupNames(identity, of: address) : .none))
     }
     result.sort { $0.address < $1.address }
     return result
@@ -130,12 +128,6 @@ struct PCIAccess: ~Copyable {
     guard raw.domain >= 0, raw.dev < 32, raw.func < 8 else { return nil }
     return PCIAddress(
       domain: UInt32(raw.domain), bus: raw.bus, device: raw.dev, function: raw.func)
-  }
-
-  private func stringProperty(_ device: UnsafeMutablePointer<pci_dev>, _ property: Int32)
-    -> String?
-  {
-    pci_get_string_property(device, UInt32(property)).map { String(cString: $0) }
   }
 
   private mutating func lookupNames(_ id: PCIIdentity, of address: PCIAddress) -> PCINames {

@@ -136,13 +136,26 @@ public enum DriverRole: String, Sendable, Hashable {
       self = .unbound
       return
     }
-    if driver.contains("vfio") {
+    if Self.namesVFIO(driver) {
       self = .vfio
     } else if driver == "pci-stub" || driver == "pcieport" {
       self = .dmaFree
     } else {
       self = .host
     }
+  }
+
+  /// Whether `driver` has "vfio" in its name (vfio-pci and its variant drivers,
+  /// mlx5_vfio_pci, nvgrace_gpu_vfio_pci…). A byte search: the generic
+  /// `String.contains(_:)` was a tenth of `list`'s user time on a 4096-function host.
+  private static func namesVFIO(_ driver: String) -> Bool {
+    let bytes = driver.utf8
+    var rest = bytes[...]
+    while let start = rest.firstIndex(of: UInt8(ascii: "v")) {
+      if rest[start...].starts(with: "vfio".utf8) { return true }
+      rest = rest[bytes.index(after: start)...]
+    }
+    return false
   }
 
   /// Whether a member with this role keeps its group from being viable.

@@ -72,14 +72,17 @@ public struct SystemRoot: Sendable {
   }
 
   private func read(_ absolute: String, limit: Int, truncating: Bool) -> Result<[UInt8], Errno> {
-    let descriptor: FileDescriptor
-    do {
-      descriptor = try FileDescriptor.open(
-        // O_NONBLOCK: a FIFO planted in a broken tree must not hang the tool.
-        FilePath(resolve(absolute)), .readOnly, options: [.closeOnExec, .nonBlocking])
-    } catch {
-      return .failure(error as? Errno ?? .ioError)
-    }
+    Self.readFile(at: AT_FDCWD, resolve(absolute), limit: limit, truncating: truncating)
+  }
+
+  /// Opens `path` relative to `directory` (or the working directory) and reads it.
+  fileprivate static func readFile(
+    at directory: Int32, _ path: String, limit: Int, truncating: Bool
+  ) -> Result<[UInt8], Errno> {
+    // O_NONBLOCK: a FIFO planted in a broken tree must not hang the tool.
+    let raw = openat(directory, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard raw >= 0 else { return .failure(Errno(rawValue: errno)) }
+    let descriptor = FileDescriptor(rawValue: raw)
     defer { try? descriptor.close() }
     var bytes: [UInt8] = []
     let outcome: Result<Void, Errno> = withUnsafeTemporaryAllocation(
@@ -107,37 +110,67 @@ public struct SystemRoot: Sendable {
 
   /// The target of the symbolic link at `absolute`, as stored (usually relative).
   public func readLink(_ absolute: String) -> Result<String, Errno> {
-    let location = resolve(absolute)
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let length = readlink(location, &buffer, buffer.count - 1)
-    if length < 0 { return .failure(Errno(rawValue: errno)) }
-    let bytes = buffer[..<length].map { UInt8(bitPattern: $0) }
-    return .success(String(decoding: bytes, as: UTF8.self))
+    Self.readLink(at: AT_FDCWD, resolve(absolute))
+  }
+
+  fileprivate static func readLink(at directory: Int32, _ path: String) -> Result<String, Errno> {
+    withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX)) { buffer in
+      let length = readlinkat(directory, path, buffer.baseAddress!, buffer.count)
+      if length < 0 { return .failure(Errno(rawValue: errno)) }
+      let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: length)
+      return .success(String(decoding: bytes, as: UTF8.self))
+    }
   }
 
   /// The last path component of the link target at `absolute` (how sysfs names the
   /// group of `iommu_group`, the driver of `driver`, the unit of `iommu`).
   public func readLinkBasename(_ absolute: String) -> Result<String, Errno> {
-    readLink(absolute).map { target in
-      let trimmed = target.hasSuffix("/") ? String(target.dropLast()) : target
-      return trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+    readLink(absolute).map(Self.basename)
+  }
+
+  fileprivate static func basename(_ target: String) -> String {
+    var end = target.endIndex
+    while end > target.startIndex, target[target.index(before: end)] == "/" {
+      end = target.index(before: end)
     }
+    guard end > target.startIndex else { return target }
+    let start = target[..<end].lastIndex(of: "/").map { target.index(after: $0) }
+    return String(target[(start ?? target.startIndex)..<end])
   }
 
   /// The names in directory `absolute`, without `.` and `..`, in directory order.
   public func directoryEntries(_ absolute: String) -> Result<[String], Errno> {
-    guard let directory = opendir(resolve(absolute)) else {
-      return .failure(Errno(rawValue: errno))
+    Self.directoryEntries(at: AT_FDCWD, resolve(absolute))
+  }
+
+  fileprivate static func directoryEntries(at directory: Int32, _ path: String)
+    -> Result<[String], Errno>
+  {
+    let raw = openat(directory, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
+    guard raw >= 0 else { return .failure(Errno(rawValue: errno)) }
+    guard let stream = fdopendir(raw) else {
+      let failure = Errno(rawValue: errno)
+      close(raw)
+      return .failure(failure)
     }
-    defer { closedir(directory) }
+    defer { closedir(stream) }
     var names: [String] = []
-    while let entry = readdir(directory) {
+    while let entry = readdir(stream) {
       let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
       if name != "." && name != ".." { names.append(name) }
     }
     return .success(names)
+  }
+
+  /// Opens the directory at `absolute` so that several files in it can be read without
+  /// walking the whole path again for each (a quarter of `list`'s time on a
+  /// 4096-function host went to path lookups before this).
+  public func openDirectory(_ absolute: String) throws(Errno) -> OpenDirectory {
+    let raw = open(resolve(absolute), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
+    guard raw >= 0 else { throw Errno(rawValue: errno) }
+    return OpenDirectory(descriptor: raw, absolute: absolute)
   }
 
   /// Whether something exists at `absolute` (a dangling symlink counts as absent).
@@ -149,5 +182,45 @@ public struct SystemRoot: Sendable {
   /// what VFIO and iommufd nodes need.
   public func isReadWritable(_ absolute: String) -> Bool {
     access(resolve(absolute), R_OK | W_OK) == 0
+  }
+}
+
+/// A directory of the system tree held open: the files in it
+/// are read relative to it. Paths given to its methods are relative; `absolute` is the
+/// host path, for messages.
+public struct OpenDirectory: ~Copyable {
+  private let descriptor: Int32
+  public let absolute: String
+
+  fileprivate init(descriptor: Int32, absolute: String) {
+    self.descriptor = descriptor
+    self.absolute = absolute
+  }
+
+  deinit { close(descriptor) }
+
+  /// Reads the text file `relative` (see `SystemRoot.readText`).
+  public func readText(_ relative: String, limit: Int = SystemRoot.attributeLimit)
+    -> Result<String, Errno>
+  {
+    SystemRoot.readFile(at: descriptor, relative, limit: limit, truncating: false)
+      .map { String(decoding: $0, as: UTF8.self) }
+  }
+
+  public func readLink(_ relative: String) -> Result<String, Errno> {
+    SystemRoot.readLink(at: descriptor, relative)
+  }
+
+  public func readLinkBasename(_ relative: String) -> Result<String, Errno> {
+    readLink(relative).map(SystemRoot.basename)
+  }
+
+  public func directoryEntries(_ relative: String) -> Result<[String], Errno> {
+    SystemRoot.directoryEntries(at: descriptor, relative)
+  }
+
+  /// Whether something exists at `relative` (a dangling symlink counts as absent).
+  public func exists(_ relative: String) -> Bool {
+    faccessat(descriptor, relative, F_OK, 0) == 0
   }
 }

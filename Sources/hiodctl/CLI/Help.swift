@@ -105,6 +105,12 @@ enum Help {
 extension String {
   /// Pads with spaces on the right to at least `width` characters.
   func padding(to width: Int) -> String {
-    count >= width ? self : self + String(repeating: " ", count: width - count)
+    let length = displayWidth
+    return length >= width ? self : self + String(repeating: " ", count: width - length)
   }
+
+  /// Columns the text takes in a terminal, counted in Unicode scalars: exact for the
+  /// ASCII that sysfs and pci.ids hold, and far cheaper than counting grapheme
+  /// clusters over thousands of table cells.
+  var displayWidth: Int { unicodeScalars.count }
 }

@@ -98,7 +98,7 @@ struct TextTable {
 
   func lines() -> [String] {
     let all = [headers] + rows
-    let widths = headers.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+    let widths = headers.indices.map { column in all.map { $0[column].displayWidth }.max() ?? 0 }
     return all.map { row in
       row.enumerated().map { column, cell in
         column == row.count - 1 ? cell : cell.padding(to: widths[column])

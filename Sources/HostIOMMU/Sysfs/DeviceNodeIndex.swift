@@ -1,0 +1,34 @@
+// hiodctl — which device nodes exist, from one listing of their directory.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import SystemPackage
+
+/// The names in a few device directories (`/dev/vfio`, `/dev/vfio/devices`), listed once
+/// per scan: a host with thousands of groups would otherwise ask access(2) thousands of
+/// times. A directory that cannot be listed falls back to asking for each path.
+struct DeviceNodeIndex {
+  private let root: SystemRoot
+  /// Directory → the names in it; absent when the directory could not be listed.
+  private let listings: [String: Set<String>]
+
+  init(root: SystemRoot, directories: [String]) {
+    self.root = root
+    var listings: [String: Set<String>] = [:]
+    for directory in directories {
+      switch root.directoryEntries(directory) {
+      case .success(let names): listings[directory] = Set(names)
+      case .failure(.noSuchFileOrDirectory), .failure(.notDirectory): listings[directory] = []
+      case .failure: break
+      }
+    }
+    self.listings = listings
+  }
+
+  /// Whether `absolute` (a host path) exists.
+  func exists(_ absolute: String) -> Bool {
+    guard let slash = absolute.lastIndex(of: "/") else { return root.exists(absolute) }
+    let directory = String(absolute[..<slash])
+    guard let names = listings[directory] else { return root.exists(absolute) }
+    return names.contains(String(absolute[absolute.index(after: slash)...]))
+  }
+}
