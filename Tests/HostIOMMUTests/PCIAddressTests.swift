@@ -32,4 +32,13 @@ struct PCIAddressTests {
       .compactMap { PCIAddress($0) }.sorted().map(\.description)
     #expect(sorted == ["0000:00:02.0", "0000:00:02.1", "0000:00:1f.3", "0000:01:00.0", "10000:00:00.0"])
   }
+
+  @Test func formatsHexZeroPaddedAndNeverTruncates() {
+    #expect(UInt16(0xab).hex(width: 4) == "00ab")
+    #expect(UInt8(0).hex(width: 0) == "0")
+    #expect(UInt8(0xff).hex(width: 1) == "ff")
+    #expect(UInt32(0x1_0000).hex(width: 4) == "10000")
+    #expect(UInt64.max.hex(width: 4) == "ffffffffffffffff")
+    #expect(UInt64(0xfee0_0000).hex64 == "0x00000000fee00000")
+  }
 }

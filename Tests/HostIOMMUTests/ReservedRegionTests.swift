@@ -27,6 +27,12 @@ struct ReservedRegionTests {
     #expect(parsed.regions.isEmpty && parsed.problems.isEmpty)
   }
 
+  @Test func acceptsTabsUpperCaseAndAllSixteenDigits() {
+    let parsed = ReservedRegion.parseFile("0X00000000FEE00000\t0xffffffffffffffff  msi\r\n\n")
+    #expect(parsed.problems.isEmpty)
+    #expect(parsed.regions == [ReservedRegion(start: 0xfee0_0000, end: .max, type: .msi)])
+  }
+
   @Test func keepsUnknownTypesVerbatim() {
     let parsed = ReservedRegion.parseFile("0x1000 0x1fff sw-msi-future\n")
     #expect(parsed.regions.first?.type.rawValue == "sw-msi-future")
@@ -40,6 +46,9 @@ struct ReservedRegionTests {
     "0x00000000fee00000 0x00000000feefffff msi extra",
     "0x10000000000000000 0x1 msi",  // wider than 64 bits
     "0x1000 0x1fff m\u{FFFD}si",  // not UTF-8 on disk
+    "0x 0x1fff msi",  // a prefix without digits
+    "0x1000 0x1fffg msi",  // not a hex digit
+    "0x1000 0x1fff\u{A0}msi",  // a non-ASCII space is not a separator
   ])
   func reportsAMalformedLineAndKeepsTheRest(line: String) {
     let parsed = ReservedRegion.parseFile("0x00000000fee00000 0x00000000feefffff msi\n\(line)\n")

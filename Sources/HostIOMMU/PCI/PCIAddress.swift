@@ -69,9 +69,22 @@ extension FixedWidthInteger where Self: UnsignedInteger {
   }
 
   /// Lower-case hex, zero-padded to `width` digits (wider values keep all digits).
+  ///
+  /// Written into the string's buffer directly: every address and ID printed goes
+  /// through here, and `String(_:radix:)` plus padding was a visible share of `list`
+  /// on hosts with thousands of functions.
   public func hex(width: Int) -> String {
-    let digits = String(self, radix: 16)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    let significant = (Self.bitWidth - leadingZeroBitCount + 3) / 4
+    let count = Swift.max(width, significant, 1)
+    return String(unsafeUninitializedCapacity: count) { buffer in
+      var rest = self
+      for position in stride(from: count - 1, through: 0, by: -1) {
+        let nibble = UInt8(truncatingIfNeeded: rest & 0xf)
+        buffer[position] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+        rest >>= 4
+      }
+      return count
+    }
   }
 }
 

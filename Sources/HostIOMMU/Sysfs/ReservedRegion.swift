@@ -39,38 +39,58 @@ public struct ReservedRegion: Hashable, Sendable {
   public static func parseFile(_ text: String) -> (regions: [ReservedRegion], problems: [String]) {
     var regions: [ReservedRegion] = []
     var problems: [String] = []
-    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      if line.allSatisfy(\.isWhitespace) { continue }
+    var number = 0
+    for bytes in text.utf8.split(separator: 0x0a, omittingEmptySubsequences: false) {
+      let line = Substring(bytes)
+      number += 1
+      if line.utf8.allSatisfy(\.isASCIIWhitespace) { continue }
       if let region = parseLine(line) {
         regions.append(region)
       } else {
         let shown = line.count > 80 ? line.prefix(80) + "…" : line
-        problems.append("line \(index + 1) is not 'START END TYPE': '\(shown)'")
+        problems.append("line \(number) is not 'START END TYPE': '\(shown)'")
       }
     }
     return (regions, problems)
   }
 
-  /// Parses one `0xSTART 0xEND TYPE` line.
+  /// Parses one `0xSTART 0xEND TYPE` line. Works on the UTF-8 bytes: the file is
+  /// ASCII when sane, and this runs once per group (thousands on SR-IOV hosts).
   public static func parseLine(_ line: Substring) -> ReservedRegion? {
-    let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    let fields = line.utf8.split(whereSeparator: \.isASCIIWhitespace)
     guard fields.count == 3,
       let start = UInt64(hexPrefixed: fields[0]),
       let end = UInt64(hexPrefixed: fields[1]),
       start <= end,
-      fields[2].utf8.allSatisfy({ (0x21...0x7e).contains($0) })
+      fields[2].allSatisfy({ (0x21...0x7e).contains($0) })
     else { return nil }
-    return ReservedRegion(start: start, end: end, type: Kind(rawValue: String(fields[2])))
+    return ReservedRegion(start: start, end: end, type: Kind(rawValue: String(Substring(fields[2]))))
   }
 }
 
 extension UInt64 {
   /// `0x…` with 1–16 hex digits.
   init?(hexPrefixed text: Substring) {
-    guard text.hasPrefix("0x") || text.hasPrefix("0X") else { return nil }
-    let digits = text.dropFirst(2)
-    guard digits.count <= 16 else { return nil }
-    self.init(hex: digits)
+    self.init(hexPrefixed: text.utf8)
+  }
+
+  /// `0x…` with 1–16 hex digits, from UTF-8 bytes.
+  init?(hexPrefixed bytes: Substring.UTF8View) {
+    guard bytes.count >= 3, bytes.count <= 18, bytes.first == 0x30 else { return nil }
+    let marker = bytes[bytes.index(after: bytes.startIndex)]
+    guard marker == 0x78 || marker == 0x58 else { return nil }  // x, X
+    var value: UInt64 = 0
+    for byte in bytes.dropFirst(2) {
+      let digit: UInt8
+      switch byte {
+      case 0x30...0x39: digit = byte - 0x30
+      case 0x61...0x66: digit = byte - 0x57
+      case 0x41...0x46: digit = byte - 0x37
+      default: return nil
+      }
+      value = value << 4 | UInt64(digit)
+    }
+    self = value
   }
 
   /// Parses bare hex as sysfs prints registers (`%llx`, no `0x`); tolerates a `0x`.
@@ -86,10 +106,23 @@ extension UInt64 {
 }
 
 extension StringProtocol {
-  /// The text without leading and trailing spaces, tabs and newlines.
+  /// The text without leading and trailing ASCII whitespace (what sysfs pads with).
   func trimmingWhitespace() -> SubSequence {
-    guard let first = firstIndex(where: { !$0.isWhitespace }) else { return self[endIndex...] }
-    let last = lastIndex(where: { !$0.isWhitespace })!
+    let bytes = utf8
+    guard let first = bytes.firstIndex(where: { !$0.isASCIIWhitespace }) else {
+      return self[endIndex...]
+    }
+    var last = first
+    var position = first
+    while position != bytes.endIndex {
+      if !bytes[position].isASCIIWhitespace { last = position }
+      position = bytes.index(after: position)
+    }
     return self[first...last]
   }
+}
+
+extension UInt8 {
+  /// Space, tab, newline, vertical tab, form feed, carriage return.
+  var isASCIIWhitespace: Bool { self == 0x20 || (0x09...0x0d).contains(self) }
 }
