@@ -111,8 +111,22 @@ struct Type1InfoParserTests {
     buffer.dmaAvailable(5, at: 24, next: 40)
     buffer.dmaAvailable(6, at: 40, next: 24)  // back to the first
     let info = Type1InfoParser.parse(buffer.bytes)
-    #expect(info.dmaAvailable == 6)
-    #expect(info.problems == ["capability chain loops back to offset 24"])
+    #expect(info.dmaAvailable == 5)
+    #expect(info.problems == [
+      "a second DMA_AVAIL capability at offset 40 is ignored, as QEMU ignores it",
+      "capability chain loops back to offset 24",
+    ])
+  }
+
+  /// QEMU's vfio_get_cap() takes the first capability with an id; a second one (which
+  /// no kernel sends) must not add ranges QEMU would never see.
+  @Test func onlyTheFirstIOVARangeCapabilityCounts() {
+    var buffer = InfoBuffer(flags: Self.caps, capOffset: 24)
+    buffer.ranges([(0, 0x7f_ffff_ffff)], at: 24, next: 56)
+    buffer.ranges([(0, 0xffff_ffff_ffff)], at: 56, next: 0)
+    let info = Type1InfoParser.parse(buffer.bytes)
+    #expect(info.iovaRanges == [IOVARange(start: 0, last: 0x7f_ffff_ffff)])
+    #expect(info.problems == ["a second IOVA_RANGE capability at offset 56 is ignored, as QEMU ignores it"])
   }
 
   @Test func aSelfLoopEnds() {
@@ -207,6 +221,13 @@ struct AddressWidthTests {
     #expect(usableRanges(apertureEnd: .max, excluding: []) == [IOVARange(start: 0, last: .max)])
     let whole = [ReservedRegion(start: 0, end: .max, type: .reserved)]
     #expect(usableRanges(apertureEnd: .max, excluding: whole).isEmpty)
+  }
+
+  /// Found by Fuzz/Harnesses/iova-ranges: a reversed region (only a hand-edited
+  /// snapshot can hold one) used to split the aperture into overlapping windows.
+  @Test func aReversedRegionCoversNothing() {
+    let reversed = [ReservedRegion(start: 0x10, end: 0x5, type: .reserved)]
+    #expect(usableRanges(apertureEnd: .max, excluding: reversed) == [IOVARange(start: 0, last: .max)])
   }
 
   @Test func pageSizeNames() {

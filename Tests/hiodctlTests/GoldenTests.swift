@@ -168,17 +168,28 @@ enum Golden {
     process.currentDirectoryURL = URL(fileURLWithPath: testsDirectory + "/Fixtures")
     // SOURCE_DATE_EPOCH pins the time snapshots and exports record.
     process.environment = ["LC_ALL": "C", "COLUMNS": "80", "PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "1795000000"]
-    let out = Pipe()
-    let err = Pipe()
+    // Files, not pipes: reading one pipe to its end while the child fills the other
+    // would deadlock as soon as a run writes more than a pipe buffer to stderr.
+    let scratch = FileManager.default.temporaryDirectory
+      .appendingPathComponent("hiodctl-run-\(getpid())-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outURL = scratch.appendingPathComponent("stdout")
+    let errURL = scratch.appendingPathComponent("stderr")
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try out.close()
+    try err.close()
     return Outcome(
-      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-      stderr: String(decoding: stderr, as: UTF8.self))
+      status: process.terminationStatus,
+      stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
   }
 }
 

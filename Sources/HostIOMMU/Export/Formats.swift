@@ -121,16 +121,19 @@ public enum PrometheusMetrics {
 
   /// Label values escape backslash, double quote and newline.
   static func escape(_ value: String) -> String {
-    var escaped = ""
-    for character in value {
-      switch character {
-      case "\\": escaped += "\\\\"
-      case "\"": escaped += "\\\""
-      case "\n": escaped += "\\n"
-      default: escaped.append(character)
+    // By scalar, not by Character: "\r\n" or a quote followed by a combining mark is
+    // one Character, and matching Characters would let the newline or quote through
+    // unescaped (found by Fuzz/Harnesses/export-labels).
+    var escaped = String.UnicodeScalarView()
+    for scalar in value.unicodeScalars {
+      switch scalar {
+      case "\\": escaped.append(contentsOf: "\\\\".unicodeScalars)
+      case "\"": escaped.append(contentsOf: "\\\"".unicodeScalars)
+      case "\n": escaped.append(contentsOf: "\\n".unicodeScalars)
+      default: escaped.append(scalar)
       }
     }
-    return escaped
+    return String(escaped)
   }
 }
 

@@ -50,8 +50,17 @@ public struct HostInventory: Sendable {
   {
     var warnings: [String] = []
 
-    // Check for the PCI tree ourselves: libpci would only say "Cannot open …".
-    if case .failure(let errno) = root.directoryEntries("/sys/bus/pci/devices"), errno != .permissionDenied {
+    // Check the PCI tree ourselves: libpci would only say "Cannot open …", or stop at
+    // an entry it cannot parse without saying what to do about it.
+    switch root.directoryEntries("/sys/bus/pci/devices") {
+    case .success(let names):
+      // libpci skips names starting with a dot, and so does this check.
+      if let odd = names.filter({ !$0.hasPrefix(".") && PCIAddress($0) == nil }).min() {
+        throw .notAPCIAddressEntry(odd, in: root.resolve("/sys/bus/pci/devices"))
+      }
+    case .failure(.permissionDenied):
+      break  // libpci says it better, with the path
+    case .failure(let errno):
       throw .noPCIBus(root.resolve("/sys/bus/pci/devices"), sysroot: root.path, errno)
     }
     var access = try PCIAccess(root: root, names: options.resolveNames ? .forRoot(root) : nil)
@@ -68,6 +77,7 @@ public struct HostInventory: Sendable {
     var knownDrivers: [String: String?] = [:]
     for device in devices { knownDrivers[device.address.description] = .some(device.driver) }
     var groups: [IOMMUGroup] = []
+    var groupsListed = true
     switch root.directoryEntries("/sys/kernel/iommu_groups") {
     case .success(let names):
       var ids: [Int] = []
@@ -84,10 +94,12 @@ public struct HostInventory: Sendable {
       break  // kernels without IOMMU support
     case .failure(let errno):
       warnings.append("/sys/kernel/iommu_groups: \(errno.description)")
+      groupsListed = false
     }
 
+    // When the group directory itself could not be read, that one warning says it all.
     let groupIDs = Set(groups.map(\.id))
-    for device in devices {
+    for device in devices where groupsListed {
       if let group = device.iommuGroup, !groupIDs.contains(group) {
         warnings.append(
           "\(device.address): its iommu_group link names group \(group), which /sys/kernel/iommu_groups lacks")

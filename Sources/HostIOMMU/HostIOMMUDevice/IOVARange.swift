@@ -57,7 +57,11 @@ extension Array where Element == IOVARange {
 /// kernel excludes are cut out: every type except `direct-relaxable`, as both type1
 /// (`vfio_iommu_resv_exclude`) and iommufd (`iopt_table_enforce_dev_resv_regions`) do.
 public func usableRanges(apertureEnd: UInt64, excluding regions: [ReservedRegion]) -> [IOVARange] {
-  let holes = regions.filter { $0.type != .directRelaxable && $0.start <= apertureEnd }
+  // A reversed region (start > end) covers nothing; the sysfs parser never makes one,
+  // but a hand-edited snapshot can.
+  let holes = regions.filter {
+    $0.type != .directRelaxable && $0.start <= $0.end && $0.start <= apertureEnd
+  }
     .map { IOVARange(start: $0.start, last: Swift.min($0.end, apertureEnd)) }
     .sorted()
   var ranges: [IOVARange] = []

@@ -65,6 +65,11 @@ enum Type1InfoParser {
   private static func parseCapability(id: UInt16, at offset: Int, in buffer: [UInt8], into info: inout Type1Info) {
     switch Int(id) {
     case HIOD_VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE:
+      // QEMU's vfio_get_cap() returns the first capability with the id; so does this.
+      guard info.iovaRanges == nil else {
+        info.problems.append("a second IOVA_RANGE capability at offset \(offset) is ignored, as QEMU ignores it")
+        return
+      }
       guard offset + 16 <= buffer.count else {
         info.problems.append("IOVA_RANGE capability at offset \(offset) is truncated")
         return
@@ -83,8 +88,12 @@ enum Type1InfoParser {
             start: buffer.loadLittleEndian(UInt64.self, at: base),
             last: buffer.loadLittleEndian(UInt64.self, at: base + 8)))
       }
-      info.iovaRanges = (info.iovaRanges ?? []) + ranges
+      info.iovaRanges = ranges
     case HIOD_VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL:
+      guard info.dmaAvailable == nil else {
+        info.problems.append("a second DMA_AVAIL capability at offset \(offset) is ignored, as QEMU ignores it")
+        return
+      }
       guard offset + 12 <= buffer.count else {
         info.problems.append("DMA_AVAIL capability at offset \(offset) is truncated")
         return

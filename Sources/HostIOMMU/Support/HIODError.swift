@@ -75,6 +75,16 @@ extension HIODError {
     return HIODError(.io, "cannot read \(path): \(errno.description)", hints: hints, underlying: errno)
   }
 
+  /// The PCI device directory holds a name that is not a PCI address. The kernel never
+  /// makes one; libpci (and lspci) stop the whole scan on it, so it is caught first.
+  static func notAPCIAddressEntry(_ name: String, in path: String) -> HIODError {
+    HIODError(
+      .libpci, "\(path)/\(name): not a PCI address; libpci cannot enumerate this tree",
+      hints: [
+        "the kernel names every entry there DOMAIN:BUS:DEVICE.FUNCTION; is this a damaged capture?"
+      ])
+  }
+
   /// libpci reported an error that stops enumeration.
   static func libpci(_ message: String, during operation: String) -> HIODError {
     HIODError(.libpci, "libpci: \(operation): \(message)")

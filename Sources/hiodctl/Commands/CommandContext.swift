@@ -57,6 +57,6 @@ struct HostView {
   /// Prints the host's warnings, prefixed with its name when several hosts are read.
   func reportWarnings(among count: Int) {
     let prefix = count > 1 ? "\(name ?? "host"): " : ""
-    for warning in inventory.warnings { Output.error("hiodctl: warning: \(prefix)\(warning)") }
+    Output.warnings(inventory.warnings, prefix: prefix)
   }
 }

@@ -10,7 +10,7 @@ enum SnapshotCommand {
         message: "snapshot records the live host (or --sysroot); --host does not apply", command: "snapshot")
     }
     let snapshot = try HostSnapshot.take(context.root, options: .init(resolveNames: !context.numeric))
-    for warning in snapshot.inventory.warnings { Output.error("hiodctl: warning: \(warning)") }
+    Output.warnings(snapshot.inventory.warnings)
     let text = String(decoding: try Output.jsonBytes(snapshot), as: UTF8.self) + "\n"
     try Output.document(text, to: invocation.value(.output))
     return .success

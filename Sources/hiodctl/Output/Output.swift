@@ -25,6 +25,23 @@ enum Output {
     }
   }
 
+  /// At most this many warnings go to stderr; a broken tree can produce thousands
+  /// (one per group), which would bury the answer. The JSON lists them all.
+  static let warningLimit = 20
+
+  /// Prints `warnings` to stderr as `hiodctl: warning: …`, the first `warningLimit`
+  /// of them and then how many more there are.
+  static func warnings(_ warnings: [String], prefix: String = "") {
+    for warning in warnings.prefix(warningLimit) {
+      error("hiodctl: warning: \(prefix)\(warning)")
+    }
+    if warnings.count > warningLimit {
+      error(
+        "hiodctl: warning: \(prefix)\(warnings.count - warningLimit) more warnings not shown; "
+          + "the JSON output lists them all")
+    }
+  }
+
   /// Encodes `value` as the one JSON document of this invocation, on stdout.
   static func json(_ value: some Encodable) throws {
     print(String(decoding: try jsonBytes(value), as: UTF8.self))
