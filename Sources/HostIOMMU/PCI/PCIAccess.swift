@@ -26,12 +26,25 @@ struct PCINameSource: Equatable {
   /// The udev hwdb is only consulted for the live host; it cannot be re-rooted, and
   /// fixture trees must name devices the same way on every machine.
   static func forRoot(_ root: SystemRoot) -> PCINameSource {
-    if root.isHost { return PCINameSource(idsPath: nil, useHwdb: true) }
+    if root.isHost { return PCINameSource(idsPath: nil, useHwdb: hostHasHwdb(root)) }
     for candidate in ["/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids"]
     where root.exists(candidate) {
       return PCINameSource(idsPath: root.resolve(candidate), useHwdb: false)
     }
     return PCINameSource(idsPath: nil, useHwdb: false)
+  }
+
+  /// Where libudev looks for its compiled hwdb (systemd's sd-hwdb search path).
+  static let hwdbLocations = [
+    "/etc/systemd/hwdb/hwdb.bin", "/etc/udev/hwdb.bin", "/usr/lib/systemd/hwdb/hwdb.bin",
+    "/lib/systemd/hwdb/hwdb.bin", "/lib/udev/hwdb.bin",
+  ]
+
+  /// Whether the host has a hwdb to ask. Without one, libpci tries to open it again
+  /// for every name it looks up (five paths, four names per device) and leaks a udev
+  /// context each time (valgrind, libpci 3.9): better not to ask at all.
+  private static func hostHasHwdb(_ root: SystemRoot) -> Bool {
+    hwdbLocations.contains { root.exists($0) }
   }
 }
 

@@ -6,7 +6,11 @@ import FoundationEssentials
 import Glibc
 
 /// What one backend did for one device.
-public enum RealizeOutcome: Hashable, Sendable {
+///
+/// `indirect`: the payloads are large and boxing them makes a copy one retain; the
+/// inline multi-payload layout's generated copy also read payload padding, which
+/// valgrind reported as use of uninitialised memory (scripts/memcheck).
+public indirect enum RealizeOutcome: Hashable, Sendable {
   case realized(HostIOMMUDevice)
   case failed(RealizeFailure)
 }

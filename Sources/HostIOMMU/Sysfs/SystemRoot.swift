@@ -156,9 +156,12 @@ public struct SystemRoot: Sendable {
     defer { closedir(stream) }
     var names: [String] = []
     while let entry = readdir(stream) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-      }
+      // Read the name in place up to its NUL: copying the 256-byte d_name field would
+      // read past a short record, up to beyond the end of glibc's buffer (valgrind
+      // flagged it as reads of uninitialised memory).
+      let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+      let start = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: UInt8.self)
+      let name = String(decoding: UnsafeBufferPointer(start: start, count: strlen(start)), as: UTF8.self)
       if name != "." && name != ".." { names.append(name) }
     }
     return .success(names)
