@@ -79,18 +79,7 @@ extension UInt64 {
     guard bytes.count >= 3, bytes.count <= 18, bytes.first == 0x30 else { return nil }
     let marker = bytes[bytes.index(after: bytes.startIndex)]
     guard marker == 0x78 || marker == 0x58 else { return nil }  // x, X
-    var value: UInt64 = 0
-    for byte in bytes.dropFirst(2) {
-      let digit: UInt8
-      switch byte {
-      case 0x30...0x39: digit = byte - 0x30
-      case 0x61...0x66: digit = byte - 0x57
-      case 0x41...0x46: digit = byte - 0x37
-      default: return nil
-      }
-      value = value << 4 | UInt64(digit)
-    }
-    self = value
+    self.init(hex: Substring(bytes.dropFirst(2)))
   }
 
   /// Parses bare hex as sysfs prints registers (`%llx`, no `0x`); tolerates a `0x`.
