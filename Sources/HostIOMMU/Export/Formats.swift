@@ -206,10 +206,5 @@ public struct AnsibleFacts: Encodable, Sendable {
     try container.encode(summary.warnings, forKey: .warnings)
   }
 
-  struct ModelName: CodingKey {
-    let stringValue: String
-    init(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
-  }
+  typealias ModelName = NamedKey
 }

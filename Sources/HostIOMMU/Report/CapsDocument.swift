@@ -82,12 +82,7 @@ struct SourcedEntry<Value: Encodable>: Encodable {
   var extra: [String: String] = [:]
   var extraList: [String: [String]] = [:]
 
-  struct Key: CodingKey {
-    let stringValue: String
-    init(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
-  }
+  typealias Key = NamedKey
 
   func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)

@@ -12,6 +12,15 @@ public enum JSONSchema {
   public static let version = 1
 }
 
+/// A JSON key known only at run time: a backend or vIOMMU model name, a register
+/// field, a key chosen by the caller.
+struct NamedKey: CodingKey {
+  let stringValue: String
+  init(stringValue: String) { self.stringValue = stringValue }
+  var intValue: Int? { nil }
+  init?(intValue: Int) { nil }
+}
+
 /// The document `hiodctl --json list` prints.
 public struct ListDocument: Encodable, Sendable {
   public let inventory: HostInventory

@@ -11,12 +11,7 @@ public struct MultiHostDocument<Document: Encodable & Sendable>: Encodable, Send
     self.hosts = hosts
   }
 
-  struct Key: CodingKey {
-    let stringValue: String
-    init(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
-  }
+  typealias Key = NamedKey
 
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)

@@ -20,12 +20,7 @@ extension HostSnapshot: Codable {
   enum DeviceKey: String, CodingKey { case bdf, backends }
   enum OutcomeKey: String, CodingKey { case realized, hostIOMMUDevice = "host_iommu_device", failure }
 
-  struct BackendKey: CodingKey {
-    let stringValue: String
-    init(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
-  }
+  typealias BackendKey = NamedKey
 
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
