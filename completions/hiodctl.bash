@@ -33,20 +33,15 @@ _hiodctl_value_options()
 	esac
 }
 
-# Sets the caller's `opts` to every option valid after the command $1 ("" before it).
+# Sets the caller's `opts` to every option valid after the command $1 ("" before it):
+# the ones taking a value, then the flags.
 _hiodctl_options()
 {
-	opts='--sysroot --host --json -n --numeric -h --help --version'
+	_hiodctl_value_options "$1"
+	opts+=' --json -n --numeric -h --help --version'
 	case $1 in
-		list) opts+=' -s --slot -d --id --vfio' ;;
-		caps) opts+=' --backend' ;;
-		check)
-			opts+=' --viommu --all --qemu --machine --backend --suggest --aw-bits'
-			opts+=' --caching-mode --x-scalable-mode --x-flts --fs1gp --granule --accel'
-			opts+=' --oas --ssidsize --ril --ats --dma-remap'
-			;;
-		snapshot) opts+=' -o --output' ;;
-		export) opts+=' --format -o --output --backend' ;;
+		list) opts+=' --vfio' ;;
+		check) opts+=' --all --suggest --x-flts --accel' ;;
 	esac
 }
 
