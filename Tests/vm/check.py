@@ -13,6 +13,7 @@ expectations, and unpacks sysfs captures into fixtures.
   check.py synth     --data DATA            (print the list JSON the truth implies)
   check.py capture   --data DATA --dest DIR
   check.py cpio      ROOTDIR OUT            (newc archive, with /dev/console)
+  check.py section   --data DATA --section NAME --out FILE   (one section's payload)
 
 Only the standard library and the `jq` program are used.
 """
@@ -952,6 +953,15 @@ def cmd_cpio(args):
     return 0
 
 
+def cmd_section(args):
+    """Write one section's payload to a file (exit 1 when the guest did not send it)."""
+    sections, _ = load(args)
+    sec = sections.get(args.section)
+    with open(args.out, "wb") as f:
+        f.write(sec["data"] if sec else b"")
+    return 0 if sec else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -972,12 +982,16 @@ def main():
     p = sub.add_parser("capture")
     p.add_argument("--data", required=True)
     p.add_argument("--dest", required=True)
+    p = sub.add_parser("section")
+    p.add_argument("--data", required=True)
+    p.add_argument("--section", required=True)
+    p.add_argument("--out", required=True)
     p = sub.add_parser("cpio")
     p.add_argument("root")
     p.add_argument("out")
     args = ap.parse_args()
     return {"run": cmd_run, "selftest": cmd_selftest, "synth": cmd_synth,
-            "capture": cmd_capture, "cpio": cmd_cpio}[args.cmd](args)
+            "capture": cmd_capture, "cpio": cmd_cpio, "section": cmd_section}[args.cmd](args)
 
 
 if __name__ == "__main__":
