@@ -25,8 +25,8 @@ _hiodctl_value_options()
 		caps) opts+=' --backend' ;;
 		check)
 			opts+=' --viommu --qemu --machine --backend --aw-bits --caching-mode'
-			opts+=' --x-scalable-mode --fs1gp --granule --oas --ssidsize --ril --ats'
-			opts+=' --dma-remap'
+			opts+=' --x-scalable-mode --scalable-mode --fs1gp --pasid-bits --granule --oas'
+			opts+=' --ssidsize --ril --ats --dma-remap'
 			;;
 		snapshot) opts+=' -o --output' ;;
 		export) opts+=' --format -o --output --backend' ;;
@@ -41,7 +41,7 @@ _hiodctl_options()
 	opts+=' --json -n --numeric -h --help --version'
 	case $1 in
 		list) opts+=' --vfio' ;;
-		check) opts+=' --all --suggest --x-flts --accel' ;;
+		check) opts+=' --all --suggest --x-flts --fsts --accel' ;;
 	esac
 }
 
@@ -193,15 +193,15 @@ _hiodctl_value()
 			_hiodctl_words 'auto legacy iommufd sysfs'
 			;;
 		--viommu)
-			_hiodctl_words 'intel virtio smmuv3 amd'
+			_hiodctl_words 'intel virtio smmuv3 amd none'
 			;;
 		--qemu)
-			_hiodctl_words '9.0 9.1 9.2 10.0 10.1 10.2 11.0'
+			_hiodctl_words '7.2 8.0 8.1 8.2 9.0 9.1 9.2 10.0 10.1 10.2 11.0 11.1'
 			;;
 		--machine)
 			_hiodctl_words 'q35 pc-q35-9.1 pc-q35-10.0 pc virt virt-10.0'
 			;;
-		--caching-mode|--x-scalable-mode|--fs1gp|--ril|--ats|--dma-remap)
+		--caching-mode|--x-scalable-mode|--scalable-mode|--fs1gp|--ril|--ats|--dma-remap)
 			_hiodctl_words 'on off'
 			;;
 		--granule)
@@ -216,7 +216,7 @@ _hiodctl_value()
 		--format)
 			_hiodctl_words 'nfd prometheus ansible'
 			;;
-		--ssidsize)
+		--ssidsize|--pasid-bits)
 			# A number (0-20); nothing to offer.
 			COMPREPLY=()
 			;;

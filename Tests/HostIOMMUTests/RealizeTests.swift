@@ -244,13 +244,28 @@ struct RealizeTests {
     #expect(device.notes.contains { $0.hasPrefix("Cannot get IOVA ranges (ENOTTY)") })
   }
 
-  @Test func autoTriesIOMMUFDThenLegacyThenPredicts() throws {
-    let kernel = ScriptedKernel(failOpen: ["/dev/iommu": .permissionDenied, "/dev/vfio/1": .resourceBusy])
+  @Test func autoNeverOpensTheDevice() throws {
+    // The legacy container reads what the checks need without the device fd; iommufd's
+    // bind would open the device, and the kernel resets it.
+    let kernel = ScriptedKernel(failOpen: ["/dev/vfio/1": .resourceBusy])
     let result = try Self.realize("0000:00:02.0", backend: .auto, kernel: kernel)
+    #expect(result.attempts.map(\.backend) == [.legacy, .sysfs])
+    #expect(result.attempts.map { $0.failure?.problem } == [.busy, nil])
+    #expect(
+      result.attempts[0].reason == "auto: /dev/vfio/1 exists; the legacy container does not open (or reset) the device")
+    #expect(result.hostIOMMUDevice?.backend == .sysfs && !result.isDetermined)
+  }
+
+  @Test func autoAsksIOMMUFDFirstOnlyWhenTheCheckNeedsHardwareInfo() throws {
+    let kernel = ScriptedKernel(failOpen: ["/dev/iommu": .permissionDenied, "/dev/vfio/1": .resourceBusy])
+    let root = try Fixtures.root("synthetic/intel-host")
+    let host = try HostInventory.scan(root)
+    let device = try #require(host.devices.first { $0.address.description == "0000:00:02.0" })
+    let result = HostIOMMURealizer(root: root, kernel: kernel).realize(
+      device, in: host, backend: .auto, preferIOMMUFD: true)
     #expect(result.attempts.map(\.backend) == [.iommufd, .legacy, .sysfs])
     #expect(result.attempts.map { $0.failure?.problem } == [.permissionDenied, .busy, nil])
-    #expect(result.attempts[0].reason == "auto: the device has /dev/vfio/devices/vfio0 and /dev/iommu exists")
-    #expect(result.hostIOMMUDevice?.backend == .sysfs && !result.isDetermined)
+    #expect(result.attempts[0].reason == "auto: the check needs IOMMU_GET_HW_INFO, which only iommufd answers")
   }
 
   @Test func autoOnAHostDriverDeviceSaysWhyAndPredicts() throws {

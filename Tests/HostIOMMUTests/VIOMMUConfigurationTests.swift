@@ -24,10 +24,16 @@ struct VIOMMUVersionTests {
   }
 
   @Test func knownReleases() {
-    #expect(QEMUVersion.known.map(\.description) == ["9.0", "9.1", "9.2", "10.0", "10.1", "10.2", "11.0"])
-    #expect(QEMUVersion.newest.description == "11.0")
+    #expect(
+      QEMUVersion.known.map(\.description) == [
+        "7.2", "8.0", "8.1", "8.2", "9.0", "9.1", "9.2", "10.0", "10.1", "10.2", "11.0", "11.1",
+      ])
+    #expect(QEMUVersion.newest.description == "11.1")
     #expect(QEMUVersion.known == QEMUVersion.known.sorted())
-    #expect(QEMUVersion(major: 11, minor: 1).isKnown == false)
+    #expect(QEMUVersion(major: 11, minor: 2).isKnown == false)
+    // Newer than the newest: the newest rules; older than the oldest: none.
+    #expect(QEMUVersion(major: 12, minor: 0).rulesRelease == QEMUVersion.newest)
+    #expect(QEMUVersion(major: 6, minor: 2).rulesRelease == nil)
   }
 
   @Test(
@@ -125,7 +131,12 @@ struct VIOMMUEffectiveValueTests {
 
   @Test func effectivePropertiesListTheModelsProperties() {
     let names = VIOMMUConfiguration(model: .intel, qemu: .newest).effectiveProperties.map(\.name)
-    #expect(names == ["caching-mode", "aw-bits", "x-scalable-mode", "x-flts", "fs1gp"])
+    #expect(names == ["caching-mode", "aw-bits", "scalable-mode", "fsts", "fs1gp", "pasid-bits"])
+    let older = VIOMMUConfiguration(model: .intel, qemu: QEMUVersion(major: 10, minor: 0)).effectiveProperties
+    #expect(older.map(\.name) == ["caching-mode", "aw-bits", "x-scalable-mode", "x-flts", "fs1gp"])
+    // 7.2's intel-iommu has neither x-flts nor fs1gp (-device intel-iommu,help).
+    let oldest = VIOMMUConfiguration(model: .intel, qemu: QEMUVersion(major: 7, minor: 2)).effectiveProperties
+    #expect(oldest.map(\.name) == ["caching-mode", "aw-bits", "x-scalable-mode"])
     #expect(VIOMMUConfiguration(model: .amd).effectiveProperties.map(\.name) == ["dma-remap"])
   }
 }
@@ -204,8 +215,9 @@ struct VIOMMUSyntaxTests {
   }
 
   @Test func modelNames() {
-    #expect(VIOMMUModel.allCases.map(\.qemuDevice) == ["intel-iommu", "virtio-iommu-pci", "arm-smmuv3", "amd-iommu"])
-    #expect(VIOMMUModel.allCases.map(\.libvirtModel) == ["intel", "virtio", "smmuv3", "amd"])
+    #expect(
+      VIOMMUModel.allCases.map(\.qemuDevice) == ["intel-iommu", "virtio-iommu-pci", "arm-smmuv3", "amd-iommu", ""])
+    #expect(VIOMMUModel.allCases.map(\.libvirtModel) == ["intel", "virtio", "smmuv3", "amd", "none"])
     #expect(Granule.allCases.map(\.rawValue) == ["4k", "8k", "16k", "64k", "host"])
   }
 

@@ -15,7 +15,8 @@ enum VIOMMUFixtures {
 
   /// QEMU's emulated VT-d (rig, aw-bits=39): MGAW 39, no FS1GP (bit 56 clear).
   static let emulatedCap: UInt64 = 0x00d2_008c_2226_0286
-  /// QEMU's emulated VT-d in legacy mode: QI, DT, IR, EIM, PT, SC, IRO, MHMV; no NEST/SMTS.
+  /// QEMU's emulated VT-d in legacy mode: QI (bit 1), IR (3), PT (6), IRO = 0xf (bits 8–17),
+  /// MHMV = 0xf (20–23); DT (2), EIM (4), SC (7), NEST (26) and SMTS (43) are clear.
   static let emulatedECAP: UInt64 = 0x0000_0000_00f0_0f4a
   /// A hardware-like CAP: the emulated one plus FS1GP (bit 56).
   static let hardwareCap: UInt64 = emulatedCap | 1 << 56
@@ -52,10 +53,16 @@ enum VIOMMUFixtures {
     PCIAddress(domain: 0, bus: bus, device: device, function: function)
   }
 
+  /// The default device is in group 3; every other address has a group of its own.
+  static func group(of address: PCIAddress) -> Int {
+    address == Self.address() ? 3 : 100 + Int(address.bus) * 32 + Int(address.device)
+  }
+
   static func pciDevice(
-    _ address: PCIAddress = address(), group: Int? = 3, unit: String? = "dmar0", driver: String? = "vfio-pci"
+    _ address: PCIAddress = address(), group: Int?? = nil, unit: String? = "dmar0", driver: String? = "vfio-pci"
   ) -> PCIDevice {
-    PCIDevice(
+    let group: Int? = group ?? Self.group(of: address)
+    return PCIDevice(
       address: address,
       identity: PCIIdentity(
         vendorID: 0x8086, deviceID: 0x10d3, classCode: 0x0200, progIf: 0, revision: 0,
@@ -112,9 +119,11 @@ enum VIOMMUFixtures {
   // MARK: Realizations
 
   /// A device the kernel realized through `hiod`'s backend.
-  static func realized(_ hiod: HostIOMMUDevice, device: PCIDevice? = nil, requested: BackendChoice = .auto)
+  static func realized(_ hiod: HostIOMMUDevice, device: PCIDevice? = nil, requested: BackendChoice? = nil)
     -> DeviceCheckInput
   {
+    // What the kernel answered through iommufd is what a VM with iommufd= gets.
+    let requested = requested ?? (hiod.backend == .iommufd ? .iommufd : .auto)
     let device = device ?? pciDevice(PCIAddress(hiod.name) ?? address())
     return DeviceCheckInput(
       device: device,
@@ -146,13 +155,19 @@ enum VIOMMUFixtures {
 
   // MARK: Hosts
 
+  /// /dev/vfio/vfio and /dev/iommu, as every rig guest has them.
+  static let nodes = (
+    container: DeviceNode(path: "/dev/vfio/vfio", present: true), iommufd: DeviceNode(path: "/dev/iommu", present: true)
+  )
+
   static let intelHost = HostFacts(
     iommuUnits: [
       IOMMUUnit(
         name: "dmar0", vendor: .intel,
         intelVTd: IntelVTdRegisters(version: "1:0", capability: emulatedCap, extendedCapability: emulatedECAP))
     ],
-    iommuGroupCount: 4, interruptRemapping: .enabled, cpuVendor: .intel)
+    iommuGroupCount: 4, vfioContainer: nodes.container, iommufd: nodes.iommufd, interruptRemapping: .enabled,
+    cpuVendor: .intel)
 
   static let hardwareIntelHost = HostFacts(
     iommuUnits: [
@@ -160,13 +175,16 @@ enum VIOMMUFixtures {
         name: "dmar0", vendor: .intel,
         intelVTd: IntelVTdRegisters(version: "1:0", capability: hardwareCap, extendedCapability: hardwareECAP))
     ],
-    iommuGroupCount: 4, interruptRemapping: .enabled, cpuVendor: .intel)
+    iommuGroupCount: 4, vfioContainer: nodes.container, iommufd: nodes.iommufd, interruptRemapping: .enabled,
+    cpuVendor: .intel)
 
   static let armHost = HostFacts(
-    iommuUnits: [IOMMUUnit(name: "smmu3.0x0000000009050000", vendor: .arm)], iommuGroupCount: 4)
+    iommuUnits: [IOMMUUnit(name: "smmu3.0x0000000009050000", vendor: .arm)], iommuGroupCount: 4,
+    vfioContainer: nodes.container, iommufd: nodes.iommufd, interruptRemapping: .enabled)
 
   static let amdHost = HostFacts(
-    iommuUnits: [IOMMUUnit(name: "ivhd0", vendor: .amd)], iommuGroupCount: 4, cpuVendor: .amd)
+    iommuUnits: [IOMMUUnit(name: "ivhd0", vendor: .amd)], iommuGroupCount: 4, vfioContainer: nodes.container,
+    iommufd: nodes.iommufd, interruptRemapping: .enabled, cpuVendor: .amd)
 
   // MARK: Configurations
 

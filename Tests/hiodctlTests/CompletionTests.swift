@@ -271,7 +271,7 @@ struct BashCompletionTests {
   @Test(arguments: BashMode.allCases)
   func offersTheVIOMMUModels(_ mode: BashMode) throws {
     let models = Set(VIOMMUModel.allCases.map(\.rawValue))
-    #expect(models == ["intel", "virtio", "smmuv3", "amd"])
+    #expect(models == ["intel", "virtio", "smmuv3", "amd", "none"])
     #expect(try BashCompletion.offers("hiodctl check --viommu ", mode) == models)
     #expect(try BashCompletion.offers("hiodctl check --viommu=", mode) == models)
     #expect(try BashCompletion.offers("hiodctl check --viommu=sm", mode) == ["smmuv3"])
@@ -296,7 +296,7 @@ struct BashCompletionTests {
   func offersTheKnownQEMUReleases(_ mode: BashMode) throws {
     let known = QEMUVersion.known.map(\.description)
     #expect(try BashCompletion.offers("hiodctl check --qemu ", mode) == Set(known))
-    #expect(try BashCompletion.offers("hiodctl check --qemu 1", mode) == ["10.0", "10.1", "10.2", "11.0"])
+    #expect(try BashCompletion.offers("hiodctl check --qemu 1", mode) == ["10.0", "10.1", "10.2", "11.0", "11.1"])
     #expect(try BashCompletion.offers("hiodctl check --qemu 1", mode) == Set(known.filter { $0.hasPrefix("1") }))
   }
 
@@ -554,7 +554,7 @@ struct ZshCompletionTests {
   @Test func completes() throws {
     #expect(try ZshCompletion.offers("hiodctl ") == Completions.commands)
     #expect(try ZshCompletion.offers("hiodctl check --viommu ") == Set(VIOMMUModel.allCases.map(\.rawValue)))
-    #expect(try ZshCompletion.offers("hiodctl check --qemu 1") == ["10.0", "10.1", "10.2", "11.0"])
+    #expect(try ZshCompletion.offers("hiodctl check --qemu 1") == ["10.0", "10.1", "10.2", "11.0", "11.1"])
     #expect(try ZshCompletion.offers("hiodctl --sysroot \(Completions.intelHost) caps ") == Completions.intelHostVFIO)
     #expect(try ZshCompletion.offers("hiodctl caps --sysroot=\(Completions.intelHost) ") == Completions.intelHostVFIO)
     #expect(try ZshCompletion.offers("hiodctl -n caps --json --sysroot \(Completions.intelHost) 1") == ["10000:00:02.0"])
@@ -608,7 +608,7 @@ struct FishCompletionTests {
   @Test func completes() throws {
     #expect(try FishCompletion.offers("hiodctl ") == Completions.commands)
     #expect(try FishCompletion.offers("hiodctl check --viommu ") == Set(VIOMMUModel.allCases.map(\.rawValue)))
-    #expect(try FishCompletion.offers("hiodctl check --qemu 1") == ["10.0", "10.1", "10.2", "11.0"])
+    #expect(try FishCompletion.offers("hiodctl check --qemu 1") == ["10.0", "10.1", "10.2", "11.0", "11.1"])
     #expect(try FishCompletion.offers("hiodctl --sysroot \(Completions.intelHost) caps ") == Completions.intelHostVFIO)
     #expect(try FishCompletion.offers("hiodctl --sysroot=\(Completions.intelHost) check --viommu intel ") == Completions.intelHostVFIO)
     #expect(try FishCompletion.offers("hiodctl --sysroot \(Completions.noIOMMU) caps ") == Completions.devices(of: Completions.noIOMMU))

@@ -36,6 +36,8 @@ public enum NFDFeatures {
         labels.append(("viommu.smmuv3.accel", String(compatible)))
       case .amd:
         labels.append(("viommu.amd", String(compatible)))
+      case .none:
+        break
       }
     }
     var lines = ["# hiodctl \(HIODVersion.string) export for node-feature-discovery, \(summary.created)"]

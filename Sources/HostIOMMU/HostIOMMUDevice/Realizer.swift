@@ -3,7 +3,9 @@
 
 /// `--backend`: which HostIOMMUDevice implementation to use.
 public enum BackendChoice: String, Sendable, CaseIterable {
-  /// iommufd when the device has a cdev and /dev/iommu exists, else legacy, else sysfs.
+  /// The legacy container, which never opens the device, else the sysfs prediction.
+  /// (iommufd first only when a check needs IOMMU_GET_HW_INFO: its bind opens the
+  /// device, and the kernel resets it.)
   case auto
   case legacy
   case iommufd
@@ -73,11 +75,11 @@ public struct HostIOMMURealizer: Sendable {
 
   /// Tries the chosen backend (or, for `auto`, each usable one in QEMU's order of
   /// preference) and falls back to the sysfs prediction when no kernel backend works.
-  public func realize(_ device: PCIDevice, in host: HostInventory, backend choice: BackendChoice)
-    -> DeviceRealization
-  {
+  public func realize(
+    _ device: PCIDevice, in host: HostInventory, backend choice: BackendChoice, preferIOMMUFD: Bool = false
+  ) -> DeviceRealization {
     var result = DeviceRealization(device: device, requested: choice, attempts: [], hostIOMMUDevice: nil)
-    for (backend, reason) in plan(device, in: host, choice: choice) {
+    for (backend, reason) in plan(device, in: host, choice: choice, preferIOMMUFD: preferIOMMUFD) {
       do {
         let realized = try realizeOne(device, in: host, with: backend)
         result.attempts.append(RealizeAttempt(backend: backend, reason: reason, failure: nil))
@@ -118,7 +120,7 @@ public struct HostIOMMURealizer: Sendable {
   }
 
   /// The backends to try, each with the reason, in order.
-  func plan(_ device: PCIDevice, in host: HostInventory, choice: BackendChoice)
+  func plan(_ device: PCIDevice, in host: HostInventory, choice: BackendChoice, preferIOMMUFD: Bool = false)
     -> [(HostIOMMUBackend, String)]
   {
     let fallback = (HostIOMMUBackend.sysfs, "no kernel backend answered: predicting from sysfs")
@@ -128,21 +130,21 @@ public struct HostIOMMURealizer: Sendable {
     case .sysfs: return [(.sysfs, "--backend sysfs")]
     case .auto:
       var plan: [(HostIOMMUBackend, String)] = []
-      if let cdev = device.vfioCdev, cdev.node.present, host.facts.iommufd.present {
-        plan.append((.iommufd, "auto: the device has \(cdev.node.path) and \(host.facts.iommufd.path) exists"))
+      if preferIOMMUFD, let cdev = device.vfioCdev, cdev.node.present, host.facts.iommufd.present {
+        plan.append((.iommufd, "auto: the check needs IOMMU_GET_HW_INFO, which only iommufd answers"))
       }
+      let reason: String
       if device.isVFIOBound, let group = host.group(device.iommuGroup), group.vfioNode?.present == true {
-        let reason =
+        reason =
           plan.isEmpty
-          ? "auto: \(group.vfioNodePath) exists" + (device.vfioCdev == nil ? " (no VFIO cdev)" : " (no /dev/iommu)")
+          ? "auto: \(group.vfioNodePath) exists; the legacy container does not open (or reset) the device"
           : "auto: iommufd failed; \(group.vfioNodePath) exists"
-        plan.append((.legacy, reason))
-      }
-      if plan.isEmpty {
+      } else {
         // Nothing usable: let the legacy backend's preconditions say why (no group, not
         // bound to VFIO, no-IOMMU group), then predict.
-        plan.append((.legacy, "auto: no usable VFIO cdev or group node"))
+        reason = "auto: no usable VFIO group node"
       }
+      plan.append((.legacy, reason))
       return plan + [fallback]
     }
   }

@@ -2,8 +2,9 @@
 // defaults and checks apply.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Release attributions are abi-digest §1.1/§2 (which PULL request merged a commit; the
-// digest marks those close to a freeze UNVERIFIED, and so does this code where it uses them).
+// Which release a rule belongs to is stated per rule in QEMURules.swift: observed in
+// Debian's builds of 7.2, 10.0 and 11.1 (the VM rig's oracle), read in the sources of 7.2,
+// 10.0.13 and 10.2.2, or bounded by those and QEMU's history (marked "inferred").
 
 /// A QEMU release, `major.minor`.
 ///
@@ -43,8 +44,12 @@ public struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConvertib
     (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
   }
 
-  // The releases whose rules the checks name. QEMU numbers x.0, x.1, x.2 and then moves
-  // to the next major, so "before 10.0" means 9.2 and older.
+  // The releases the rule tables name. QEMU numbers x.0, x.1, x.2 and then moves to the
+  // next major, so "before 10.0" means 9.2 and older.
+  static let v7_2 = QEMUVersion(major: 7, minor: 2)
+  static let v8_0 = QEMUVersion(major: 8, minor: 0)
+  static let v8_1 = QEMUVersion(major: 8, minor: 1)
+  static let v8_2 = QEMUVersion(major: 8, minor: 2)
   static let v9_0 = QEMUVersion(major: 9, minor: 0)
   static let v9_1 = QEMUVersion(major: 9, minor: 1)
   static let v9_2 = QEMUVersion(major: 9, minor: 2)
@@ -52,28 +57,44 @@ public struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConvertib
   static let v10_1 = QEMUVersion(major: 10, minor: 1)
   static let v10_2 = QEMUVersion(major: 10, minor: 2)
   static let v11_0 = QEMUVersion(major: 11, minor: 0)
+  static let v11_1 = QEMUVersion(major: 11, minor: 1)
 
-  /// The releases whose rules hiodctl knows, oldest first.
-  public static let known: [QEMUVersion] = [v9_0, v9_1, v9_2, v10_0, v10_1, v10_2, v11_0]
+  /// The releases whose rules hiodctl knows, oldest first: what distributions ship
+  /// (Debian 12 has 7.2, Debian 13 10.0, sid and trixie-backports 11.1; Ubuntu 24.04 8.2).
+  public static let known: [QEMUVersion] = [
+    v7_2, v8_0, v8_1, v8_2, v9_0, v9_1, v9_2, v10_0, v10_1, v10_2, v11_0, v11_1,
+  ]
 
-  /// The newest release hiodctl knows: the default for `--qemu`.
-  public static let newest: QEMUVersion = v11_0
+  /// The newest release hiodctl knows.
+  public static let newest: QEMUVersion = v11_1
 
   /// The oldest release hiodctl knows.
-  static let oldest: QEMUVersion = v9_0
+  public static let oldest: QEMUVersion = v7_2
 
-  /// Whether hiodctl knows this release's rules (a later or earlier release is checked
-  /// with the rules of the nearest known one, and says so).
+  /// The releases whose answers were held against the real QEMU binary (Debian's) by the
+  /// VM rig's oracle; the others are bounded by these and by QEMU's history.
+  public static let observed: [QEMUVersion] = [v7_2, v10_0, v11_1]
+
+  /// Whether hiodctl knows this release's rules.
   public var isKnown: Bool { Self.known.contains(self) }
+
+  /// The known release whose rules apply: this one, or for a release between two known
+  /// ones (none today) the one before; a release newer than the newest is checked with
+  /// the newest rules. nil for a release older than the oldest known.
+  public var rulesRelease: QEMUVersion? {
+    if isKnown { return self }
+    if self > Self.newest { return Self.newest }
+    return Self.known.last { $0 <= self }.flatMap { self < Self.oldest ? nil : $0 }
+  }
 }
 
 /// The QEMU releases a rule applies to, printed the way findings show it:
 /// "9.1 and later", "10.0–10.2", "9.0–10.1", "all known releases (9.0 and later)".
-struct ReleaseSpan: Hashable, Sendable, CustomStringConvertible {
+public struct ReleaseSpan: Hashable, Sendable, CustomStringConvertible {
   /// First release with the rule; nil: every known release.
-  var from: QEMUVersion?
+  public var from: QEMUVersion?
   /// Last release with the rule (inclusive); nil: still current.
-  var through: QEMUVersion?
+  public var through: QEMUVersion?
 
   /// The rule holds from `version` on.
   static func since(_ version: QEMUVersion) -> ReleaseSpan { ReleaseSpan(from: version, through: nil) }
@@ -90,11 +111,11 @@ struct ReleaseSpan: Hashable, Sendable, CustomStringConvertible {
   static let all = ReleaseSpan(from: nil, through: nil)
 
   /// Whether the rule holds in `version`.
-  func contains(_ version: QEMUVersion) -> Bool {
+  public func contains(_ version: QEMUVersion) -> Bool {
     (from.map { version >= $0 } ?? true) && (through.map { version <= $0 } ?? true)
   }
 
-  var description: String {
+  public var description: String {
     switch (from, through) {
     case (nil, nil): "all known releases (\(QEMUVersion.oldest) and later)"
     case (let first?, nil): "\(first) and later"
@@ -171,5 +192,37 @@ public struct MachineType: Hashable, Sendable, CustomStringConvertible {
   /// for the alias the QEMU that runs it.
   public func compatibilityVersion(running qemu: QEMUVersion) -> QEMUVersion {
     version ?? qemu
+  }
+}
+
+/// What each release's binary has, beyond the vIOMMU rules: its machine types.
+enum QEMUReleaseFacts {
+  /// The oldest versioned machine of `family` a release still has (`-machine help` of
+  /// Debian's 7.2.22, 10.0.13 and 11.1.3; the 10.2.2 source; between them inferred).
+  static func oldestMachine(family: String, in release: QEMUVersion) -> QEMUVersion {
+    let q35: QEMUVersion
+    let i440fx: QEMUVersion
+    switch release {
+    case ..<QEMUVersion.v8_0:
+      (q35, i440fx) = (QEMUVersion(major: 2, minor: 4), QEMUVersion(major: 1, minor: 4))
+    case ..<QEMUVersion.v10_2:
+      (q35, i440fx) = (QEMUVersion(major: 2, minor: 4), QEMUVersion(major: 2, minor: 4))
+    case ..<QEMUVersion.v11_1:
+      (q35, i440fx) = (QEMUVersion(major: 2, minor: 6), QEMUVersion(major: 2, minor: 6))
+    default:
+      (q35, i440fx) = (QEMUVersion(major: 5, minor: 2), QEMUVersion(major: 5, minor: 2))
+    }
+    switch family {
+    case MachineType.q35: return q35
+    case MachineType.i440fx: return i440fx
+    default: return QEMUVersion(major: 2, minor: 6)
+    }
+  }
+
+  /// "pc-q35-5.2 to pc-q35-11.1".
+  static func machineRange(family: String, in release: QEMUVersion) -> String {
+    let oldest = oldestMachine(family: family, in: release)
+    let newest = release.rulesRelease ?? release
+    return "\(MachineType(family: family, version: oldest)) to \(MachineType(family: family, version: newest))"
   }
 }

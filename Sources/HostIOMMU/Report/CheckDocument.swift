@@ -20,7 +20,8 @@ public struct CheckDocument: Encodable, Sendable {
   }
 
   enum Key: String, CodingKey {
-    case schemaVersion = "schema_version", viommu, assumptions, status
+    case schemaVersion = "schema_version", viommu, assumptions, status, verdict
+    case qemuError = "qemu_error", invocation, vmFindings = "vm_findings"
     case configurationFindings = "configuration_findings", devices, suggestion
   }
 
@@ -30,6 +31,10 @@ public struct CheckDocument: Encodable, Sendable {
     try container.encode(ConfigurationEntry(report.configuration), forKey: .viommu)
     try container.encode(assumptions, forKey: .assumptions)
     try container.encode(report.status.rawValue, forKey: .status)
+    try container.encode(report.verdict.rawValue, forKey: .verdict)
+    try container.encode(report.qemuError.map(QEMUErrorEntry.init), forKey: .qemuError)
+    try container.encode(report.invocation.map(InvocationEntry.init), forKey: .invocation)
+    try container.encode(report.vmFindings, forKey: .vmFindings)
     try container.encode(report.configurationFindings, forKey: .configurationFindings)
     let byAddress = Dictionary(
       realizations.map { ($0.device.address, $0) }, uniquingKeysWith: { first, _ in first })
@@ -71,16 +76,61 @@ struct ConfigurationEntry: Encodable {
   }
 }
 
+/// The first error QEMU prints.
+struct QEMUErrorEntry: Encodable {
+  let error: QEMUError
+  init(_ error: QEMUError) { self.error = error }
+
+  enum Key: String, CodingKey { case check, bdf, message, location, hint, line, wording, placeholders }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(error.check, forKey: .check)
+    try container.encode(error.device?.description, forKey: .bdf)
+    try container.encode(error.message, forKey: .message)
+    try container.encode(error.location, forKey: .location)
+    try container.encode(error.hint, forKey: .hint)
+    try container.encode(error.line, forKey: .line)
+    try container.encode(error.wording.rawValue, forKey: .wording)
+    let placeholders = [MessagePlaceholder.fileDescriptor, MessagePlaceholder.pointer, MessagePlaceholder.objectID]
+      .filter { error.line.contains($0) }
+    try container.encode(placeholders, forKey: .placeholders)
+  }
+}
+
+/// The VM the answer is for.
+struct InvocationEntry: Encodable {
+  let invocation: VMInvocation
+  init(_ invocation: VMInvocation) { self.invocation = invocation }
+
+  enum Key: String, CodingKey {
+    case origin, commandLine = "command_line", memoryMiB = "memory_mib", ignored, perDevice = "vm_per_device"
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(invocation.origin.rawValue, forKey: .origin)
+    try container.encode(invocation.commandLine, forKey: .commandLine)
+    try container.encode(invocation.memoryMiB, forKey: .memoryMiB)
+    try container.encode(invocation.ignored, forKey: .ignored)
+    try container.encode(invocation.perDevice, forKey: .perDevice)
+  }
+}
+
 struct VerdictEntry: Encodable {
   let verdict: DeviceVerdict
   let realization: DeviceRealization?
 
-  enum Key: String, CodingKey { case bdf, status, backend, predicted, awBits = "aw_bits", findings }
+  enum Key: String, CodingKey {
+    case bdf, status, verdict, qemuError = "qemu_error", backend, predicted, awBits = "aw_bits", findings
+  }
 
   func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(verdict.device.address.description, forKey: .bdf)
     try container.encode(verdict.status.rawValue, forKey: .status)
+    try container.encode(verdict.verdict.rawValue, forKey: .verdict)
+    try container.encode(verdict.qemuError.map(QEMUErrorEntry.init), forKey: .qemuError)
     let answer = realization?.hostIOMMUDevice
     try container.encode(answer?.backend.rawValue, forKey: .backend)
     try container.encode(answer.map { $0.backend == .sysfs }, forKey: .predicted)
@@ -92,7 +142,7 @@ struct VerdictEntry: Encodable {
 extension Finding: Encodable {
   enum Key: String, CodingKey {
     case check, status, message, qemuHint = "qemu_hint", wording, qemuVersions = "qemu_versions"
-    case evidence, predicted, remedy, caveat, qemuStopsEarlierAt = "qemu_stops_earlier_at"
+    case evidence, predicted, remedy, caveat, qemuStopsEarlierAt = "qemu_stops_earlier_at", location, effect
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -108,6 +158,8 @@ extension Finding: Encodable {
     try container.encode(remedy, forKey: .remedy)
     try container.encode(caveat, forKey: .caveat)
     try container.encode(qemuStopsEarlierAt, forKey: .qemuStopsEarlierAt)
+    try container.encode(location, forKey: .location)
+    try container.encode(status == .fail ? effect.rawValue : nil, forKey: .effect)
   }
 }
 

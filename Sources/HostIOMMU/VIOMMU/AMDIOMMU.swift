@@ -1,44 +1,36 @@
-// hiodctl — amd-iommu's one gate for assigned devices: MAP notifiers, which it offers only
-// with dma-remap=on (QEMU 10.2 on). It checks nothing on the host.
+// hiodctl — amd-iommu and assigned devices. Before 10.2 every device is translated from
+// the start and amd-iommu offers no MAP notifier, so vfio-pci's memory listener fails
+// (VFIORealize). From 10.2 the devices start in passthrough; with dma-remap=on amd-iommu
+// shadows the guest's mappings for VFIO, without it QEMU starts and the device's DMA
+// then fails. It checks nothing on the host.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// abi-digest §2.4 (qemu/qemu hw/i386/amd_iommu.c @01f599d3, mst PULL Oct 2025 7e24cddf).
+// hw/i386/amd_iommu.c amdvi_iommu_notify_flag_changed, amdvi_switch_address_space
+// (7.2, 10.0.13, 10.2.2). Observed in the VM rig's oracle with QEMU 11.1.3: without
+// dma-remap the VM starts, the assigned NIC transmits nothing and the host kernel logs
+// DMA faults; with dma-remap=on it works.
 
 /// amd-iommu's checks (device-level only: it has no configuration checks of its own).
 enum AMDIOMMUChecks {
-  /// The notifier gate for one device. Host facts play no part: upstream amd-iommu has no
-  /// `set_iommu_device`, so it never sees the HostIOMMUDevice.
+  /// dma-remap from 10.2 (the pre-10.2 refusal is the memory listener's).
   static func deviceOutcomes(_ context: DeviceContext) -> [Outcome] {
-    let guest = context.guestAddressForMessages
-    let wrapping =
-      "QEMU reports it while vfio-pci registers its IOMMU notifier; the surrounding vfio/memory-listener prefix is not reproduced"
-    let caveat = [wrapping, guest.caveat].compactMap { $0 }.joined(separator: "; ")
-    guard context.qemu >= .v10_2 else {
-      return [
-        Outcome(
-          Finding(
-            check: "amd.notifier", status: .fail,
-            message: "device \(guest.text) requires iommu notifier which is not currently supported",
-            qemuVersions: ReleaseSpan.through(.v10_1).description,
-            evidence: ["amd-iommu before QEMU 10.2 cannot shadow guest mappings for VFIO"],
-            remedy: Remedy(
-              summary:
-                "QEMU \(context.qemu) cannot assign devices behind amd-iommu: use QEMU 10.2 or later with dma-remap=on, or intel-iommu / virtio-iommu"
-            ),
-            caveat: caveat))
-      ]
-    }
-    let dmaRemap = context.configuration.dmaRemap ?? .byDefault(false, "amd-iommu defaults to dma-remap=off")
+    guard let dmaRemap = context.configuration.dmaRemap else { return [] }
     let evidence = ["dma-remap=\(dmaRemap.value ? "on" : "off") (\(dmaRemap.reason))"]
+    let span = ReleaseSpan.since(.v10_2).description
     guard dmaRemap.value else {
       return [
         Outcome(
           Finding(
-            check: "amd.dma-remap", status: .fail, message: "device \(guest.text) requires dma-remap=1",
-            qemuVersions: ReleaseSpan.since(.v10_2).description, evidence: evidence,
+            check: "amd.dma-remap", status: .fail,
+            message:
+              "QEMU starts, but amd-iommu without dma-remap=on does not translate \(context.name)'s DMA: the guest's IOVAs reach the host IOMMU as guest-physical addresses, and its DMA fails",
+            wording: .hiodctl, qemuVersions: span,
+            evidence: evidence + [
+              "with dma-remap=off the device's address space stays passthrough: VFIO maps guest RAM 1:1 and never sees the guest's mappings"
+            ],
             remedy: Remedy(summary: "turn dma-remap on so amd-iommu shadows the guest's mappings for VFIO"),
-            caveat: caveat),
-          fix: { $0.dmaRemap = true })
+            caveat: "a guest that keeps its IOMMU in passthrough (iommu=pt) would work", effect: .dmaFails),
+          fix: { $0.dmaRemap = true }, phase: .runtime)
       ]
     }
     return [
@@ -46,7 +38,7 @@ enum AMDIOMMUChecks {
         Finding(
           check: "amd.dma-remap", status: .pass,
           message: "dma-remap=on: amd-iommu shadows the guest's mappings for VFIO (it checks nothing on the host)",
-          wording: .hiodctl, qemuVersions: ReleaseSpan.since(.v10_2).description, evidence: evidence))
+          wording: .hiodctl, qemuVersions: span, evidence: evidence))
     ]
   }
 }

@@ -2,6 +2,8 @@
 // the host's IOMMU unit, the backend QEMU will use, and QEMU's message prefixes.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+import Glibc
+
 /// The raw VT-d registers of the unit serving a device, decoded.
 struct VTdRegisterSet: Hashable, Sendable {
   var capability: VTdCapability
@@ -13,6 +15,15 @@ struct VTdRegisterSet: Hashable, Sendable {
 /// A change to the options that resolves a finding.
 typealias OptionsFix = @Sendable (inout VIOMMUOptions) -> Void
 
+/// Where in QEMU's start-up a check happens. QEMU stops at the first error in this order:
+/// the command line, the vIOMMU's realize, each vfio-pci device's realize in turn, the
+/// machine-init-done notifiers; run-time failures come after QEMU started.
+enum CheckPhase: Int, Comparable, Sendable {
+  case commandLine, viommuRealize, deviceRealize, machineDone, runtime
+
+  static func < (lhs: CheckPhase, rhs: CheckPhase) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
 /// One check's result before the checker settles shadowing and remedy strings.
 struct Outcome {
   var finding: Finding
@@ -20,11 +31,14 @@ struct Outcome {
   /// device needs to the configuration and prints the result as the remedy, so a pasted
   /// remedy does not stop at the next error.
   var fix: OptionsFix?
+  /// When QEMU makes the check; nil: the phase of the list it is in.
+  var phase: CheckPhase?
 
   /// An outcome, with the fix when a configuration change resolves it.
-  init(_ finding: Finding, fix: OptionsFix? = nil) {
+  init(_ finding: Finding, fix: OptionsFix? = nil, phase: CheckPhase? = nil) {
     self.finding = finding
     self.fix = fix
+    self.phase = phase
   }
 }
 
@@ -33,14 +47,54 @@ struct DeviceContext {
   let input: DeviceCheckInput
   let configuration: VIOMMUConfiguration
   let host: HostFacts
+  /// The device as the VM's command line gives it (option text, backend).
+  let assigned: AssignedDevice
+  /// Where it sits in the guest when QEMU realizes it.
+  let placement: GuestPlacement
+  /// Where the VM description came from (flags: hiodctl assumed the topology).
+  let origin: InvocationOrigin
+  /// Guest RAM in MiB.
+  let assignedMemoryMiB: UInt64
+
+  init(
+    input: DeviceCheckInput, configuration: VIOMMUConfiguration, host: HostFacts, assigned: AssignedDevice,
+    placement: GuestPlacement, origin: InvocationOrigin, assignedMemoryMiB: UInt64
+  ) {
+    self.input = input
+    self.configuration = configuration
+    self.host = host
+    self.assigned = assigned
+    self.placement = placement
+    self.origin = origin
+    self.assignedMemoryMiB = assignedMemoryMiB
+  }
+
+  /// A context for reading the device's host facts alone (registers, type), outside a VM.
+  init(input: DeviceCheckInput, configuration: VIOMMUConfiguration, host: HostFacts) {
+    self.init(
+      input: input, configuration: configuration, host: host, assigned: AssignedDevice(host: input.device.address),
+      placement: input.guestPlacement ?? GuestPlacement(address: GuestPCIAddress(bus: 0, slot: 1, function: 0)),
+      origin: .flags, assignedMemoryMiB: 128)
+  }
 
   var address: PCIAddress { input.device.address }
 
   /// QEMU's `vbasedev->name`: the host BDF.
   var name: String { address.description }
 
-  /// The realized (or predicted) HostIOMMUDevice; nil when there is neither.
-  var hiod: HostIOMMUDevice? { input.realization.hostIOMMUDevice }
+  /// The realized (or predicted) HostIOMMUDevice, as the backend QEMU uses would see it;
+  /// nil when there is neither. An iommufd VM whose device hiodctl realized through the
+  /// legacy container (which does not open the device) gets the iommufd page size: the
+  /// IOAS's IOVA alignment, the host page size.
+  var hiod: HostIOMMUDevice? {
+    guard var device = input.realization.hostIOMMUDevice else { return nil }
+    if qemuBackend == .iommufd, device.backend == .legacy {
+      device.pageSizeMask = Sourced(
+        UInt64(hostPageSize),
+        Provenance(.legacy, "iommufd's IOVA alignment (IOMMU_IOAS_IOVA_RANGES out_iova_alignment): the host page size"))
+    }
+    return device
+  }
 
   /// The device's values come from the sysfs predictor.
   var isPredicted: Bool { hiod?.backend == .sysfs }
@@ -52,11 +106,13 @@ struct DeviceContext {
   /// vfio-pci prefixes every realize error with `vfio <name>: ` (VFIO_MSG_PREFIX).
   var vfioPrefix: String { "vfio \(name): " }
 
-  /// What vfio-pci puts before a `set_iommu_device` error: "Failed to set vIOMMU: " since
-  /// the rename (qemu-devel "vfio/pci: Replace \"iommu_device\" by \"vIOMMU\"", Jan 2025 ⇒
-  /// QEMU 10.0; release UNVERIFIED), "Failed to set iommu_device: " in 9.1–9.2.
+  /// A vfio-pci realize error as QEMU words it.
+  func vfio(_ message: String) -> String { vfioPrefix + message }
+
+  /// What vfio-pci puts before a vIOMMU's `set_iommu_device` error: "Failed to set
+  /// vIOMMU: " since 10.0, "Failed to set iommu_device: " in 9.1–9.2.
   var setIOMMUDevicePrefix: String {
-    qemu >= .v10_0 ? "Failed to set vIOMMU: " : "Failed to set iommu_device: "
+    QEMURules.text("vfio.set-iommu-device.prefix", in: qemu) ?? "Failed to set vIOMMU: "
   }
 
   /// A `set_iommu_device` error as the user sees it.
@@ -66,33 +122,43 @@ struct DeviceContext {
 
   /// The releases in which the `set_iommu_device` prefix has the current spelling, for
   /// findings whose message includes it.
-  var setIOMMUDevicePrefixSpan: String {
-    qemu >= .v10_0 ? "10.0 and later" : "9.1–9.2"
+  var setIOMMUDevicePrefixSpan: String { QEMURules.releases("vfio.set-iommu-device.prefix", in: qemu) }
+
+  /// The device's IOMMU group number as QEMU prints it.
+  var groupText: String { input.device.iommuGroup.map(String.init) ?? "?" }
+
+  /// An error while the legacy container is set up for the device's group.
+  func container(_ message: String) -> String {
+    vfio((QEMURules.text("vfio.container.prefix", in: qemu, [.string(groupText)]) ?? "") + message)
+  }
+
+  /// An error of the memory listener (mapping a region of the device's address space, or
+  /// registering an IOMMU notifier for it), with the container prefix of the backend.
+  func listener(region: String, _ message: String) -> String {
+    let inner =
+      (QEMURules.text("vfio.listener.prefix", in: qemu) ?? "")
+      + (QEMURules.text("vfio.listener.region", in: qemu, [.string(region)]) ?? "") + message
+    return qemuBackend == .iommufd ? vfio(inner) : container(inner)
   }
 
   // MARK: Backend
 
-  /// The backend QEMU is assumed to use for the device: the one hiodctl realized it with,
-  /// else the one asked for. nil when only a sysfs prediction exists and nothing says
-  /// which backend QEMU will use.
-  var qemuBackend: HostIOMMUBackend? {
-    if let backend = hiod?.backend, backend != .sysfs { return backend }
-    switch input.realization.requested {
-    case .legacy: return .legacy
-    case .iommufd: return .iommufd
-    case .sysfs: return nil
-    case .auto:
-      return input.realization.attempts.first { $0.backend != .sysfs }?.backend
-    }
-  }
+  /// The backend QEMU uses for the device: iommufd when the command line gives it
+  /// `iommufd=`, else the legacy container (vfio-pci's default).
+  var qemuBackend: HostIOMMUBackend? { assigned.backend }
 
   /// "backend iommufd (QEMU's vfio-pci with iommufd=)".
   var backendEvidence: String {
+    var text: String
     switch qemuBackend {
-    case .legacy?: "backend legacy (QEMU's vfio-pci without iommufd=, VFIO group + type1 container)"
-    case .iommufd?: "backend iommufd (QEMU's vfio-pci with iommufd=, VFIO cdev + /dev/iommu)"
-    case .sysfs?, nil: "backend unknown (sysfs prediction only)"
+    case .legacy?: text = "backend legacy (QEMU's vfio-pci without iommufd=: VFIO group + type1 container)"
+    case .iommufd?: text = "backend iommufd (QEMU's vfio-pci with iommufd=: VFIO cdev + /dev/iommu)"
+    case .sysfs?, nil: text = "backend unknown"
     }
+    if let realized = input.realization.hostIOMMUDevice?.backend, realized != qemuBackend {
+      text += realized == .sysfs ? "; values predicted from sysfs" : "; values from the \(realized.rawValue) backend"
+    }
+    return text
   }
 
   /// "legacy: VFIO_IOMMU_GET_INFO: …" or "predicted from sysfs: /sys/…".
@@ -152,16 +218,12 @@ struct DeviceContext {
 
   // MARK: Guest placement
 
-  /// The address QEMU's "device %02x.%02x.%x" messages print: the guest's, which only the
-  /// caller can know. Without it the host bus/slot/function stand in, with a caveat.
+  /// The address QEMU's "device %02x.%02x.%x" messages print: the guest's, as QEMU sees it
+  /// when it realizes the device.
   var guestAddressForMessages: (text: String, caveat: String?) {
-    if let placement = input.guestPlacement {
-      return (placement.address.description, nil)
-    }
-    let standIn = GuestPCIAddress(bus: address.bus, slot: address.device, function: address.function)
-    return (
-      standIn.description,
-      "QEMU prints the device's guest bus.slot.function; the host cannot know it, so the host's (\(standIn)) stands in"
-    )
+    (placement.address.description, nil)
   }
 }
+
+/// The host's page size, which QEMU uses where the kernel gives no page sizes.
+let hostPageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))

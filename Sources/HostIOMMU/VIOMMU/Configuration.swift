@@ -2,7 +2,7 @@
 // the user set, and the values QEMU would really use once its defaults are applied.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Defaults and the releases that introduced each property are abi-digest §2.1–§2.4.
+// Defaults and the releases that have each property: the property table (QEMU/PropertyTable.swift).
 
 /// The vIOMMU models QEMU can put in front of an assigned device.
 public enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
@@ -14,6 +14,8 @@ public enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
   case smmuv3
   /// amd-iommu (x86).
   case amd
+  /// No vIOMMU: the assigned devices DMA into guest-physical memory directly.
+  case none
 
   /// QEMU's device type name.
   public var qemuDevice: String {
@@ -22,6 +24,7 @@ public enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
     case .virtio: "virtio-iommu-pci"
     case .smmuv3: "arm-smmuv3"
     case .amd: "amd-iommu"
+    case .none: ""
     }
   }
 
@@ -32,6 +35,7 @@ public enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
     case .virtio: "virtio"
     case .smmuv3: "smmuv3"
     case .amd: "amd"
+    case .none: "none"
     }
   }
 }
@@ -79,39 +83,20 @@ public enum GuestArchitecture: String, Sendable, Hashable, CaseIterable {
   }
 }
 
-/// What the user set explicitly; nil means "QEMU's default for the release and machine".
-/// The names follow QEMU's property names (`x-scalable-mode` is `scalableMode`).
+/// What the user set explicitly; a property not set takes QEMU's default for the release
+/// and machine. Each explicit property remembers the QEMU name it was written with: a name
+/// a release does not have (`x-flts` on 11.1) is QEMU's "Property ... not found".
 public struct VIOMMUOptions: Hashable, Sendable {
-  /// intel-iommu / virtio-iommu `aw-bits`.
-  public var awBits: Int?
-  /// intel-iommu `caching-mode`.
-  public var cachingMode: Bool?
-  /// intel-iommu `x-scalable-mode`.
-  public var scalableMode: Bool?
-  /// intel-iommu `x-flts` (first-stage translation), QEMU ≥ 10.0.
-  public var xFlts: Bool?
-  /// intel-iommu `fs1gp` (first-stage 1 GiB pages), QEMU ≥ 10.0.
-  public var fs1gp: Bool?
-  /// virtio-iommu `granule`.
-  public var granule: Granule?
-  /// arm-smmuv3 `accel`, QEMU ≥ 11.0.
-  public var accel: Bool?
-  /// arm-smmuv3 `oas` (output address size in bits), QEMU ≥ 11.0.
-  public var oas: Int?
-  /// arm-smmuv3 `ssidsize` (SubstreamID bits), QEMU ≥ 11.0.
-  public var ssidsize: Int?
-  /// arm-smmuv3 `ril` (range invalidation), QEMU ≥ 11.0.
-  public var ril: Bool?
-  /// arm-smmuv3 `ats`, QEMU ≥ 11.0.
-  public var ats: Bool?
-  /// amd-iommu `dma-remap`, QEMU ≥ 10.2.
-  public var dmaRemap: Bool?
+  /// The explicit values.
+  public private(set) var values: [VIOMMUProperty: PropertyValue] = [:]
+  /// The QEMU name each explicit value was written with; absent: the release's own name.
+  public private(set) var spellings: [VIOMMUProperty: String] = [:]
 
   /// Options with only the given ones set; `VIOMMUOptions()` sets none.
   public init(
     awBits: Int? = nil, cachingMode: Bool? = nil, scalableMode: Bool? = nil, xFlts: Bool? = nil,
     fs1gp: Bool? = nil, granule: Granule? = nil, accel: Bool? = nil, oas: Int? = nil,
-    ssidsize: Int? = nil, ril: Bool? = nil, ats: Bool? = nil, dmaRemap: Bool? = nil
+    ssidsize: Int? = nil, ril: Bool? = nil, ats: Bool? = nil, dmaRemap: Bool? = nil, pasidBits: Int? = nil
   ) {
     self.awBits = awBits
     self.cachingMode = cachingMode
@@ -125,6 +110,103 @@ public struct VIOMMUOptions: Hashable, Sendable {
     self.ril = ril
     self.ats = ats
     self.dmaRemap = dmaRemap
+    self.pasidBits = pasidBits
+  }
+
+  /// The explicit value of `property`; setting it keeps the spelling it had.
+  public subscript(_ property: VIOMMUProperty) -> PropertyValue? {
+    get { values[property] }
+    set {
+      values[property] = newValue
+      if newValue == nil { spellings[property] = nil }
+    }
+  }
+
+  /// Sets `property` as written under QEMU's name `name` (nil: the release's own name).
+  public mutating func set(_ property: VIOMMUProperty, _ value: PropertyValue, spelledAs name: String?) {
+    values[property] = value
+    spellings[property] = name
+  }
+
+  /// Unsets `property`: QEMU's default applies again.
+  public mutating func clear(_ property: VIOMMUProperty) {
+    values[property] = nil
+    spellings[property] = nil
+  }
+
+  /// Writes `property` under the release's own name from now on.
+  mutating func forgetSpelling(_ property: VIOMMUProperty) {
+    spellings[property] = nil
+  }
+
+  private func bool(_ property: VIOMMUProperty) -> Bool? { values[property]?.boolValue }
+  private func int(_ property: VIOMMUProperty) -> Int? { values[property]?.intValue }
+  private mutating func put(_ property: VIOMMUProperty, _ value: PropertyValue?) { self[property] = value }
+
+  /// intel-iommu / virtio-iommu `aw-bits`.
+  public var awBits: Int? {
+    get { int(.awBits) }
+    set { put(.awBits, newValue.map(PropertyValue.int)) }
+  }
+  /// intel-iommu `caching-mode`.
+  public var cachingMode: Bool? {
+    get { bool(.cachingMode) }
+    set { put(.cachingMode, newValue.map(PropertyValue.bool)) }
+  }
+  /// intel-iommu `x-scalable-mode` (`scalable-mode` from 11.1).
+  public var scalableMode: Bool? {
+    get { bool(.scalableMode) }
+    set { put(.scalableMode, newValue.map(PropertyValue.bool)) }
+  }
+  /// intel-iommu `x-flts` (`fsts` from 11.1): first-stage translation.
+  public var xFlts: Bool? {
+    get { bool(.firstStage) }
+    set { put(.firstStage, newValue.map(PropertyValue.bool)) }
+  }
+  /// intel-iommu `fs1gp` (first-stage 1 GiB pages).
+  public var fs1gp: Bool? {
+    get { bool(.fs1gp) }
+    set { put(.fs1gp, newValue.map(PropertyValue.bool)) }
+  }
+  /// intel-iommu `pasid-bits` (11.1).
+  public var pasidBits: Int? {
+    get { int(.pasidBits) }
+    set { put(.pasidBits, newValue.map(PropertyValue.int)) }
+  }
+  /// virtio-iommu `granule`.
+  public var granule: Granule? {
+    get { values[.granule]?.wordValue.flatMap(Granule.init(rawValue:)) }
+    set { put(.granule, newValue.map { .word($0.rawValue) }) }
+  }
+  /// arm-smmuv3 `accel`.
+  public var accel: Bool? {
+    get { bool(.accel) }
+    set { put(.accel, newValue.map(PropertyValue.bool)) }
+  }
+  /// arm-smmuv3 `oas` (output address size in bits).
+  public var oas: Int? {
+    get { int(.oas) }
+    set { put(.oas, newValue.map(PropertyValue.int)) }
+  }
+  /// arm-smmuv3 `ssidsize` (SubstreamID bits).
+  public var ssidsize: Int? {
+    get { int(.ssidsize) }
+    set { put(.ssidsize, newValue.map(PropertyValue.int)) }
+  }
+  /// arm-smmuv3 `ril` (range invalidation).
+  public var ril: Bool? {
+    get { bool(.ril) }
+    set { put(.ril, newValue.map(PropertyValue.bool)) }
+  }
+  /// arm-smmuv3 `ats`.
+  public var ats: Bool? {
+    get { bool(.ats) }
+    set { put(.ats, newValue.map(PropertyValue.bool)) }
+  }
+  /// amd-iommu `dma-remap` (10.2).
+  public var dmaRemap: Bool? {
+    get { bool(.dmaRemap) }
+    set { put(.dmaRemap, newValue.map(PropertyValue.bool)) }
   }
 }
 
@@ -226,7 +308,7 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
   public var effectiveMachine: Effective<MachineType> {
     if let machine { return .explicit(machine) }
     switch model {
-    case .intel, .amd:
+    case .intel, .amd, .none:
       // QEMU's own default x86 machine is `pc` (i440fx), but intel-iommu needs q35 and
       // nobody runs amd-iommu without it: assume what the user will have to use.
       return .byDefault(MachineType(family: MachineType.q35, version: nil), "\(model.qemuDevice) is used with q35")
@@ -241,173 +323,91 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
     }
   }
 
-  /// `aw-bits` (intel-iommu, virtio-iommu); nil for models without the property.
-  public var awBits: Effective<Int>? {
-    switch model {
-    case .intel:
-      if let value = options.awBits { return .explicit(value) }
-      let machine = effectiveMachine.value
-      // 36bda55d, mst PULL Jan 2025 ⇒ QEMU 10.0 (the patch title says "starting from QEMU
-      // 9.2": it means machine type 9.2 — pc_compat_9_1 keeps 39 for ≤ 9.1 machines).
-      if qemu < .v10_0 {
-        return .byDefault(39, "intel-iommu defaults to 39 before QEMU 10.0")
-      }
-      if let version = machine.version, version <= .v9_1 {
-        return .byDefault(39, "machine type \(machine) keeps 39 (pc_compat_9_1)")
-      }
-      return .byDefault(48, "QEMU 10.0 and later default to 48 for machine types 9.2 and later")
-    case .virtio:
-      if let value = options.awBits { return .explicit(value) }
-      // The device default is 64; since 9.0 the machines override it (virt 48; q35 39 per
-      // the patch series — the digest marks the q35 value UNVERIFIED in the final code).
-      switch effectiveMachine.value.family {
-      case MachineType.q35: return .byDefault(39, "q35 sets virtio-iommu aw-bits to 39 (since QEMU 9.0)")
-      case MachineType.virt: return .byDefault(48, "virt sets virtio-iommu aw-bits to 48 (since QEMU 9.0)")
-      default: return .byDefault(64, "virtio-iommu's own default (this machine does not override it)")
-      }
-    case .smmuv3, .amd:
-      return nil
+  /// The value QEMU uses for `property` and why: the explicit one, else QEMU's default
+  /// for the release and machine. nil when the model (or the release) has no such
+  /// property.
+  public func effective(_ property: VIOMMUProperty) -> Effective<PropertyValue>? {
+    guard let row = VIOMMUProperties.row(property, model: model) else { return nil }
+    if let value = options[property] { return .explicit(value) }
+    guard let fallback = row.defaultValue(qemu, effectiveMachine.value) else { return nil }
+    return .byDefault(fallback.value, fallback.reason)
+  }
+
+  private func effectiveBool(_ property: VIOMMUProperty) -> Effective<Bool>? {
+    effective(property).flatMap { value in
+      value.value.boolValue.map { Effective(value: $0, isDefault: value.isDefault, reason: value.reason) }
     }
   }
 
+  private func effectiveInt(_ property: VIOMMUProperty) -> Effective<Int>? {
+    effective(property).flatMap { value in
+      value.value.intValue.map { Effective(value: $0, isDefault: value.isDefault, reason: value.reason) }
+    }
+  }
+
+  /// `aw-bits` (intel-iommu, virtio-iommu from 9.0).
+  public var awBits: Effective<Int>? { effectiveInt(.awBits) }
   /// intel-iommu `caching-mode` (default off).
-  public var cachingMode: Effective<Bool>? {
-    guard model == .intel else { return nil }
-    return options.cachingMode.map { .explicit($0) } ?? .byDefault(false, "intel-iommu defaults to caching-mode=off")
-  }
-
-  /// intel-iommu `x-scalable-mode` (default off).
-  public var scalableMode: Effective<Bool>? {
-    guard model == .intel else { return nil }
-    return options.scalableMode.map { .explicit($0) }
-      ?? .byDefault(false, "intel-iommu defaults to x-scalable-mode=off")
-  }
-
-  /// intel-iommu `x-flts` (default off; the property exists from QEMU 10.0).
-  public var xFlts: Effective<Bool>? {
-    guard model == .intel else { return nil }
-    if let value = options.xFlts { return .explicit(value) }
-    return qemu < .v10_0
-      ? .byDefault(false, "QEMU \(qemu) has no x-flts property (added in 10.0)")
-      : .byDefault(false, "intel-iommu defaults to x-flts=off")
-  }
-
-  /// intel-iommu `fs1gp` (default on; the property exists from QEMU 10.0 and matters only
-  /// with x-flts=on).
-  public var fs1gp: Effective<Bool>? {
-    guard model == .intel else { return nil }
-    if let value = options.fs1gp { return .explicit(value) }
-    return qemu < .v10_0
-      ? .byDefault(false, "QEMU \(qemu) has no fs1gp property (added in 10.0)")
-      : .byDefault(true, "intel-iommu defaults to fs1gp=on")
-  }
-
-  /// virtio-iommu `granule` (default `host`; the default's release is UNVERIFIED in the
-  /// digest, "9.0 era").
+  public var cachingMode: Effective<Bool>? { effectiveBool(.cachingMode) }
+  /// intel-iommu scalable mode (`x-scalable-mode`, `scalable-mode` from 11.1; default off).
+  public var scalableMode: Effective<Bool>? { effectiveBool(.scalableMode) }
+  /// intel-iommu first-stage translation (`x-flts` 10.0–11.0, `fsts` from 11.1; default off).
+  public var xFlts: Effective<Bool>? { effectiveBool(.firstStage) }
+  /// intel-iommu `fs1gp` (10.0; default on; matters only with first-stage translation).
+  public var fs1gp: Effective<Bool>? { effectiveBool(.fs1gp) }
+  /// intel-iommu `pasid-bits` (11.1; default 0).
+  public var pasidBits: Effective<Int>? { effectiveInt(.pasidBits) }
+  /// virtio-iommu `granule` (9.0; default host, 4k on machine types 8.2 and older).
   public var granule: Effective<Granule>? {
-    guard model == .virtio else { return nil }
-    return options.granule.map { .explicit($0) } ?? .byDefault(.host, "virtio-iommu defaults to granule=host")
+    effective(.granule).flatMap { value in
+      value.value.wordValue.flatMap(Granule.init(rawValue:)).map {
+        Effective(value: $0, isDefault: value.isDefault, reason: value.reason)
+      }
+    }
   }
+  /// arm-smmuv3 `accel` (11.0; default off).
+  public var accel: Effective<Bool>? { effectiveBool(.accel) }
+  /// arm-smmuv3 `oas` in bits (11.0; default 44).
+  public var oas: Effective<Int>? { effectiveInt(.oas) }
+  /// arm-smmuv3 `ssidsize` (11.0; default 0: no SubstreamIDs, no PASID).
+  public var ssidsize: Effective<Int>? { effectiveInt(.ssidsize) }
+  /// arm-smmuv3 `ril` (11.0; default on).
+  public var ril: Effective<Bool>? { effectiveBool(.ril) }
+  /// arm-smmuv3 `ats` (11.0; default off).
+  public var ats: Effective<Bool>? { effectiveBool(.ats) }
+  /// amd-iommu `dma-remap` (10.2; default off).
+  public var dmaRemap: Effective<Bool>? { effectiveBool(.dmaRemap) }
 
-  /// arm-smmuv3 `accel` (default off; the property exists from QEMU 11.0).
-  public var accel: Effective<Bool>? {
-    guard model == .smmuv3 else { return nil }
-    if let value = options.accel { return .explicit(value) }
-    return qemu < .v11_0
-      ? .byDefault(false, "QEMU \(qemu) has no accel property (added in 11.0): the SMMUv3 is emulated")
-      : .byDefault(false, "arm-smmuv3 defaults to accel=off (emulated)")
-  }
-
-  /// arm-smmuv3 `oas` in bits (default 44).
-  public var oas: Effective<Int>? {
-    guard model == .smmuv3 else { return nil }
-    return options.oas.map { .explicit($0) } ?? .byDefault(44, "arm-smmuv3 defaults to oas=44")
-  }
-
-  /// arm-smmuv3 `ssidsize` (default 0: no SubstreamIDs, no PASID).
-  public var ssidsize: Effective<Int>? {
-    guard model == .smmuv3 else { return nil }
-    return options.ssidsize.map { .explicit($0) } ?? .byDefault(0, "arm-smmuv3 defaults to ssidsize=0")
-  }
-
-  /// arm-smmuv3 `ril` (default on).
-  public var ril: Effective<Bool>? {
-    guard model == .smmuv3 else { return nil }
-    return options.ril.map { .explicit($0) } ?? .byDefault(true, "arm-smmuv3 defaults to ril=on")
-  }
-
-  /// arm-smmuv3 `ats` (default off).
-  public var ats: Effective<Bool>? {
-    guard model == .smmuv3 else { return nil }
-    return options.ats.map { .explicit($0) } ?? .byDefault(false, "arm-smmuv3 defaults to ats=off")
-  }
-
-  /// amd-iommu `dma-remap` (default off; the property exists from QEMU 10.2).
-  public var dmaRemap: Effective<Bool>? {
-    guard model == .amd else { return nil }
-    if let value = options.dmaRemap { return .explicit(value) }
-    return qemu < .v10_2
-      ? .byDefault(false, "QEMU \(qemu) has no dma-remap property (added in 10.2)")
-      : .byDefault(false, "amd-iommu defaults to dma-remap=off")
+  /// QEMU's name for `property` in this configuration: as written when explicit, else
+  /// the release's own name (or the newest one, for a property the release lacks).
+  public func qemuName(of property: VIOMMUProperty) -> String? {
+    guard let row = VIOMMUProperties.row(property, model: model) else { return nil }
+    return options.spellings[property] ?? row.name(nearest: qemu)
   }
 
   /// Every effective value of the model, by QEMU property name, in command-line order:
   /// what a report shows as "the configuration QEMU will run".
   public var effectiveProperties: [EffectiveProperty] {
-    func entry<T>(_ name: String, _ value: Effective<T>?, _ text: (T) -> String) -> EffectiveProperty? {
-      value.map { EffectiveProperty(name: name, value: text($0.value), isDefault: $0.isDefault, reason: $0.reason) }
+    VIOMMUProperties.rows(of: model).compactMap { row in
+      guard let value = effective(row.property), let name = qemuName(of: row.property) else { return nil }
+      return EffectiveProperty(
+        name: name, value: value.value.description, isDefault: value.isDefault, reason: value.reason)
     }
-    let onOff: (Bool) -> String = { $0 ? "on" : "off" }
-    return [
-      entry("caching-mode", cachingMode, onOff),
-      entry("aw-bits", awBits, String.init),
-      entry("x-scalable-mode", scalableMode, onOff),
-      entry("x-flts", xFlts, onOff),
-      entry("fs1gp", fs1gp, onOff),
-      entry("granule", granule, \.rawValue),
-      entry("accel", accel, onOff),
-      entry("oas", oas, String.init),
-      entry("ssidsize", ssidsize, String.init),
-      entry("ril", ril, onOff),
-      entry("ats", ats, onOff),
-      entry("dma-remap", dmaRemap, onOff),
-    ].compactMap { $0 }
   }
 
   // MARK: Properties the user set
 
   /// The options set explicitly, as QEMU properties, in command-line order.
   public var explicitProperties: [QEMUProperty] {
-    let onOff: (Bool) -> String = { $0 ? "on" : "off" }
-    let candidates: [(String, String?)] = [
-      ("caching-mode", options.cachingMode.map(onOff)),
-      ("aw-bits", options.awBits.map(String.init)),
-      ("x-scalable-mode", options.scalableMode.map(onOff)),
-      ("x-flts", options.xFlts.map(onOff)),
-      ("fs1gp", options.fs1gp.map(onOff)),
-      ("granule", options.granule.map(\.rawValue)),
-      ("accel", options.accel.map(onOff)),
-      ("oas", options.oas.map(String.init)),
-      ("ssidsize", options.ssidsize.map(String.init)),
-      ("ril", options.ril.map(onOff)),
-      ("ats", options.ats.map(onOff)),
-      ("dma-remap", options.dmaRemap.map(onOff)),
-    ]
-    return candidates.compactMap { name, value in value.map { QEMUProperty(name: name, value: $0) } }
-  }
-
-  /// The first release in which `property` exists on this model's device; nil when the
-  /// device never has it (a property of another model).
-  static func introduction(of property: String, on model: VIOMMUModel) -> QEMUVersion? {
-    switch (model, property) {
-    // intel-iommu: aw-bits, caching-mode and x-scalable-mode long predate 9.0.
-    case (.intel, "aw-bits"), (.intel, "caching-mode"), (.intel, "x-scalable-mode"): .oldest
-    case (.intel, "x-flts"), (.intel, "fs1gp"): .v10_0
-    // virtio-iommu: aw-bits from 9.0; granule is older (its "host" default is 9.0 era).
-    case (.virtio, "aw-bits"), (.virtio, "granule"): .oldest
-    case (.smmuv3, "accel"), (.smmuv3, "oas"), (.smmuv3, "ssidsize"), (.smmuv3, "ril"), (.smmuv3, "ats"): .v11_0
-    case (.amd, "dma-remap"): .v10_2
-    default: nil
+    let own = VIOMMUProperties.rows(of: model)
+    // A property of another model set anyway (QEMU says it is not found) comes last.
+    let others = VIOMMUProperty.allCases.filter { property in
+      options[property] != nil && !own.contains { $0.property == property }
+    }.compactMap { property in VIOMMUProperties.rows.first { $0.property == property } }
+    return (own + others).compactMap { row in
+      guard let value = options[row.property] else { return nil }
+      let name = options.spellings[row.property] ?? row.name(nearest: qemu)
+      return QEMUProperty(name: name, value: value.description)
     }
   }
 

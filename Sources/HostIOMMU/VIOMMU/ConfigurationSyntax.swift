@@ -16,7 +16,7 @@ extension VIOMMUConfiguration {
   public var qemuDeviceOption: String {
     let properties = explicitProperties.map(\.description)
     switch model {
-    case .smmuv3 where qemu < .v10_1:
+    case .smmuv3 where qemu < QEMUVersion(major: 10, minor: 1):
       // Before user-creatable arm-smmuv3 (multi-SMMU series, merged for 10.1 as far as
       // hiodctl knows — UNVERIFIED) the only SMMUv3 is the machine-wide one, which takes
       // no properties; accel and its options do not exist there anyway.
@@ -24,6 +24,8 @@ extension VIOMMUConfiguration {
     case .smmuv3:
       // A user-created SMMUv3 is attached to a PCIe root complex; pcie.0 is virt's.
       return (["-device arm-smmuv3", "primary-bus=pcie.0"] + properties).joined(separator: ",")
+    case .none:
+      return ""
     default:
       return (["-device \(model.qemuDevice)"] + properties).joined(separator: ",")
     }
@@ -52,6 +54,8 @@ extension VIOMMUConfiguration {
     case .amd:
       // The 'amd' model is recent in libvirt (release UNVERIFIED).
       return Self.iommuElement(model: "amd", driverAttributes: [])
+    case .none:
+      return nil
     }
   }
 

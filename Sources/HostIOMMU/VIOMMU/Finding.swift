@@ -12,6 +12,36 @@ public enum FindingStatus: String, Sendable, Hashable, CaseIterable {
   case undetermined
 }
 
+/// What a failing finding does to the VM.
+public enum FailureEffect: String, Sendable, Hashable {
+  /// QEMU refuses to start (it prints the message and exits).
+  case refusesToStart = "refuses"
+  /// QEMU starts, but the device's DMA fails once the guest uses it.
+  case dmaFails = "dma-fails"
+}
+
+/// The three answers QEMU can give about a VM, plus hiodctl's "cannot tell".
+public enum QEMUVerdict: String, Sendable, Hashable, CaseIterable {
+  /// QEMU refuses to start: it prints an error and exits.
+  case refuses
+  /// QEMU starts and the devices work.
+  case works
+  /// QEMU starts, but a device's DMA fails at run time.
+  case dmaFails = "dma-fails"
+  /// The inputs cannot decide.
+  case undetermined
+
+  /// For people: "QEMU refuses to start".
+  public var sentence: String {
+    switch self {
+    case .refuses: "QEMU refuses to start"
+    case .works: "QEMU starts and the device works"
+    case .dmaFails: "QEMU starts but the device's DMA fails"
+    case .undetermined: "undetermined"
+    }
+  }
+}
+
 /// Whose words a finding's `message` is.
 public enum MessageWording: String, Sendable, Hashable {
   /// QEMU's format string from the reference digest, filled in as QEMU fills it.
@@ -81,13 +111,23 @@ public struct Finding: Hashable, Sendable {
   /// The check at which QEMU itself stops first: it reports only the first error, so it
   /// would never reach this one. nil when QEMU gets here.
   public var qemuStopsEarlierAt: String?
+  /// The option QEMU names before the message (`-device vfio-pci,host=0000:3b:00.0`);
+  /// nil when QEMU prints no location (errors once the machine is done).
+  public var location: String?
+  /// On fail: whether QEMU refuses to start or starts with the device's DMA failing.
+  public var effect: FailureEffect
+
+  /// The whole line QEMU prints: `qemu-system-x86_64: <location>: <message>`.
+  public var qemuLine: String {
+    "qemu-system-x86_64: " + (location.map { "\($0): " } ?? "") + message
+  }
 
   /// A finding; everything but the id, status, message and releases is optional.
   public init(
     check: String, status: FindingStatus, message: String, qemuHint: String? = nil,
     wording: MessageWording = .qemu, qemuVersions: String, evidence: [String] = [],
     predicted: Bool = false, remedy: Remedy? = nil, caveat: String? = nil,
-    qemuStopsEarlierAt: String? = nil
+    qemuStopsEarlierAt: String? = nil, location: String? = nil, effect: FailureEffect = .refusesToStart
   ) {
     self.check = check
     self.status = status
@@ -100,6 +140,8 @@ public struct Finding: Hashable, Sendable {
     self.remedy = remedy
     self.caveat = caveat
     self.qemuStopsEarlierAt = qemuStopsEarlierAt
+    self.location = location
+    self.effect = effect
   }
 }
 
@@ -184,13 +226,38 @@ public struct DeviceVerdict: Hashable, Sendable {
   public var status: FindingStatus
   /// In the order QEMU makes the checks.
   public var findings: [Finding]
+  /// The error QEMU prints when it is about this device (or the configuration).
+  public var qemuError: QEMUError?
 
   /// A verdict.
-  public init(device: PCIDevice, status: FindingStatus, findings: [Finding]) {
+  public init(device: PCIDevice, status: FindingStatus, findings: [Finding], qemuError: QEMUError? = nil) {
     self.device = device
     self.status = status
     self.findings = findings
+    self.qemuError = qemuError
   }
+
+  /// QEMU's answer for this device: refuses when a finding stops QEMU, dma-fails when
+  /// one breaks its DMA at run time, undetermined, else works.
+  public var verdict: QEMUVerdict { VIOMMUChecker.verdict(of: findings, status: status) }
+}
+
+/// The first error QEMU prints for the VM, as it prints it.
+public struct QEMUError: Hashable, Sendable {
+  /// The finding that produces it.
+  public var check: String
+  /// The device it is about (nil: the configuration or the machine).
+  public var device: PCIAddress?
+  /// After the location (what `Finding.message` holds).
+  public var message: String
+  /// The option QEMU names first; nil when none.
+  public var location: String?
+  /// QEMU's hint line under it.
+  public var hint: String?
+  /// `qemu-system-x86_64: <location>: <message>`.
+  public var line: String
+  /// Whose words: QEMU's, or hiodctl's where QEMU's exact text is not known.
+  public var wording: MessageWording
 }
 
 /// Everything `check` found for one configuration.
@@ -202,18 +269,47 @@ public struct CheckReport: Hashable, Sendable {
   public var configurationFindings: [Finding]
   /// One verdict per input device, in input order.
   public var devices: [DeviceVerdict]
+  /// The VM the answer is for (for flags: the canonical command line).
+  public var invocation: VMInvocation?
+  /// Findings about the VM as a whole that QEMU reports once the machine is done or at
+  /// run time, and command-line problems that are about no device (iommufd objects).
+  public var vmFindings: [Finding]
+  /// The first error QEMU prints; nil when it starts.
+  public var qemuError: QEMUError?
 
   /// A report.
-  public init(configuration: VIOMMUConfiguration, configurationFindings: [Finding], devices: [DeviceVerdict]) {
+  public init(
+    configuration: VIOMMUConfiguration, configurationFindings: [Finding], devices: [DeviceVerdict],
+    invocation: VMInvocation? = nil, vmFindings: [Finding] = [], qemuError: QEMUError? = nil
+  ) {
     self.configuration = configuration
     self.configurationFindings = configurationFindings
     self.devices = devices
+    self.invocation = invocation
+    self.vmFindings = vmFindings
+    self.qemuError = qemuError
+  }
+
+  /// QEMU's answer for the VM: refuses if it prints an error and exits; dma-fails if a
+  /// device's DMA fails at run time; undetermined if anything cannot be told; else works.
+  public var verdict: QEMUVerdict {
+    if qemuError != nil { return .refuses }
+    if invocation?.perDevice == true {
+      let verdicts = devices.map(\.verdict)
+      for worst in [QEMUVerdict.refuses, .dmaFails, .undetermined] where verdicts.contains(worst) { return worst }
+      return .works
+    }
+    let all = configurationFindings + vmFindings + devices.flatMap(\.findings)
+    if all.contains(where: { $0.status == .fail && $0.effect == .refusesToStart }) { return .refuses }
+    if all.contains(where: { $0.status == .fail && $0.effect == .dmaFails }) { return .dmaFails }
+    if status == .undetermined { return .undetermined }
+    return .works
   }
 
   /// The overall verdict: fail if the configuration or any device fails; undetermined if
   /// anything is undetermined; else pass.
   public var status: FindingStatus {
-    let statuses = configurationFindings.map(\.status) + devices.map(\.status)
+    let statuses = configurationFindings.map(\.status) + vmFindings.map(\.status) + devices.map(\.status)
     if statuses.contains(.fail) { return .fail }
     if statuses.contains(.undetermined) { return .undetermined }
     return .pass

@@ -1,11 +1,14 @@
-// hiodctl — intel-iommu's checks: vtd_decide_config, caching mode, vtd_check_hiod (aw-bits)
-// and the x-flts (first-stage translation) host checks, in QEMU's order.
+// hiodctl — intel-iommu's checks: vtd_decide_config, the caching-mode requirement,
+// vtd_dev_set_iommu_device / vtd_check_hiod (aw-bits) and the first-stage translation
+// (x-flts, fsts in 11.1) host checks, in QEMU's order.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Messages and order: abi-digest §2.1 (qemu/qemu hw/i386/intel_iommu.c @cac33cb5,
-// intel_iommu_accel.c @554a719e). The pre-10.0 aw-bits wording ("Supported values for
-// aw-bits are: %d, %d") is from the qemu-devel patch that added x-flts (f648abfc), which
-// replaced it.
+// Messages, their releases and sources: QEMU/QEMURules.swift (intel.*). Order:
+// hw/i386/intel_iommu.c vtd_realize → vtd_decide_config; per device
+// vtd_dev_set_iommu_device (10.2.2: caching mode first); machine-init-done
+// vtd_machine_done_notify_one (7.2, 10.0.13).
+
+import SystemPackage
 
 /// intel-iommu's checks, configuration and per device.
 enum IntelIOMMUChecks {
@@ -17,41 +20,52 @@ enum IntelIOMMUChecks {
     allowedAWBits.last { $0 <= hostAW }
   }
 
+  /// First-stage translation is on (and the release has it).
+  static func firstStage(_ configuration: VIOMMUConfiguration) -> Bool {
+    configuration.xFlts?.value == true
+  }
+
+  /// The release's name of the first-stage property (`x-flts`, `fsts`).
+  static func firstStageName(_ configuration: VIOMMUConfiguration) -> String {
+    configuration.qemuName(of: .firstStage) ?? "x-flts"
+  }
+
   // MARK: Configuration (vtd_decide_config)
 
   /// intel-iommu's own realize checks: they fail the vIOMMU, and so every device.
   static func configurationOutcomes(_ configuration: VIOMMUConfiguration) -> [Outcome] {
-    guard let awBits = configuration.awBits, let xFlts = configuration.xFlts,
-      let scalable = configuration.scalableMode
-    else { return [] }
+    guard let awBits = configuration.awBits else { return [] }
     let qemu = configuration.qemu
-    let flts = xFlts.value && qemu >= .v10_0
+    let scalable = configuration.scalableMode ?? .byDefault(false, "intel-iommu defaults to scalable mode off")
+    let flts = firstStage(configuration)
+    let fltsName = firstStageName(configuration)
+    let scalableName = configuration.qemuName(of: .scalableMode) ?? "x-scalable-mode"
     var outcomes: [Outcome] = []
 
-    if flts && !scalable.value {
+    if flts && !scalable.value, let message = QEMURules.text("intel.first-stage.scalable", in: qemu) {
       outcomes.append(
         Outcome(
           Finding(
-            check: "intel.x-flts.scalable-mode", status: .fail, message: "x-flts is only available in scalable mode",
-            qemuVersions: ReleaseSpan.since(.v10_0).description,
-            evidence: ["x-flts=on (\(xFlts.reason))", "x-scalable-mode=off (\(scalable.reason))"],
-            remedy: Remedy(summary: "x-flts needs x-scalable-mode=on")),
+            check: "intel.x-flts.scalable-mode", status: .fail, message: message,
+            qemuVersions: QEMURules.releases("intel.first-stage.scalable", in: qemu),
+            evidence: ["\(fltsName)=on", "\(scalableName)=off (\(scalable.reason))"],
+            remedy: Remedy(summary: "\(fltsName) needs \(scalableName)=on")),
           fix: { $0.scalableMode = true }))
     }
 
     let awEvidence = "aw-bits \(awBits.value) (\(awBits.reason))"
     if !flts && !allowedAWBits.contains(awBits.value) {
-      let message =
-        qemu >= .v10_0
-        ? "\(scalable.value ? "Scalable mode(flts=off)" : "Legacy mode"): supported values for aw-bits are: 39, 48"
-        : "Supported values for aw-bits are: 39, 48"
+      let mode =
+        scalable.value
+        ? QEMURules.text("intel.aw-bits.mode.scalable", in: qemu) : QEMURules.text("intel.aw-bits.mode.legacy", in: qemu)
+      let arguments: [FormatArgument] = (mode.map { [.string($0)] } ?? []) + [39, 48]
       let replacement = awBits.value > 48 ? 48 : 39
       outcomes.append(
         Outcome(
           Finding(
-            check: "intel.aw-bits.allowed", status: .fail, message: message,
-            qemuVersions: (qemu >= .v10_0 ? ReleaseSpan.since(.v10_0) : .through(.v9_2)).description,
-            evidence: [awEvidence],
+            check: "intel.aw-bits.allowed", status: .fail,
+            message: QEMURules.text("intel.aw-bits.allowed", in: qemu, arguments) ?? "",
+            qemuVersions: QEMURules.releases("intel.aw-bits.allowed", in: qemu), evidence: [awEvidence],
             remedy: Remedy(summary: "intel-iommu supports aw-bits 39 and 48 only: use \(replacement)")),
           fix: { $0.awBits = replacement }))
     } else if flts && awBits.value != 48 {
@@ -59,56 +73,81 @@ enum IntelIOMMUChecks {
         Outcome(
           Finding(
             check: "intel.aw-bits.allowed", status: .fail,
-            message: "Scalable mode(x-flts=on): supported value for aw-bits is: 48",
-            qemuVersions: ReleaseSpan.since(.v10_0).description, evidence: [awEvidence],
-            remedy: Remedy(summary: "x-flts=on needs aw-bits 48")),
+            message: QEMURules.text("intel.aw-bits.first-stage", in: qemu, [48]) ?? "",
+            qemuVersions: QEMURules.releases("intel.aw-bits.first-stage", in: qemu), evidence: [awEvidence],
+            remedy: Remedy(summary: "\(fltsName)=on needs aw-bits 48")),
           fix: { $0.awBits = 48 }))
     } else {
       outcomes.append(
         Outcome(
           Finding(
             check: "intel.aw-bits.allowed", status: .pass,
-            message: "aw-bits \(awBits.value) is a value intel-iommu supports" + (flts ? " with x-flts=on" : ""),
+            message: "aw-bits \(awBits.value) is a value intel-iommu supports" + (flts ? " with \(fltsName)=on" : ""),
             wording: .hiodctl, qemuVersions: ReleaseSpan.all.description, evidence: [awEvidence])))
+    }
+
+    if let pasid = configuration.pasidBits, pasid.value > 0 {
+      if !scalable.value, let message = QEMURules.text("intel.pasid.scalable", in: qemu) {
+        outcomes.append(
+          Outcome(
+            Finding(
+              check: "intel.pasid.scalable-mode", status: .fail, message: message,
+              qemuVersions: QEMURules.releases("intel.pasid.scalable", in: qemu),
+              evidence: ["pasid-bits=\(pasid.value)", "\(scalableName)=off"],
+              remedy: Remedy(summary: "PASID needs \(scalableName)=on")),
+            fix: { $0.scalableMode = true }))
+      } else if pasid.value > 20, let message = QEMURules.text("intel.pasid.width", in: qemu, [.of(pasid.value), 20]) {
+        outcomes.append(
+          Outcome(
+            Finding(
+              check: "intel.pasid.width", status: .fail, message: message,
+              qemuVersions: QEMURules.releases("intel.pasid.width", in: qemu), evidence: ["pasid-bits=\(pasid.value)"],
+              remedy: Remedy(summary: "PCI allows at most 20 PASID bits")),
+            fix: { $0.pasidBits = 20 }))
+      }
     }
     return outcomes
   }
 
   // MARK: Devices
 
-  /// The checks for one device, in QEMU's order: the nesting-parent HWPT (vfio attach),
-  /// then `vtd_dev_set_iommu_device` (caching mode from 10.2, duplicate, aw-bits, x-flts),
-  /// then the machine-init-done caching-mode check of ≤ 10.1.
+  /// The checks for one device, in QEMU's order: the nesting-parent HWPT (vfio's attach,
+  /// with first-stage translation on 11.0), then `vtd_dev_set_iommu_device` (caching mode
+  /// from 10.2, duplicate, aw-bits, first stage), then the machine-init-done caching-mode
+  /// check of 10.1 and older.
   static func deviceOutcomes(_ context: DeviceContext, registered: inout Set<GuestPCIAddress>) -> [Outcome] {
     let configuration = context.configuration
     let qemu = context.qemu
-    let flts = configuration.xFlts?.value == true && qemu >= .v10_0
+    let flts = firstStage(configuration)
     var outcomes: [Outcome] = []
 
-    if flts && qemu >= .v11_0, context.qemuBackend != .legacy, context.hiod != nil {
+    if flts, QEMURules.applies("intel.first-stage.backend", in: qemu), context.qemuBackend == .iommufd,
+      context.hiod != nil
+    {
       outcomes.append(nestingParent(context))
     }
-    if qemu >= .v10_2 {
+    let setIOMMUDevice = QEMURules.applies("vfio.set-iommu-device.prefix", in: qemu)
+    if QEMURules.applies("intel.caching-mode.set-iommu-device", in: qemu) {
       outcomes.append(cachingMode(context))
     }
-    if qemu >= .v9_1, let placement = context.input.guestPlacement {
-      if registered.contains(placement.address) {
+    if setIOMMUDevice {
+      if registered.contains(context.placement.address) {
         outcomes.append(
           Outcome(
             Finding(
               check: "intel.host-iommu-device.duplicate", status: .fail,
-              message: context.setIOMMUDeviceError("Host IOMMU device already exist"),
-              qemuVersions: ReleaseSpan.since(.v9_1).description,
-              evidence: ["another host device is already registered at guest \(placement.address)"],
+              message: context.setIOMMUDeviceError(QEMURules.text("intel.host-iommu-device.duplicate", in: qemu) ?? ""),
+              qemuVersions: QEMURules.releases("intel.host-iommu-device.duplicate", in: qemu),
+              evidence: ["another host device is already registered at guest \(context.placement.address)"],
               remedy: Remedy(summary: "give every assigned device its own guest slot"))))
       }
-      registered.insert(placement.address)
+      registered.insert(context.placement.address)
     }
     if let awBits = awBits(context) { outcomes.append(awBits) }
     if flts {
       outcomes += firstStage(context)
     }
-    if qemu < .v10_2 {
+    if QEMURules.applies("intel.caching-mode.machine-done", in: qemu) {
       outcomes.append(cachingMode(context))
     }
     return outcomes
@@ -120,49 +159,51 @@ enum IntelIOMMUChecks {
     let qemu = context.qemu
     let effective = configuration.cachingMode ?? .byDefault(false, "intel-iommu defaults to caching-mode=off")
     let evidence = ["caching-mode=\(effective.value ? "on" : "off") (\(effective.reason))"]
-    // The 10.2 boundary is inferred from the mst PULL of Oct 2025 (UNVERIFIED).
-    let span = qemu >= .v10_2 ? ReleaseSpan.since(.v10_2) : .through(.v10_1)
+    let atSetIOMMUDevice = QEMURules.applies("intel.caching-mode.set-iommu-device", in: qemu)
     guard !effective.value else {
       return Outcome(
         Finding(
           check: "intel.caching-mode", status: .pass, message: "caching-mode=on, which device assignment needs",
-          wording: .hiodctl, qemuVersions: ReleaseSpan.all.description, evidence: evidence))
+          wording: .hiodctl, qemuVersions: ReleaseSpan.all.description, evidence: evidence),
+        phase: atSetIOMMUDevice ? nil : .machineDone)
     }
     let remedy = Remedy(summary: "turn caching-mode on: intel-iommu needs it for any assigned device")
     let fix: OptionsFix = { $0.cachingMode = true }
-    if qemu >= .v10_2 {
+    let text = "Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU."
+    if atSetIOMMUDevice {
       return Outcome(
         Finding(
           check: "intel.caching-mode", status: .fail,
-          message: context.setIOMMUDeviceError(
-            "Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU."),
-          qemuVersions: span.description + " (release inferred)", evidence: evidence, remedy: remedy,
+          message: context.setIOMMUDeviceError(QEMURules.text("intel.caching-mode.set-iommu-device", in: qemu) ?? text),
+          qemuVersions: QEMURules.releases("intel.caching-mode.set-iommu-device", in: qemu), evidence: evidence,
+          remedy: remedy,
           caveat: context.input.hotplug
             ? "hot-plugged while the guest has DMA remapping on, QEMU's MAP notifier check fires first: \"memory listener initialization failed: Region vtd-…: device … requires caching mode: Operation not supported\""
             : nil),
         fix: fix)
     }
     if context.input.hotplug {
+      // pc_hotplug_allowed refuses the device_add before vfio-pci realizes.
       return Outcome(
         Finding(
-          check: "intel.caching-mode", status: .fail,
-          message: "Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU.",
-          qemuVersions: span.description, evidence: evidence, remedy: remedy,
-          caveat: "QEMU's pc machine refuses the hot-plug before vfio-pci realizes"),
+          check: "intel.caching-mode", status: .fail, message: text,
+          qemuVersions: QEMURules.releases("intel.caching-mode.machine-done", in: qemu), evidence: evidence,
+          remedy: remedy, caveat: "QEMU's pc machine refuses the hot-plug before vfio-pci realizes"),
         fix: fix)
     }
     return Outcome(
       Finding(
         check: "intel.caching-mode", status: .fail,
-        message: "We need to set caching-mode=on for intel-iommu to enable device assignment with IOMMU protection.",
-        qemuVersions: span.description, evidence: evidence, remedy: remedy,
-        caveat: "QEMU checks this once, when the machine is ready (machine-init-done), and exits"),
-      fix: fix)
+        message: QEMURules.text("intel.caching-mode.machine-done", in: qemu) ?? "",
+        qemuVersions: QEMURules.releases("intel.caching-mode.machine-done", in: qemu), evidence: evidence,
+        remedy: remedy, caveat: "QEMU checks this once, when the machine is ready (machine-init-done), and exits"),
+      fix: fix, phase: .machineDone)
   }
 
   /// `vtd_check_hiod`: aw-bits against the host's address width (`get_cap(AW_BITS)`).
   static func awBits(_ context: DeviceContext) -> Outcome? {
     guard let hiod = context.hiod, let awBits = context.configuration.awBits else { return nil }
+    let qemu = context.qemu
     let aw = awBits.value
     var evidence = ["vIOMMU aw-bits \(aw) (\(awBits.reason))", context.backendEvidence]
     let host: Int
@@ -176,27 +217,32 @@ enum IntelIOMMUChecks {
         Finding(
           check: "intel.aw-bits", status: .undetermined,
           message: "the host's address width is unknown: \(reason)", wording: .hiodctl,
-          qemuVersions: ReleaseSpan.since(.v9_1).description, evidence: evidence, predicted: context.isPredicted,
-          remedy: Remedy(
-            summary: "realize the device through the kernel (--backend legacy or iommufd) to learn aw_bits")))
+          qemuVersions: QEMURules.releases("intel.aw-bits.host", in: qemu), evidence: evidence,
+          predicted: context.isPredicted,
+          remedy: Remedy(summary: "realize the device through the kernel (--backend legacy) to learn aw_bits")))
     }
     let predicted = context.isPredicted
-    guard context.qemu >= .v9_1 else {
+    guard let format = QEMURules.text("intel.aw-bits.host", in: qemu, [.of(aw), .of(host)]) else {
+      // No host check before 9.1. Observed with QEMU 7.2 (VM rig oracle): aw-bits 48 on a
+      // 39-bit host starts, and the guest's NIC works, because Linux allocates IOVAs below
+      // 4 GiB first.
       return Outcome(
         Finding(
           check: "intel.aw-bits", status: .pass,
-          message: "QEMU 9.0 does not compare aw-bits with the host (the check arrived in 9.1)", wording: .hiodctl,
+          message: "QEMU \(qemu) does not compare aw-bits with the host (the check arrived in 9.1)", wording: .hiodctl,
           qemuVersions: ReleaseSpan.through(.v9_0).description, evidence: evidence, predicted: predicted,
           caveat: aw > host
-            ? "the guest may use IOVAs above the host's \(host) bits; their DMA mappings then fail at run time" : nil))
+            ? "the guest may use IOVAs above the host's \(host) bits; QEMU cannot map those (a Linux guest allocates IOVAs below 4 GiB first, so its devices usually work)"
+            : nil))
     }
     guard aw > host else {
       return Outcome(
         Finding(
           check: "intel.aw-bits", status: .pass, message: "aw-bits \(aw) ≤ host aw-bits \(host)", wording: .hiodctl,
-          qemuVersions: ReleaseSpan.since(.v9_1).description, evidence: evidence, predicted: predicted))
+          qemuVersions: QEMURules.releases("intel.aw-bits.host", in: qemu), evidence: evidence, predicted: predicted))
     }
-    let flts = context.configuration.xFlts?.value == true && context.qemu >= .v10_0
+    let flts = firstStage(context.configuration)
+    let fltsName = firstStageName(context.configuration)
     let replacement = largestAllowedAWBits(notAbove: host)
     let remedy: Remedy
     let fix: OptionsFix?
@@ -204,7 +250,7 @@ enum IntelIOMMUChecks {
     case let value? where flts && value < 48:
       remedy = Remedy(
         summary:
-          "x-flts=on needs aw-bits 48, more than the host's \(host) bits: turn x-flts off and lower aw-bits to \(value)"
+          "\(fltsName)=on needs aw-bits 48, more than the host's \(host) bits: turn \(fltsName) off and lower aw-bits to \(value)"
       )
       fix = {
         $0.xFlts = nil
@@ -224,15 +270,14 @@ enum IntelIOMMUChecks {
     }
     return Outcome(
       Finding(
-        check: "intel.aw-bits", status: .fail,
-        message: context.setIOMMUDeviceError("aw-bits \(aw) > host aw-bits \(host)"),
-        qemuVersions: ReleaseSpan.since(.v9_1).description
+        check: "intel.aw-bits", status: .fail, message: context.setIOMMUDeviceError(format),
+        qemuVersions: QEMURules.releases("intel.aw-bits.host", in: qemu)
           + " (prefix \"\(context.setIOMMUDevicePrefix)\": \(context.setIOMMUDevicePrefixSpan))",
         evidence: evidence, predicted: predicted, remedy: remedy),
       fix: fix)
   }
 
-  // MARK: x-flts
+  // MARK: First-stage translation
 
   /// The fix that gives up first-stage translation.
   static let dropFirstStage: OptionsFix = {
@@ -240,58 +285,59 @@ enum IntelIOMMUChecks {
     $0.fs1gp = nil
   }
 
-  /// x-flts=on in `vtd_check_hiod`: QEMU 10.0–10.2 refuse every host device; 11.0 checks
-  /// the backend, the IOMMU type, FS1GP and the guest topology (`vtd_check_hiod_accel`).
+  /// First-stage translation in `vtd_check_hiod`: QEMU 10.0–10.2 refuse every host device;
+  /// 11.0 checks the backend, the IOMMU type, FS1GP, (11.1) PASID bits and the topology.
   static func firstStage(_ context: DeviceContext) -> [Outcome] {
-    guard context.qemu >= .v11_0 else {
+    let qemu = context.qemu
+    if let message = QEMURules.text("intel.first-stage.host", in: qemu) {
       return [
         Outcome(
           Finding(
             check: "intel.x-flts", status: .fail,
             // QEMU's spelling, "uncompatible", kept.
-            message: context.setIOMMUDeviceError("host device is uncompatible with stage-1 translation"),
-            qemuVersions: ReleaseSpan.between(.v10_0, .v10_2).description,
+            message: context.setIOMMUDeviceError(message),
+            qemuVersions: QEMURules.releases("intel.first-stage.host", in: qemu),
             evidence: ["x-flts=on: QEMU 10.0–10.2 accept no host device with first-stage translation"],
-            remedy: Remedy(summary: "turn x-flts off, or use QEMU 11.0, which accepts host devices with x-flts=on")),
+            remedy: Remedy(summary: "turn x-flts off, or use QEMU 11.0 or later, which accept host devices with it")),
           fix: dropFirstStage)
       ]
     }
+    guard QEMURules.applies("intel.first-stage.backend", in: qemu) else { return [] }
     guard context.hiod != nil || context.qemuBackend == .legacy else { return [] }
+    // QEMU stops at the backend check with the legacy backend; the rest still runs on what
+    // is known (sysfs), marked as not reached, so every reason is reported.
     var outcomes = [backend(context)]
     outcomes.append(hardwareType(context))
     if let fs1gp = fs1gp(context) { outcomes.append(fs1gp) }
+    if let pasid = pasidBits(context) { outcomes.append(pasid) }
     outcomes.append(bridge(context))
     return outcomes
   }
 
-  private static var acceleratedSpan: String { ReleaseSpan.since(.v11_0).description }
+  private static func span(_ rule: String, _ context: DeviceContext) -> String {
+    QEMURules.releases(rule, in: context.qemu)
+  }
 
-  /// "Need IOMMUFD backend when x-flts=on": the legacy backend cannot nest.
+  /// "Need IOMMUFD backend when fsts=on": the legacy backend cannot nest.
   static func backend(_ context: DeviceContext) -> Outcome {
     let remedy = Remedy(
-      summary: "give the device the iommufd backend (or turn x-flts off)",
+      summary: "give the device the iommufd backend (or turn \(firstStageName(context.configuration)) off)",
       qemu: iommufdBackendOption(for: context.address),
       host: "the host needs /dev/iommu (CONFIG_IOMMUFD) and VFIO cdevs (/dev/vfio/devices/, Linux ≥ 6.6)")
+    let message = QEMURules.text("intel.first-stage.backend", in: context.qemu) ?? ""
     switch context.qemuBackend {
     case .legacy?:
       return Outcome(
         Finding(
-          check: "intel.x-flts.backend", status: .fail,
-          message: context.setIOMMUDeviceError("Need IOMMUFD backend when x-flts=on"),
-          qemuVersions: acceleratedSpan, evidence: [context.backendEvidence], remedy: remedy))
-    case .iommufd?:
-      return Outcome(
-        Finding(
-          check: "intel.x-flts.backend", status: .pass, message: "the device uses the iommufd backend x-flts=on needs",
-          wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: [context.backendEvidence]))
-    case .sysfs?, nil:
-      return Outcome(
-        Finding(
-          check: "intel.x-flts.backend", status: .undetermined,
-          message:
-            "which backend QEMU will use is unknown: with the legacy one QEMU refuses (\"Need IOMMUFD backend when x-flts=on\")",
-          wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: [context.backendEvidence], predicted: true,
+          check: "intel.x-flts.backend", status: .fail, message: context.setIOMMUDeviceError(message),
+          qemuVersions: span("intel.first-stage.backend", context), evidence: [context.backendEvidence],
           remedy: remedy))
+    case .iommufd?, .sysfs?, nil:
+      return Outcome(
+        Finding(
+          check: "intel.x-flts.backend", status: .pass,
+          message: "the device uses the iommufd backend first-stage translation needs", wording: .hiodctl,
+          qemuVersions: span("intel.first-stage.backend", context), evidence: [context.backendEvidence]))
     }
   }
 
@@ -302,22 +348,20 @@ enum IntelIOMMUChecks {
         Finding(
           check: "intel.x-flts.type", status: .undetermined,
           message: "the host IOMMU type is unknown: the legacy backend cannot report it and sysfs does not say",
-          wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: [context.backendEvidence]))
+          wording: .hiodctl, qemuVersions: span("intel.first-stage.backend", context), evidence: [context.backendEvidence]))
     }
     let predicted = type.provenance.isPrediction
     let evidence = [
       "host IOMMU type \(type.value) (\(DeviceContext.source(type.provenance)))"
     ]
-    let caveat =
-      context.qemuBackend == .legacy
-      ? "with the legacy backend QEMU reads no type (0) but stops at the backend check first; this is what the iommufd backend would report"
-      : nil
+    let caveat: String? = nil
     guard type.value == .intelVTd else {
       return Outcome(
         Finding(
           check: "intel.x-flts.type", status: .fail,
-          message: context.setIOMMUDeviceError("Incompatible host platform IOMMU type \(type.value.rawValue)"),
-          qemuVersions: acceleratedSpan, evidence: evidence, predicted: predicted,
+          message: context.setIOMMUDeviceError(
+            QEMURules.text("intel.first-stage.type", in: context.qemu, [.uint(UInt64(type.value.rawValue))]) ?? ""),
+          qemuVersions: span("intel.first-stage.type", context), evidence: evidence, predicted: predicted,
           remedy: Remedy(summary: "x-flts nests onto a host VT-d unit; this host IOMMU is not one: turn x-flts off"),
           caveat: caveat),
         fix: dropFirstStage)
@@ -326,7 +370,7 @@ enum IntelIOMMUChecks {
       Finding(
         check: "intel.x-flts.type", status: .pass, message: "the host IOMMU is a VT-d unit (INTEL_VTD)",
         wording: .hiodctl,
-        qemuVersions: acceleratedSpan, evidence: evidence, predicted: predicted, caveat: caveat))
+        qemuVersions: span("intel.first-stage.type", context), evidence: evidence, predicted: predicted, caveat: caveat))
   }
 
   /// "First stage 1GB large page is unsupported by host IOMMU": fs1gp=on needs CAP.FS1GP.
@@ -338,7 +382,7 @@ enum IntelIOMMUChecks {
         Finding(
           check: "intel.x-flts.fs1gp", status: .undetermined,
           message: "the host's VT-d CAP register is unknown, so FS1GP cannot be checked", wording: .hiodctl,
-          qemuVersions: acceleratedSpan, evidence: [setting]))
+          qemuVersions: span("intel.first-stage.backend", context), evidence: [setting]))
     }
     let capability = registers.value.capability
     let evidence = [
@@ -350,8 +394,8 @@ enum IntelIOMMUChecks {
       return Outcome(
         Finding(
           check: "intel.x-flts.fs1gp", status: .fail,
-          message: context.setIOMMUDeviceError("First stage 1GB large page is unsupported by host IOMMU"),
-          qemuVersions: acceleratedSpan, evidence: evidence, predicted: predicted,
+          message: context.setIOMMUDeviceError(QEMURules.text("intel.first-stage.fs1gp", in: context.qemu) ?? ""),
+          qemuVersions: span("intel.first-stage.backend", context), evidence: evidence, predicted: predicted,
           remedy: Remedy(summary: "turn fs1gp off: the host IOMMU has no first-stage 1 GiB pages")),
         // Only while x-flts stays on: another finding's fix may already have dropped it.
         fix: { if $0.xFlts == true { $0.fs1gp = false } })
@@ -359,42 +403,70 @@ enum IntelIOMMUChecks {
     return Outcome(
       Finding(
         check: "intel.x-flts.fs1gp", status: .pass, message: "the host IOMMU has first-stage 1 GiB pages (CAP.FS1GP)",
-        wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: evidence, predicted: predicted))
+        wording: .hiodctl, qemuVersions: span("intel.first-stage.backend", context), evidence: evidence, predicted: predicted))
   }
 
   /// "Host device downstream to a PCI bridge is unsupported when x-flts=on": depends on the
   /// guest topology, which only the caller can know.
   static func bridge(_ context: DeviceContext) -> Outcome {
-    guard let placement = context.input.guestPlacement else {
-      return Outcome(
-        Finding(
-          check: "intel.x-flts.pci-bridge", status: .pass,
-          message: "not behind a PCI bridge in the guest (assumed: the host cannot know the guest topology)",
-          wording: .hiodctl, qemuVersions: acceleratedSpan,
-          caveat:
-            "keep the device on a PCIe root port in the guest: behind a PCIe-to-PCI or PCI bridge QEMU refuses it (\"Host device downstream to a PCI bridge is unsupported when x-flts=on\")"
-        ))
-    }
+    let placement = context.placement
+    let rule = "intel.first-stage.bridge"
     guard let alias = placement.alias else {
       return Outcome(
         Finding(
           check: "intel.x-flts.pci-bridge", status: .pass,
           message: "guest \(placement.address) is not behind a PCI bridge", wording: .hiodctl,
-          qemuVersions: acceleratedSpan))
+          qemuVersions: span(rule, context),
+          caveat: context.origin == .flags
+            ? "assumed: the device sits on a PCIe root port in the guest; behind a PCIe-to-PCI or PCI bridge QEMU refuses it (\"\(QEMURules.text(rule, in: context.qemu) ?? "")\")"
+            : nil))
     }
     return Outcome(
       Finding(
         check: "intel.x-flts.pci-bridge", status: .fail,
-        message: context.setIOMMUDeviceError("Host device downstream to a PCI bridge is unsupported when x-flts=on"),
-        qemuVersions: acceleratedSpan,
+        message: context.setIOMMUDeviceError(QEMURules.text(rule, in: context.qemu) ?? ""),
+        qemuVersions: span(rule, context),
         evidence: ["guest \(placement.address) issues DMA as \(alias): it sits behind a bridge that aliases it"],
         remedy: Remedy(summary: "plug the device into a PCIe root port in the guest, not behind a PCI bridge")))
+  }
+
+  /// 11.1: the guest's PASID width (pasid-bits) must fit the host IOMMU's.
+  static func pasidBits(_ context: DeviceContext) -> Outcome? {
+    guard let pasid = context.configuration.pasidBits, pasid.value > 0,
+      QEMURules.applies("intel.first-stage.pasid", in: context.qemu)
+    else { return nil }
+    guard let host = context.hiod?.caps.maxPASIDLog2 else {
+      return Outcome(
+        Finding(
+          check: "intel.x-flts.pasid-bits", status: .undetermined,
+          message: "the host IOMMU's PASID width is unknown (only IOMMU_GET_HW_INFO reports it)", wording: .hiodctl,
+          qemuVersions: span("intel.first-stage.pasid", context), evidence: [context.backendEvidence]))
+    }
+    let evidence = [
+      "pasid-bits=\(pasid.value)", "host max PASID width \(host.value) bits (\(DeviceContext.source(host.provenance)))",
+    ]
+    guard Int(host.value) >= pasid.value else {
+      let hostBits = Int(host.value)
+      return Outcome(
+        Finding(
+          check: "intel.x-flts.pasid-bits", status: .fail,
+          message: context.setIOMMUDeviceError(
+            QEMURules.text("intel.first-stage.pasid", in: context.qemu, [.of(pasid.value), .of(hostBits)]) ?? ""),
+          qemuVersions: span("intel.first-stage.pasid", context), evidence: evidence,
+          remedy: Remedy(summary: "lower pasid-bits to \(hostBits), the host IOMMU's PASID width")),
+        fix: { $0.pasidBits = hostBits == 0 ? nil : hostBits })
+    }
+    return Outcome(
+      Finding(
+        check: "intel.x-flts.pasid-bits", status: .pass,
+        message: "pasid-bits \(pasid.value) ≤ the host's \(host.value)", wording: .hiodctl,
+        qemuVersions: span("intel.first-stage.pasid", context), evidence: evidence))
   }
 
   /// The nesting-parent HWPT vfio allocates for x-flts=on (11.0): the kernel's refusal
   /// fails vfio-pci realize before intel-iommu sees the device.
   static func nestingParent(_ context: DeviceContext) -> Outcome {
-    let span = acceleratedSpan
+    let span = span("intel.first-stage.backend", context)
     let registers = context.intelRegisters
     var evidence = [context.backendEvidence]
     if let registers {
@@ -427,13 +499,13 @@ enum IntelIOMMUChecks {
             message: "the kernel allocates the nesting-parent HWPT x-flts=on needs", wording: .hiodctl,
             qemuVersions: span, evidence: evidence, predicted: probe.provenance.isPrediction))
       }
-      let errno = probe.refusal.map { "\($0.symbol)" } ?? "refused"
+      let errno = probe.refusal ?? .notSupported
       return Outcome(
         Finding(
           check: "intel.x-flts.nesting-parent", status: .fail,
-          message: context.vfioPrefix
-            + "the kernel refuses the nesting-parent HWPT QEMU allocates for x-flts=on (IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_NEST_PARENT: \(errno))",
-          wording: .hiodctl, qemuVersions: span, evidence: evidence, predicted: probe.provenance.isPrediction,
+          message: context.vfio(
+            QEMURules.text("iommufd.hwpt-alloc", in: context.qemu, [.string(errno.description)]) ?? ""),
+          qemuVersions: span, evidence: evidence, predicted: probe.provenance.isPrediction,
           remedy: refusedRemedy,
           caveat: "vfio-pci realize fails while attaching the device, before intel-iommu's own checks"),
         fix: hardwareCanNest ? nil : dropFirstStage)
@@ -456,10 +528,11 @@ enum IntelIOMMUChecks {
     return Outcome(
       Finding(
         check: "intel.x-flts.nesting-parent", status: .fail,
-        message: context.vfioPrefix
-          + "the kernel would refuse the nesting-parent HWPT QEMU allocates for x-flts=on (IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_NEST_PARENT: EOPNOTSUPP expected)",
-        wording: .hiodctl, qemuVersions: span, evidence: evidence, predicted: registers.provenance.isPrediction,
-        remedy: refusedRemedy, caveat: "inferred from the registers; the kernel's exact errno is UNVERIFIED"),
+        message: context.vfio(
+          QEMURules.text("iommufd.hwpt-alloc", in: context.qemu, [.string(Errno.notSupported.description)]) ?? ""),
+        qemuVersions: span, evidence: evidence, predicted: registers.provenance.isPrediction,
+        remedy: refusedRemedy,
+        caveat: "inferred from the registers (the kernel refuses NEST_PARENT without ECAP.NEST and ECAP.SMTS: EOPNOTSUPP, as the VM rig's VT-d showed)"),
       fix: dropFirstStage)
   }
 }

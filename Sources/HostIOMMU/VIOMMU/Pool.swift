@@ -38,8 +38,14 @@ public struct PoolSuggestion: Sendable {
 
 public enum VIOMMUPool {
   /// The configuration checked on every host.
-  public static func check(_ configuration: VIOMMUConfiguration, hosts: [PoolHost]) -> [CheckReport] {
-    hosts.map { VIOMMUChecker.check(configuration, devices: $0.devices, host: $0.facts) }
+  public static func check(
+    _ configuration: VIOMMUConfiguration, hosts: [PoolHost], invocation: VMInvocation? = nil,
+    vmPerDevice: Bool = false
+  ) -> [CheckReport] {
+    hosts.map {
+      VIOMMUChecker.check(
+        configuration, devices: $0.devices, host: $0.facts, invocation: invocation, vmPerDevice: vmPerDevice)
+    }
   }
 
   /// The worst of the hosts' verdicts: the pool verdict.
@@ -106,6 +112,7 @@ extension VIOMMUConfiguration {
     case .virtio: return [awBits?.value ?? 0]
     case .smmuv3: return [flag(accel), oas?.value ?? 0, ssidsize?.value ?? 0, flag(ril), flag(ats)]
     case .amd: return [flag(dmaRemap)]
+    case .none: return []
     }
   }
 }

@@ -2,9 +2,12 @@
 // accel=on (QEMU 11.0) the host SMMUv3's ID registers must match the vSMMU's.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// abi-digest §2.3 (qemu/qemu hw/arm/smmuv3-accel.c @13b941aa; series merged with the
-// target-arm PULL of 2026-01-29) and §2.6 for accel=off. The ATS check and the "hiodi"
-// wording are seen at @13b941aa; whether they made 11.0 is UNVERIFIED.
+// Messages: QEMU/QEMURules.swift (smmuv3.*; the strings of Debian's qemu-system-aarch64
+// 11.1.3). The host ID-register checks are hw/arm/smmuv3-accel.c (qemu @13b941aa, the
+// target-arm pull of 2026-01-29), whose texts the 11.1.3 binary holds verbatim. The VM
+// rig cannot run an Arm guest, so no oracle cell covers arm-smmuv3.
+
+import SystemPackage
 
 /// The vSMMU's own ID register values (`smmuv3_init_regs`) that the host is compared with.
 struct VSMMUProfile: Hashable, Sendable {
@@ -45,29 +48,33 @@ enum SMMUv3Checks {
   static func configurationOutcomes(_ configuration: VIOMMUConfiguration) -> [Outcome] {
     guard configuration.qemu >= .v11_0, let accel = configuration.accel?.value else { return [] }
     var outcomes: [Outcome] = []
-    func fail(_ check: String, _ message: String, _ summary: String, fix: @escaping OptionsFix) {
+    let qemu = configuration.qemu
+    func rule(_ id: String, _ summary: String, fix: @escaping OptionsFix) {
+      guard let message = QEMURules.text(id, in: qemu) else { return }
       outcomes.append(
         Outcome(
           Finding(
-            check: check, status: .fail, message: message, qemuVersions: acceleratedSpan,
+            check: "smmuv3." + id.split(separator: ".").dropFirst().first.map(String.init)!, status: .fail,
+            message: message, qemuVersions: QEMURules.releases(id, in: qemu),
             evidence: ["accel=\(accel ? "on" : "off")"], remedy: Remedy(summary: summary)),
           fix: fix))
     }
     if !accel, configuration.options.ril == false {
-      fail("smmuv3.ril", "ril can only be disabled if accel=on", "drop ril=off (or turn accel on)") { $0.ril = nil }
+      rule("smmuv3.ril", "drop ril=off (or turn accel on)") { $0.ril = nil }
     }
     if !accel, configuration.options.ats == true {
-      fail("smmuv3.ats", "ats can only be enabled if accel=on", "drop ats=on (or turn accel on)") { $0.ats = nil }
+      rule("smmuv3.ats", "drop ats=on (or turn accel on)") { $0.ats = nil }
     }
     if let oas = configuration.options.oas {
       if !accel, oas != 44 {
-        fail("smmuv3.oas", "OAS can only be set to 44 bits if accel=off", "drop oas (or turn accel on)") {
-          $0.oas = nil
-        }
+        rule("smmuv3.oas.accel-off", "drop oas (or turn accel on)") { $0.oas = nil }
       } else if accel, oas != 44, oas != 48 {
         let replacement = oas > 48 ? 48 : 44
-        fail("smmuv3.oas", "OAS can only be set to 44 or 48 bits", "use oas=\(replacement)") { $0.oas = replacement }
+        rule("smmuv3.oas.values", "use oas=\(replacement)") { $0.oas = replacement }
       }
+    }
+    if !accel, let ssid = configuration.options.ssidsize, ssid > 0 {
+      rule("smmuv3.ssidsize.accel-off", "drop ssidsize (or turn accel on)") { $0.ssidsize = nil }
     }
     return outcomes
   }
@@ -90,17 +97,17 @@ enum SMMUv3Checks {
   /// The emulated SMMUv3 cannot notify MAP events, which VFIO needs: every assigned
   /// device is refused (abi-digest §2.6; hw/arm/smmuv3.c `smmuv3_notify_flag_changed`).
   static func emulated(_ context: DeviceContext) -> Outcome {
-    let guest = context.guestAddressForMessages
-    let group = context.input.device.iommuGroup.map(String.init) ?? "N"
-    let wrapping =
-      context.qemuBackend == .iommufd
-      ? "QEMU reports it while vfio-pci sets up the device's DMA (the iommufd path's prefix is not known to hiodctl)"
-      : "QEMU wraps it: \"\(context.vfioPrefix)failed to setup container for group \(group): memory listener initialization failed: Region smmuv3-iommu-memory-region-…: \""
-    let canAccelerate = context.qemu >= .v11_0
+    let canAccelerate = QEMURules.applies("smmuv3.accel.backend", in: context.qemu)
+    let address = context.placement.address
+    let notifier =
+      QEMURules.text("smmuv3.map-notifier", in: context.qemu, VFIORealize.guestAddress(context)) ?? ""
+    // The SMMU's address space of the device: smmuv3-iommu-memory-region-<n>-<devfn>.
+    let region =
+      QEMURules.text(
+        "smmuv3.region", in: context.qemu, [.of(Int(address.bus)), .of(Int(address.devfn))]) ?? "smmuv3"
     return Outcome(
       Finding(
-        check: "smmuv3.map-notifier", status: .fail,
-        message: "device \(guest.text) requires iommu MAP notifier which is not currently supported",
+        check: "smmuv3.map-notifier", status: .fail, message: context.listener(region: region, notifier),
         qemuVersions: ReleaseSpan.all.description + " (accel=off)",
         evidence: [
           "accel=\(context.configuration.accel?.value == true ? "on" : "off") (\(context.configuration.accel?.reason ?? "no accel property"))"
@@ -109,7 +116,8 @@ enum SMMUv3Checks {
           summary: canAccelerate
             ? "the emulated SMMUv3 cannot serve assigned devices: use accel=on with the iommufd backend, or virtio-iommu"
             : "the emulated SMMUv3 cannot serve assigned devices before QEMU 11.0 (accel=on): use virtio-iommu"),
-        caveat: [wrapping, guest.caveat].compactMap { $0 }.joined(separator: "; ")),
+        caveat:
+          "qemu-system-aarch64 is not run by the VM rig's oracle: the memory region's name is inferred from QEMU's source"),
       fix: canAccelerate ? Self.turnAccelOn : nil)
   }
 
@@ -125,7 +133,7 @@ enum SMMUv3Checks {
     let remedy = Remedy(
       summary: "give the device the iommufd backend", qemu: iommufdBackendOption(for: context.address),
       host: "the host needs /dev/iommu (CONFIG_IOMMUFD) and VFIO cdevs (/dev/vfio/devices/, Linux ≥ 6.6)")
-    let message = "vfio-pci endpoint devices without an iommufd backend not allowed when using arm-smmuv3,accel=on"
+    let message = QEMURules.text("smmuv3.accel.backend", in: context.qemu) ?? ""
     switch context.qemuBackend {
     case .legacy?:
       return Outcome(
@@ -171,9 +179,10 @@ enum SMMUv3Checks {
     return Outcome(
       Finding(
         check: "smmuv3.accel.nesting-parent", status: .fail,
-        message: context.vfioPrefix
-          + "the kernel refuses the nesting-parent HWPT QEMU allocates for accel=on (IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_NEST_PARENT: \(probe.refusal?.symbol ?? "refused"))",
-        wording: .hiodctl, qemuVersions: acceleratedSpan, evidence: evidence,
+        message: context.vfio(
+          QEMURules.text("iommufd.hwpt-alloc", in: context.qemu, [.string((probe.refusal ?? .notSupported).description)])
+            ?? ""),
+        qemuVersions: acceleratedSpan, evidence: evidence,
         remedy: Remedy(
           summary: "the host SMMUv3 (or its driver) cannot nest (needs stage 2, IDR0.S2P): use virtio-iommu"),
         caveat: "vfio-pci realize fails while attaching the device, before arm-smmuv3's own checks"))

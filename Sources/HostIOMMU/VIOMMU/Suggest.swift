@@ -43,13 +43,25 @@ public enum VIOMMUSuggester {
     case .virtio: suggestion = virtio(base, devices: devices, host: host)
     case .smmuv3: suggestion = smmuv3(base, devices: devices, host: host)
     case .amd: suggestion = amd(base)
+    case .none:
+      suggestion = Suggestion(
+        configuration: base, explanation: ["no vIOMMU: the devices need only what vfio-pci needs from the host"])
     }
     if let configuration = suggestion.configuration {
-      let report = VIOMMUChecker.check(configuration, devices: devices, host: host)
+      let report = check(configuration, devices: devices, host: host)
       suggestion.report = report
       suggestion.explanation += remainingProblems(report)
     }
     return suggestion
+  }
+
+  /// A candidate checked as the VM would run it: with the iommufd backend when the
+  /// configuration needs it (first-stage translation, accel), else the legacy one.
+  static func check(_ configuration: VIOMMUConfiguration, devices: [DeviceCheckInput], host: HostFacts) -> CheckReport {
+    let nests = configuration.xFlts?.value == true || configuration.accel?.value == true
+    let invocation = VMInvocation.canonical(
+      configuration: configuration, devices: devices.map(\.device.address), backend: nests ? .iommufd : .legacy)
+    return VIOMMUChecker.check(configuration, devices: devices, host: host, invocation: invocation)
   }
 
   /// What still fails or is undetermined with the suggested configuration: host-side
@@ -89,7 +101,7 @@ public enum VIOMMUSuggester {
   )
     -> [String]
   {
-    let report = VIOMMUChecker.check(candidate, devices: devices, host: host)
+    let report = check(candidate, devices: devices, host: host)
     var lines = report.configurationFindings.filter { $0.status != .pass }.map(\.message)
     // One line per distinct reason, naming the devices it applies to: the same refusal
     // for a hundred VFs is one reason, not a hundred.
@@ -147,13 +159,14 @@ public enum VIOMMUSuggester {
 
     // x-flts: try it, keep it as an alternative when nothing new fails.
     var alternatives: [VIOMMUConfiguration] = []
+    let fltsName = VIOMMUProperties.row(.firstStage, model: .intel)?.name(in: base.qemu) ?? "x-flts"
     if base.qemu < .v10_0 {
-      explanation.append("x-flts is not possible: QEMU \(base.qemu) has no x-flts (added in 10.0)")
+      explanation.append("first-stage translation is not possible: QEMU \(base.qemu) has no x-flts (added in 10.0)")
     } else if base.qemu < .v11_0 {
       explanation.append(
         "x-flts is not possible: QEMU 10.0–10.2 refuse every host device with x-flts=on (11.0 accepts them)")
     } else {
-      let baseReport = VIOMMUChecker.check(configuration, devices: devices, host: host)
+      let baseReport = check(configuration, devices: devices, host: host)
       let allFS1GP = devices.allSatisfy { input in
         DeviceContext(input: input, configuration: base, host: host).intelRegisters?.value.capability
           .firstStage1GiBPages
@@ -169,11 +182,11 @@ public enum VIOMMUSuggester {
       if blockers.isEmpty {
         alternatives.append(candidate)
         explanation.append(
-          "x-flts is possible (\(candidate.qemuDeviceOption))"
+          "\(fltsName) is possible (\(candidate.qemuDeviceOption), with the devices on the iommufd backend)"
             + (allFS1GP ? "" : ", with fs1gp=off: not every host IOMMU has first-stage 1 GiB pages")
             + "; keep the devices on PCIe root ports in the guest")
       } else {
-        explanation.append("x-flts is not possible:")
+        explanation.append("\(fltsName) is not possible:")
         explanation += blockers.map { "  - \($0)" }
       }
     }
@@ -253,7 +266,7 @@ public enum VIOMMUSuggester {
         explanation.append("ats=on works too: every host SMMUv3 has ATS")
       }
     }
-    let report = VIOMMUChecker.check(configuration, devices: devices, host: host)
+    let report = check(configuration, devices: devices, host: host)
     let blocking = report.devices.flatMap { verdict in
       verdict.findings.filter { $0.status == .fail && $0.check.hasPrefix("smmuv3.") }.map { finding in
         let address = verdict.device.address.description

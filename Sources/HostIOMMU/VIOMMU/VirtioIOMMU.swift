@@ -16,21 +16,17 @@ struct VirtioState {
   let maskOrigin: String
   /// Own guest addresses that already have a host IOMMU device.
   var registered: Set<GuestPCIAddress> = []
-  /// Host reserved ranges per requester ID (the first device of an alias sets them).
-  var reserved: [GuestPCIAddress: [IOVARange]] = [:]
-
-  /// The host page size assumed for `granule=host`: 4 KiB. hiodctl cannot read the page
-  /// size of the host that will run QEMU (arm64 kernels may use 16 KiB or 64 KiB).
-  static let assumedHostPageSize: UInt64 = 4 << 10
+  /// Requester IDs that already have host reserved ranges (the first device of an alias).
+  var requesterIDs: Set<GuestPCIAddress> = []
 
   init(_ configuration: VIOMMUConfiguration) {
     let granule = configuration.granule?.value ?? .host
-    let bytes = granule.bytes ?? Self.assumedHostPageSize
+    let bytes = granule.bytes ?? UInt64(hostPageSize)
     // -(granule): every page size from the granule up.
     mask = 0 &- bytes
     maskOrigin =
       granule == .host
-      ? "granule=host: the host page size, assumed 4 KiB → mask \(mask.qemuHex)"
+      ? "granule=host: this host's page size \(hostPageSize) → mask \(mask.qemuHex)"
       : "granule=\(granule.rawValue) → mask \(mask.qemuHex)"
   }
 }
@@ -52,8 +48,9 @@ enum VirtioIOMMUChecks {
       return [
         Outcome(
           Finding(
-            check: "virtio.aw-bits.range", status: .fail, message: "aw-bits must be within [32,64]",
-            qemuVersions: ReleaseSpan.since(.v9_0).description, evidence: evidence,
+            check: "virtio.aw-bits.range", status: .fail,
+            message: QEMURules.text("virtio.aw-bits.range", in: configuration.qemu) ?? "",
+            qemuVersions: QEMURules.releases("virtio.aw-bits.range", in: configuration.qemu), evidence: evidence,
             remedy: Remedy(summary: "use aw-bits between 32 and 64 (\(replacement))")),
           fix: { $0.awBits = replacement })
       ]
@@ -68,25 +65,37 @@ enum VirtioIOMMUChecks {
 
   // MARK: Devices
 
-  /// `virtio_iommu_set_iommu_device` for one device (9.1 on; 9.0 made the same checks from
-  /// the VFIO memory listener with other wording).
+  /// `virtio_iommu_set_iommu_device` for one device (9.1 on). Before 9.1 virtio-iommu
+  /// checks host devices only from the memory listener once the guest enables
+  /// translation (boot-bypass=on keeps it off at start).
   static func deviceOutcomes(_ context: DeviceContext, state: inout VirtioState) -> [Outcome] {
-    let legacyWording = context.qemu < .v9_1
-    var outcomes: [Outcome] = []
-    if !legacyWording, let placement = context.input.guestPlacement {
-      if state.registered.contains(placement.address) {
-        outcomes.append(
-          Outcome(
-            Finding(
-              check: "virtio.host-iommu-device.duplicate", status: .fail,
-              message: context.setIOMMUDeviceError("Host IOMMU device already exists"),
-              qemuVersions: ReleaseSpan.since(.v9_1).description,
-              evidence: ["another host device is already registered at guest \(placement.address)"],
-              remedy: Remedy(summary: "give every assigned device its own guest slot"))))
-        return outcomes
-      }
-      state.registered.insert(placement.address)
+    let qemu = context.qemu
+    guard QEMURules.applies("virtio.page-size-mask", in: qemu) else {
+      return [
+        Outcome(
+          Finding(
+            check: "virtio.host-iommu-device", status: .pass,
+            message: "QEMU \(qemu)'s virtio-iommu does not check host devices when they are plugged (set_iommu_device arrived in 9.1)",
+            wording: .hiodctl, qemuVersions: ReleaseSpan.through(.v9_0).description,
+            caveat:
+              "the page sizes are compared when the guest enables translation; on x86 the host's page sizes always include 4 KiB"
+          ))
+      ]
     }
+    var outcomes: [Outcome] = []
+    let placement = context.placement
+    if state.registered.contains(placement.address) {
+      outcomes.append(
+        Outcome(
+          Finding(
+            check: "virtio.host-iommu-device.duplicate", status: .fail,
+            message: context.setIOMMUDeviceError(QEMURules.text("virtio.host-iommu-device.duplicate", in: qemu) ?? ""),
+            qemuVersions: QEMURules.releases("virtio.host-iommu-device.duplicate", in: qemu),
+            evidence: ["another host device is already registered at guest \(placement.address)"],
+            remedy: Remedy(summary: "give every assigned device its own guest slot"))))
+      return outcomes
+    }
+    state.registered.insert(placement.address)
     guard let hiod = context.hiod else { return outcomes }
     guard let ranges = hiod.iovaRanges else {
       outcomes.append(
@@ -97,7 +106,7 @@ enum VirtioIOMMUChecks {
             wording: .hiodctl, qemuVersions: ReleaseSpan.all.description,
             evidence: [context.backendEvidence] + hiod.notes,
             predicted: context.isPredicted,
-            remedy: Remedy(summary: "realize the device through the kernel (--backend legacy or iommufd)"))))
+            remedy: Remedy(summary: "realize the device through the kernel (--backend legacy)"))))
       return outcomes
     }
     let rangeSource = DeviceContext.source(ranges.provenance)
@@ -112,8 +121,8 @@ enum VirtioIOMMUChecks {
             predicted: predicted)))
       return outcomes
     }
-    outcomes.append(
-      reservedRanges(context, ranges: ranges.value, source: rangeSource, predicted: predicted, state: &state))
+    outcomes.append(reservedRanges(context, ranges: ranges.value, source: rangeSource, predicted: predicted, state: &state))
+    if outcomes.last?.finding.status == .fail { return outcomes }
     if let aw = awBitsNote(context, hostAW: qemuAWBits(ranges.value), source: rangeSource, predicted: predicted) {
       outcomes.append(aw)
     }
@@ -137,9 +146,9 @@ enum VirtioIOMMUChecks {
     return reserved
   }
 
-  /// `virtio_iommu_set_host_iova_ranges`: the first device of a requester ID sets the
-  /// reserved ranges; a later one (an alias behind the same bridge) must have each of its
-  /// reserved ranges inside one already set.
+  /// `virtio_iommu_set_host_iova_ranges`: the host's reserved ranges become the guest
+  /// device's; a second device with the same requester ID (behind one PCI bridge) is
+  /// refused since 9.1.
   static func reservedRanges(
     _ context: DeviceContext, ranges: [IOVARange], source: String, predicted: Bool, state: inout VirtioState
   ) -> Outcome {
@@ -148,46 +157,26 @@ enum VirtioIOMMUChecks {
       "usable IOVA ranges \(ranges.map(\.description).joined(separator: ", ")) (\(source))",
       "host reserved ranges reported to the guest: \(reserved.map(\.description).joined(separator: ", "))",
     ]
-    let key = context.input.guestPlacement?.requesterID
-    guard let key, let existing = state.reserved[key] else {
-      if let key { state.reserved[key] = reserved }
+    let key = context.placement.requesterID
+    guard state.requesterIDs.contains(key) else {
+      state.requesterIDs.insert(key)
       return Outcome(
         Finding(
           check: "virtio.reserved-ranges", status: .pass,
           message: "the host's reserved ranges become reserved regions of the guest device", wording: .hiodctl,
           qemuVersions: ReleaseSpan.all.description, evidence: evidence, predicted: predicted,
-          caveat: key == nil
+          caveat: context.origin == .flags
             ? "assumes no other assigned device shares this device's requester ID in the guest (only devices behind one PCIe-to-PCI bridge do)"
             : nil))
     }
-    evidence.append(
-      "requester ID \(key) already has reserved ranges \(existing.map(\.description).joined(separator: ", "))")
-    let conflicting = reserved.filter { new in
-      !existing.contains { $0.start <= new.start && new.last <= $0.last }
-    }
-    guard !conflicting.isEmpty else {
-      return Outcome(
-        Finding(
-          check: "virtio.reserved-ranges", status: .pass,
-          message: "every host reserved range lies inside one already set for requester ID \(key)", wording: .hiodctl,
-          qemuVersions: ReleaseSpan.all.description, evidence: evidence, predicted: predicted))
-    }
-    evidence.append("not inside an existing one: \(conflicting.map(\.description).joined(separator: ", "))")
-    let legacyWording = context.qemu < .v9_1
+    evidence.append("requester ID \(key) already belongs to another assigned device (they sit behind one PCI bridge)")
     return Outcome(
       Finding(
         check: "virtio.reserved-ranges", status: .fail,
-        message: legacyWording
-          ? "IOMMU mr=<IOMMU memory region> Conflicting host reserved ranges set!"
-          : context.setIOMMUDeviceError("virtio_iommu_set_host_iova_ranges Conflicting host reserved ranges set!"),
-        wording: legacyWording ? .hiodctl : .qemu,
-        qemuVersions: legacyWording ? ReleaseSpan.through(.v9_0).description : ReleaseSpan.since(.v9_1).description,
-        evidence: evidence, predicted: predicted,
+        message: context.setIOMMUDeviceError(QEMURules.text("virtio.aliased", in: context.qemu) ?? ""),
+        qemuVersions: QEMURules.releases("virtio.aliased", in: context.qemu), evidence: evidence, predicted: predicted,
         remedy: Remedy(
-          summary:
-            "devices whose DMA aliases in the guest must have compatible host reserved regions: put them on separate PCIe root ports"
-        ),
-        caveat: legacyWording ? "QEMU 9.0 names the IOMMU memory region, which hiodctl cannot name" : nil))
+          summary: "devices whose DMA aliases in the guest cannot share virtio-iommu: put them on separate PCIe root ports")))
   }
 
   /// virtio-iommu never compares aw-bits with the host. Said explicitly when the host is
@@ -209,8 +198,7 @@ enum VirtioIOMMUChecks {
   /// narrows the mask.
   static func pageSizeMask(_ context: DeviceContext, state: inout VirtioState) -> Outcome? {
     guard let hiod = context.hiod else { return nil }
-    let legacyWording = context.qemu < .v9_1
-    let span = legacyWording ? ReleaseSpan.through(.v9_0) : .since(.v9_1)
+    let span = ReleaseSpan.since(.v9_1)
     guard let sourced = hiod.pageSizeMask else {
       return Outcome(
         Finding(
@@ -228,15 +216,8 @@ enum VirtioIOMMUChecks {
     if state.mask != (VirtioState(context.configuration).mask) {
       evidence.append("narrowed by the devices plugged before this one")
     }
-    // 9.1 on: errors prefixed with the hiod name, then by vfio-pci.
-    // 9.0 named the IOMMU memory region after "virtio-iommu " instead.
-    func qemuMessage(_ rest: String) -> String {
-      legacyWording
-        ? "virtio-iommu <IOMMU memory region> \(rest)"
-        : context.setIOMMUDeviceError("\(context.name): virtio-iommu \(rest)")
-    }
-    let wording: MessageWording = legacyWording ? .hiodctl : .qemu
-    let legacyCaveat = legacyWording ? "QEMU 9.0 names the IOMMU memory region, which hiodctl cannot name" : nil
+    let wording: MessageWording = .qemu
+    let legacyCaveat: String? = nil
 
     if current & new == 0 {
       let granule = suggestedGranule(for: new)
@@ -245,8 +226,9 @@ enum VirtioIOMMUChecks {
       return Outcome(
         Finding(
           check: "virtio.page-size-mask", status: .fail,
-          message: qemuMessage(
-            "reports a page size mask \(new.qemuHex) incompatible with currently supported mask \(current.qemuHex)"),
+          message: context.setIOMMUDeviceError(
+            QEMURules.text(
+              "virtio.page-size-mask", in: context.qemu, [.string(context.name), .uint(new), .uint(current)]) ?? ""),
           wording: wording, qemuVersions: span.description, evidence: evidence, predicted: predicted,
           remedy: Remedy(
             summary: granule.map { "use granule=\($0.rawValue), a page size the host IOMMU supports" }
@@ -262,7 +244,8 @@ enum VirtioIOMMUChecks {
         return Outcome(
           Finding(
             check: "virtio.granule.frozen", status: .fail,
-            message: qemuMessage("does not support frozen granule \(currentGranule.qemuHex)"),
+            message: context.setIOMMUDeviceError(
+              QEMURules.text("virtio.frozen-granule", in: context.qemu, [.string(context.name), .uint(currentGranule)]) ?? ""),
             wording: wording, qemuVersions: span.description, evidence: evidence, predicted: predicted,
             remedy: Remedy(
               summary:

@@ -19,6 +19,8 @@ struct Invocation: Equatable {
   /// Every value of a repeatable option (`--host a --host b`), in order.
   var repeated: [OptionID: [String]] = [:]
   var positionals: [String] = []
+  /// `check [options] -- QEMU-ARGV...`: the QEMU command line after `--`.
+  var qemuCommandLine: [String]?
 
   func has(_ option: OptionID) -> Bool { values[option] != nil }
   func value(_ option: OptionID) -> String? { values[option] }
@@ -40,6 +42,11 @@ struct ArgumentParser {
     var parser = ArgumentParser()
     var remaining = arguments[...]
     while let argument = remaining.popFirst() {
+      if argument == "--", !parser.onlyPositionals, parser.commandSpec?.id == .check {
+        // Everything after it is QEMU's, options included.
+        parser.invocation.qemuCommandLine = Array(remaining)
+        break
+      }
       try parser.consume(argument, rest: &remaining)
     }
     try parser.validatePositionals()

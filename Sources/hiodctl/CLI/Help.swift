@@ -46,7 +46,11 @@ enum Help {
   static func command(_ spec: CommandSpec) -> String {
     var lines = ["OVERVIEW: \(spec.summary)", ""]
     lines += wrap(spec.overview, width: 80, indent: "")
-    lines += ["", "USAGE: hiodctl [global options] \(spec.synopsis)", ""]
+    lines += ["", "USAGE: hiodctl [global options] \(spec.synopsis)"]
+    if spec.id == .check {
+      lines.append("       hiodctl [global options] check [--qemu VERSION] [--backend BACKEND] -- QEMU-ARGV...")
+    }
+    lines.append("")
     for group in OptionGroup.allCases where group != .global {
       let options = spec.options.filter { $0.group == group }
       if !options.isEmpty { lines += section(group.rawValue, options) }

@@ -4,15 +4,21 @@
 
 import HostIOMMU
 
-/// Every option hiodctl knows, by identity (spellings live in `OptionSpec`).
-enum OptionID: String, Hashable, Sendable, CaseIterable {
+/// Every option hiodctl knows, by identity (spellings live in `OptionSpec`). The vIOMMU
+/// properties are one option per QEMU name in the property table (`--x-flts`, `--fsts`).
+enum OptionID: Hashable, Sendable {
   case sysroot, json, numeric, help, version
   case slot, id, vfio
   case backend
   case viommu, qemu, machine, all, suggest
-  case awBits, cachingMode, scalableMode, xFlts, fs1gp, granule, accel, oas, ssidsize, ril, ats
-  case dmaRemap
   case host, output, format
+  /// A vIOMMU property, by the QEMU name the option spells (`aw-bits`, `x-scalable-mode`).
+  case property(String)
+}
+
+extension OptionID {
+  /// How the user spells it (`--viommu`).
+  var spelling: String { OptionTable.allOptions.first { $0.id == self }?.long ?? "\(self)" }
 }
 
 /// Where an option appears in help and in the man page (lspci's `.SS` groups).
@@ -199,35 +205,62 @@ enum OptionTable {
   static let backend = OptionSpec(
     .backend, long: "--backend", metaVar: "BACKEND",
     value: .choice(BackendChoice.allCases.map(\.rawValue)), group: .realize,
-    help: "auto, legacy, iommufd or sysfs (default: auto)")
+    help: "auto (legacy, which never opens the device), legacy, iommufd (binds and resets it) or sysfs")
 
   static let onOff = ValueKind.choice(["on", "off"])
 
+  /// One option per QEMU property name any known release has, from the property table:
+  /// `--aw-bits N`, `--x-scalable-mode on|off`, `--scalable-mode on|off`, `--x-flts`, `--fsts`…
+  static let propertyOptions: [OptionSpec] = VIOMMUProperties.allNames.map { name in
+    let rows = VIOMMUProperties.rows.filter { row in row.spellings.contains { $0.name == name } }
+    let row = rows[0]
+    let models = rows.map(\.model.rawValue).joined(separator: ", ")
+    let releases = row.spellings.first { $0.name == name }.map { " (QEMU \($0.span))" } ?? ""
+    let help = rows.count > 1 ? row.help : "\(row.help)\(releases)"
+    _ = models
+    switch row.kind {
+    case .onOff:
+      return OptionSpec(.property(name), long: "--\(name)", metaVar: "on|off", value: onOff, group: .viommu, help: help)
+    case .flag:
+      return OptionSpec(.property(name), long: "--\(name)", group: .viommu, help: help)
+    case .bits:
+      return OptionSpec(.property(name), long: "--\(name)", metaVar: "N", group: .viommu, help: help)
+    case .choice(let words):
+      return OptionSpec(
+        .property(name), long: "--\(name)", metaVar: "SIZE", value: .choice(words), group: .viommu, help: help)
+    }
+  }
+
   static let check = CommandSpec(
     id: .check,
-    summary: "predict QEMU's verdict on each device behind a vIOMMU, with every reason and the fix",
+    summary: "predict QEMU's verdict on a VM with assigned devices behind a vIOMMU, with every reason and the fix",
     overview: """
-      Realizes each device's HostIOMMUDevice as caps does, then runs the chosen vIOMMU \
-      model's acceptance checks in QEMU's order and reports, per device, compatible or \
-      not, every reason with QEMU's own message and the releases it applies to, the \
-      evidence with its provenance, and a fix to paste: the QEMU -device option, the \
-      libvirt <iommu> element, or the host-side change. Properties are named as QEMU \
-      names them; unset ones take QEMU's defaults for --qemu and --machine. \
-      --suggest prints the strongest configuration every selected device accepts. \
-      Exit status: 0 all compatible, 1 any incompatible, 2 otherwise undetermined \
-      (for example, only a sysfs prediction was possible).
+      Realizes each device's HostIOMMUDevice as caps does, then runs what QEMU does at \
+      start-up in QEMU's order and says what QEMU will do: refuse to start (quoting the \
+      error QEMU prints for that command line), start with the devices working, or start \
+      with a device's DMA failing. Per device it gives every reason with QEMU's own \
+      message, the releases it applies to, the evidence with its provenance, and a fix to \
+      paste: the QEMU -device option, the libvirt <iommu> element, or the host-side change. \
+      The VM is given with flags (the devices in order; they stand for `qemu-system-x86_64 \
+      -nodefaults -device VIOMMU -device vfio-pci,host=BDF...`, printed as "as:") or as a \
+      QEMU command line after --, program first. Properties are named as QEMU names them \
+      in each release; unset ones take QEMU's defaults for the release and machine type. \
+      Without --qemu, the QEMU this host would run (never a program the input names, \
+      unless it is a root-owned system binary). --suggest prints the strongest \
+      configuration every selected device accepts. Exit status: 0 QEMU starts and the \
+      devices work, 1 it refuses or a device's DMA fails, 2 otherwise undetermined.
       """,
     options: [
       OptionSpec(
         .viommu, long: "--viommu", metaVar: "MODEL", value: .choice(VIOMMUModel.allCases.map(\.rawValue)),
-        group: .check, help: "intel, virtio, smmuv3 or amd (required)"),
+        group: .check, help: "intel, virtio, smmuv3, amd or none (required, unless a command line follows --)"),
       OptionSpec(
         .all, long: "--all", group: .check, help: "every device bound to a VFIO driver"),
       OptionSpec(
         .qemu, long: "--qemu", metaVar: "VERSION", group: .check,
-        help: "QEMU whose defaults and rules apply: "
+        help: "QEMU whose names, defaults and rules apply: "
           + QEMUVersion.known.map(\.description).joined(separator: ", ")
-          + " (default \(QEMUVersion.newest))"),
+          + " (default: the host's, else \(QEMUVersion.newest))"),
       OptionSpec(
         .machine, long: "--machine", metaVar: "TYPE", group: .check,
         help: "machine type whose compat defaults apply (pc-q35-9.1, q35, virt-10.0)"),
@@ -235,29 +268,16 @@ enum OptionTable {
       OptionSpec(
         .suggest, long: "--suggest", group: .check,
         help: "print the strongest configuration all selected devices accept"),
-      OptionSpec(.awBits, long: "--aw-bits", metaVar: "N", group: .viommu, help: "aw-bits (intel: 39 or 48; virtio: 32-64)"),
-      OptionSpec(.cachingMode, long: "--caching-mode", metaVar: "on|off", value: onOff, group: .viommu, help: "intel caching-mode"),
-      OptionSpec(
-        .scalableMode, long: "--x-scalable-mode", metaVar: "on|off", value: onOff, group: .viommu,
-        help: "intel x-scalable-mode (x-flts needs it on)"),
-      OptionSpec(.xFlts, long: "--x-flts", group: .viommu, help: "intel x-flts=on: first-stage translation (nested)"),
-      OptionSpec(.fs1gp, long: "--fs1gp", metaVar: "on|off", value: onOff, group: .viommu, help: "intel fs1gp (with x-flts)"),
-      OptionSpec(
-        .granule, long: "--granule", metaVar: "SIZE", value: .choice(Granule.allCases.map(\.rawValue)),
-        group: .viommu, help: "virtio granule: 4k, 8k, 16k, 64k or host"),
-      OptionSpec(.accel, long: "--accel", group: .viommu, help: "smmuv3 accel=on: host-backed nested SMMUv3"),
-      OptionSpec(.oas, long: "--oas", metaVar: "N", group: .viommu, help: "smmuv3 oas (44 or 48)"),
-      OptionSpec(.ssidsize, long: "--ssidsize", metaVar: "N", group: .viommu, help: "smmuv3 ssidsize"),
-      OptionSpec(.ril, long: "--ril", metaVar: "on|off", value: onOff, group: .viommu, help: "smmuv3 ril"),
-      OptionSpec(.ats, long: "--ats", metaVar: "on|off", value: onOff, group: .viommu, help: "smmuv3 ats"),
-      OptionSpec(.dmaRemap, long: "--dma-remap", metaVar: "on|off", value: onOff, group: .viommu, help: "amd dma-remap"),
-    ],
+    ] + propertyOptions,
     positionals: .list(metaVar: "BDF...", minimum: 0),
     examples: [
       ("hiodctl check --viommu intel --aw-bits 48 0000:01:00.0", "will aw-bits=48 work for this device?"),
       ("hiodctl check --viommu intel --all", "every VFIO-bound device behind QEMU's default intel-iommu"),
       ("hiodctl check --viommu intel --qemu 9.1 --all", "the same with QEMU 9.1's defaults (aw-bits 39)"),
-      ("hiodctl check --viommu intel --x-flts --all", "can the devices use nested first-stage translation?"),
+      ("hiodctl check --viommu intel --qemu 10.0 --x-scalable-mode on --x-flts --backend iommufd --all",
+       "can the devices use nested first-stage translation? (11.1 spells it --scalable-mode on --fsts)"),
+      ("hiodctl check -- qemu-system-x86_64 -M q35 -device intel-iommu,caching-mode=on -device vfio-pci,host=01:00.0",
+       "the VM of a QEMU command line, with QEMU's own defaults"),
       ("hiodctl check --viommu intel --suggest --all", "the strongest intel-iommu all devices accept"),
       ("hiodctl --json check --viommu virtio --all | jq '.devices[].status'", "verdicts for a script"),
     ])

@@ -5,24 +5,26 @@ import HostIOMMU
 
 enum CheckCommand {
   static func run(_ invocation: Invocation, context: CommandContext) throws -> ExitStatus {
-    let (configuration, assumptions) = try configuration(from: invocation)
-    let choice = invocation.value(.backend).flatMap(BackendChoice.init(rawValue:)) ?? .auto
-    let all = invocation.has(.all)
-    if all && !invocation.positionals.isEmpty {
-      throw UsageError(message: "give BDFs or --all, not both", command: "check")
-    }
-    if !all && invocation.positionals.isEmpty {
-      throw UsageError(
-        message: "'check' needs the devices to check: BDFs, or --all",
-        hints: ["'hiodctl list --vfio' shows the devices bound to VFIO"], command: "check")
-    }
-
+    let input = try vmInput(invocation, context: context)
+    let configuration = input.configuration
+    let assumptions = input.assumptions
+    let explicitBackend = invocation.value(.backend).flatMap(BackendChoice.init(rawValue:))
     let hosts = try context.hosts()
     var poolHosts: [PoolHost] = []
     var realizations: [[DeviceRealization]] = []
     for host in hosts {
       let devices: [PCIDevice]
-      if all {
+      if let vm = input.invocation {
+        devices = try vm.devices.map { assigned in
+          guard let device = host.inventory.devices.first(where: { $0.address == assigned.host }) else {
+            throw HIODError(
+              .notFound,
+              "\(assigned.optionText): no PCI device \(assigned.host) on \(host.name.map { "host \($0)" } ?? "this host")",
+              hints: ["QEMU would say: vfio /sys/bus/pci/devices/\(assigned.host): no such host device"])
+          }
+          return device
+        }
+      } else if input.all {
         devices = host.inventory.devices.filter(\.isVFIOBound)
         guard !devices.isEmpty else {
           throw HIODError(
@@ -30,10 +32,22 @@ enum CheckCommand {
             hints: ["bind a device with: driverctl set-override <BDF> vfio-pci"])
         }
       } else {
-        devices = try DeviceArguments.resolve(invocation.positionals, in: host, command: "check")
+        devices = try DeviceArguments.resolve(invocation.positionals, in: host, command: "check", keepDuplicates: true)
       }
       host.reportWarnings(among: hosts.count)
-      let realized = devices.map { host.realizer.realize($0, in: host.inventory, backend: choice) }
+      // The backend to ask: as given; else the legacy container, which does not open the
+      // device (iommufd's bind resets it) — unless the check needs what only
+      // IOMMU_GET_HW_INFO tells (first-stage translation, accel).
+      let choice = explicitBackend ?? .auto
+      let wantsHardwareInfo = explicitBackend == nil && needsHardwareInfo(configuration)
+      var cache: [PCIAddress: DeviceRealization] = [:]
+      let realized = devices.map { device -> DeviceRealization in
+        if let known = cache[device.address] { return known }
+        let realization = host.realizer.realize(
+          device, in: host.inventory, backend: choice, preferIOMMUFD: wantsHardwareInfo)
+        cache[device.address] = realization
+        return realization
+      }
       realizations.append(realized)
       poolHosts.append(
         PoolHost(
@@ -43,7 +57,12 @@ enum CheckCommand {
           },
           facts: host.inventory.facts))
     }
-    let reports = VIOMMUPool.check(configuration, hosts: poolHosts)
+    let vm =
+      input.invocation
+      ?? VMInvocation.canonical(
+        configuration: configuration, devices: poolHosts.first?.devices.map(\.device.address) ?? [],
+        backend: explicitBackend == .iommufd ? .iommufd : .legacy)
+    let reports = VIOMMUPool.check(configuration, hosts: poolHosts, invocation: vm, vmPerDevice: input.all)
     let suggest = invocation.has(.suggest)
 
     if hosts.count == 1 {
@@ -64,7 +83,7 @@ enum CheckCommand {
         if let suggestion { Output.line("\n" + CheckText.render(suggestion)) }
       }
       if let suggestion { return suggestion.configuration == nil ? .incompatible : .success }
-      return exitStatus(reports[0].status)
+      return exitStatus(reports[0].verdict)
     }
 
     // A pool: a configuration holds only if every host accepts it.
@@ -90,28 +109,129 @@ enum CheckCommand {
       Output.line(sections.joined(separator: "\n\n"))
     }
     if let pool { return pool.configuration == nil ? .incompatible : .success }
-    return exitStatus(VIOMMUPool.status(reports))
+    let verdicts = reports.map(\.verdict)
+    if verdicts.contains(.refuses) { return exitStatus(.refuses) }
+    if verdicts.contains(.dmaFails) { return exitStatus(.dmaFails) }
+    return exitStatus(verdicts.contains(.undetermined) ? .undetermined : .works)
   }
 
-  private static func exitStatus(_ status: FindingStatus) -> ExitStatus {
-    switch status {
-    case .pass: .success
-    case .fail: .incompatible
+  /// 0 works, 1 refuses or DMA fails, 2 undetermined.
+  private static func exitStatus(_ verdict: QEMUVerdict) -> ExitStatus {
+    switch verdict {
+    case .works: .success
+    case .refuses, .dmaFails: .incompatible
     case .undetermined: .undetermined
     }
+  }
+
+  /// What to check: the configuration, the VM when the input is a command line, and
+  /// whether the flags ask for every VFIO-bound device.
+  struct VMInput {
+    var configuration: VIOMMUConfiguration
+    var assumptions: [String]
+    var invocation: VMInvocation?
+    var all: Bool
+  }
+
+  static func vmInput(_ invocation: Invocation, context: CommandContext) throws -> VMInput {
+    guard let argv = invocation.qemuCommandLine else {
+      let all = invocation.has(.all)
+      if all && !invocation.positionals.isEmpty {
+        throw UsageError(message: "give BDFs or --all, not both", command: "check")
+      }
+      if !all && invocation.positionals.isEmpty {
+        throw UsageError(
+          message: "'check' needs the devices to check: BDFs, --all, or a QEMU command line after --",
+          hints: ["'hiodctl list --vfio' shows the devices bound to VFIO"], command: "check")
+      }
+      let (configuration, assumptions) = try configuration(from: invocation, context: context)
+      return VMInput(configuration: configuration, assumptions: assumptions, invocation: nil, all: all)
+    }
+    // The command line says what the flags would: refuse both at once.
+    let clashing = [OptionID.viommu, .machine, .all, .suggest].filter { invocation.has($0) }.map(\.spelling)
+      + VIOMMUProperties.allNames.filter { invocation.has(.property($0)) }.map { "--\($0)" }
+    if let first = clashing.first {
+      throw UsageError(
+        message: "\(first) cannot be combined with a QEMU command line: the command line says it",
+        hints: ["give the vIOMMU and its properties on the QEMU command line, or use flags without --"],
+        command: "check")
+    }
+    if !invocation.positionals.isEmpty {
+      throw UsageError(
+        message: "give BDFs or a QEMU command line after --, not both", command: "check")
+    }
+    guard !argv.isEmpty else {
+      throw UsageError(
+        message: "no QEMU command line after --", hints: ["e.g. hiodctl check -- qemu-system-x86_64 -M q35 …"],
+        command: "check")
+    }
+    let parsed: ParsedCommandLine
+    do {
+      parsed = try QEMUCommandLine.parse(argv)
+    } catch {
+      throw UsageError(message: error.message, hints: error.hints, command: "check")
+    }
+    guard !parsed.invocation.devices.isEmpty else {
+      throw UsageError(
+        message: "the QEMU command line assigns no host device (no -device vfio-pci)", command: "check")
+    }
+    var assumptions: [String] = []
+    let qemu: QEMUVersion
+    if let text = invocation.value(.qemu) {
+      guard let version = QEMUVersion(text) else {
+        throw UsageError(
+          message: "invalid QEMU version '\(text)'",
+          hints: ["known: " + QEMUVersion.known.map(\.description).joined(separator: ", ")], command: "check")
+      }
+      qemu = version
+    } else if let program = parsed.invocation.program,
+      let found = HostQEMUDetector.release(ofProgram: program, root: context.root)
+    {
+      qemu = found.version
+      assumptions.append("QEMU \(found.version): \(program) (\(found.source))")
+    } else if let found = context.hostQEMU {
+      qemu = found.version
+      assumptions.append(
+        "QEMU \(found.version): the host's (\(found.source)); \(parsed.invocation.program ?? "the program") was not run (hiodctl runs no program the input names unless it is a root-owned system binary)")
+    } else {
+      qemu = .newest
+      assumptions.append("QEMU \(QEMUVersion.newest), the newest release hiodctl knows: the command line's QEMU is unknown here (--qemu names one)")
+    }
+    if !parsed.otherProperties.isEmpty {
+      assumptions.append(
+        "\(parsed.model.qemuDevice) properties hiodctl has no rules for: "
+          + parsed.otherProperties.map(\.description).joined(separator: ", "))
+    }
+    if !parsed.invocation.ignored.isEmpty {
+      assumptions.append("ignored (no part in the verdict): " + parsed.invocation.ignored.joined(separator: " "))
+    }
+    var vm = parsed.invocation
+    vm.extraVIOMMU = parsed.extraVIOMMU
+    let configuration = VIOMMUConfiguration(
+      model: parsed.model, qemu: qemu, machine: parsed.machine, options: parsed.options)
+    return VMInput(configuration: configuration, assumptions: assumptions, invocation: vm, all: false)
+  }
+
+  /// Whether the checks need the iommufd backend's answer (IOMMU_GET_HW_INFO, a nesting
+  /// parent): first-stage translation on intel-iommu, accel on arm-smmuv3.
+  static func needsHardwareInfo(_ configuration: VIOMMUConfiguration) -> Bool {
+    configuration.xFlts?.value == true || configuration.accel?.value == true
   }
 
   /// The vIOMMU configuration the options describe, validated against the model (a
   /// property the model does not have is a usage error, not silently ignored), and the
   /// assumptions hiodctl made beyond QEMU's defaults.
-  static func configuration(from invocation: Invocation) throws -> (VIOMMUConfiguration, [String]) {
+  static func configuration(from invocation: Invocation, context: CommandContext) throws -> (
+    VIOMMUConfiguration, [String]
+  ) {
     guard let modelName = invocation.value(.viommu), let model = VIOMMUModel(rawValue: modelName) else {
       throw UsageError(
         message: "'check' needs --viommu MODEL",
         hints: ["models: " + VIOMMUModel.allCases.map(\.rawValue).joined(separator: ", ")],
         command: "check")
     }
-    var qemu = QEMUVersion.newest
+    var assumptions: [String] = []
+    let qemu: QEMUVersion
     if let text = invocation.value(.qemu) {
       guard let version = QEMUVersion(text) else {
         throw UsageError(
@@ -120,6 +240,13 @@ enum CheckCommand {
           command: "check")
       }
       qemu = version
+    } else if let found = context.hostQEMU {
+      qemu = found.version
+      assumptions.append("QEMU \(found.version): the host's (\(found.source)); --qemu checks another release")
+    } else {
+      qemu = .newest
+      assumptions.append(
+        "QEMU \(QEMUVersion.newest), the newest release hiodctl knows: no QEMU is installed \(context.root.isHost ? "on this host" : "in the tree") (--qemu names one)")
     }
     var machine: MachineType?
     if let text = invocation.value(.machine) {
@@ -132,9 +259,29 @@ enum CheckCommand {
     }
 
     var options = VIOMMUOptions()
-    options.awBits = try integer(.awBits, invocation)
-    options.cachingMode = onOff(.cachingMode, invocation)
-    var assumptions: [String] = []
+    for name in VIOMMUProperties.allNames where invocation.has(.property(name)) {
+      guard let row = VIOMMUProperties.row(named: name, model: model) else {
+        throw UsageError(
+          message: "--\(name) is not a property of \(model == .none ? "a VM without vIOMMU" : model.qemuDevice)",
+          hints: ["'hiodctl check --help' lists which properties belong to which model"],
+          command: "check")
+      }
+      let text = invocation.value(.property(name)) ?? ""
+      let value: PropertyValue
+      switch row.kind {
+      case .flag: value = .bool(true)
+      case .onOff: value = .bool(text == "on")
+      case .choice: value = .word(text)
+      case .bits(let range):
+        guard let number = Int(text), range.contains(number) else {
+          throw UsageError(
+            message: "invalid value '\(text)' for --\(name): expected a number of bits, \(range.lowerBound)–\(range.upperBound)",
+            command: "check")
+        }
+        value = .int(number)
+      }
+      options.set(row.property, value, spelledAs: name)
+    }
     if model == .intel && options.cachingMode == nil {
       // intel-iommu refuses every assigned device without caching-mode=on, so "will this
       // device work" presumes it; QEMU's own default (off) is checked with --caching-mode off.
@@ -143,47 +290,7 @@ enum CheckCommand {
         "caching-mode=on assumed: intel-iommu refuses every assigned device without it "
           + "(QEMU's default is off; --caching-mode off checks that)")
     }
-    options.scalableMode = onOff(.scalableMode, invocation)
-    options.xFlts = invocation.has(.xFlts) ? true : nil
-    options.fs1gp = onOff(.fs1gp, invocation)
-    options.granule = invocation.value(.granule).flatMap(Granule.init(rawValue:))
-    options.accel = invocation.has(.accel) ? true : nil
-    options.oas = try integer(.oas, invocation)
-    options.ssidsize = try integer(.ssidsize, invocation)
-    options.ril = onOff(.ril, invocation)
-    options.ats = onOff(.ats, invocation)
-    options.dmaRemap = onOff(.dmaRemap, invocation)
     let configuration = VIOMMUConfiguration(model: model, qemu: qemu, machine: machine, options: options)
-
-    // A property is the model's when the configuration has an effective value for it.
-    let applicable: [(OptionID, Bool)] = [
-      (.awBits, configuration.awBits != nil), (.cachingMode, configuration.cachingMode != nil),
-      (.scalableMode, configuration.scalableMode != nil), (.xFlts, configuration.xFlts != nil),
-      (.fs1gp, configuration.fs1gp != nil), (.granule, configuration.granule != nil),
-      (.accel, configuration.accel != nil), (.oas, configuration.oas != nil),
-      (.ssidsize, configuration.ssidsize != nil), (.ril, configuration.ril != nil),
-      (.ats, configuration.ats != nil), (.dmaRemap, configuration.dmaRemap != nil),
-    ]
-    for (option, isProperty) in applicable where invocation.has(option) && !isProperty {
-      let spelling = OptionTable.check.options.first { $0.id == option }?.long ?? option.rawValue
-      throw UsageError(
-        message: "\(spelling) is not a property of \(model.qemuDevice)",
-        hints: ["'hiodctl check --help' lists which properties belong to which model"],
-        command: "check")
-    }
     return (configuration, assumptions)
-  }
-
-  private static func onOff(_ option: OptionID, _ invocation: Invocation) -> Bool? {
-    invocation.value(option).map { $0 == "on" }
-  }
-
-  private static func integer(_ option: OptionID, _ invocation: Invocation) throws -> Int? {
-    guard let text = invocation.value(option) else { return nil }
-    guard let value = Int(text), value >= 0, value <= 64 else {
-      let spelling = OptionTable.check.options.first { $0.id == option }?.long ?? option.rawValue
-      throw UsageError(message: "invalid value '\(text)' for \(spelling): expected a number of bits", command: "check")
-    }
-    return value
   }
 }

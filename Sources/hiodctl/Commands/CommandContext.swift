@@ -28,6 +28,11 @@ struct CommandContext {
     numeric = invocation.has(.numeric)
   }
 
+  /// The QEMU this host would run (nil: none installed, or answering from snapshots).
+  var hostQEMU: HostQEMU? {
+    snapshotFiles.isEmpty ? HostQEMUDetector.detect(root: root) : nil
+  }
+
   /// The hosts to answer for: this host (or the --sysroot tree), or each --host snapshot.
   func hosts() throws -> [HostView] {
     if snapshotFiles.isEmpty {

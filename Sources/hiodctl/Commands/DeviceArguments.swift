@@ -4,9 +4,12 @@
 import HostIOMMU
 
 enum DeviceArguments {
-  /// The devices named by `arguments`, in the order given (duplicates dropped).
+  /// The devices named by `arguments`, in the order given (duplicates dropped unless
+  /// `keepDuplicates`: for check, a device named twice is assigned to the VM twice).
   /// A malformed BDF is a usage error (64); a BDF the host lacks is a runtime error (3).
-  static func resolve(_ arguments: [String], in host: HostView, command: String) throws -> [PCIDevice] {
+  static func resolve(_ arguments: [String], in host: HostView, command: String, keepDuplicates: Bool = false)
+    throws -> [PCIDevice]
+  {
     let inventory = host.inventory
     var devices: [PCIDevice] = []
     for argument in arguments {
@@ -21,7 +24,7 @@ enum DeviceArguments {
           .notFound, "no PCI device \(address) on \(host.name.map { "host \($0)" } ?? "this host")",
           hints: ["'hiodctl list' shows all \(inventory.devices.count) devices"])
       }
-      if !devices.contains(where: { $0.address == address }) { devices.append(device) }
+      if keepDuplicates || !devices.contains(where: { $0.address == address }) { devices.append(device) }
     }
     return devices
   }

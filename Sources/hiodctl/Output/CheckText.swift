@@ -13,17 +13,30 @@ enum CheckText {
     for property in configuration.effectiveProperties where property.isDefault {
       lines.append("  \(property.name)=\(property.value): \(property.reason)")
     }
-    for finding in report.configurationFindings where finding.status != .pass {
+    if let invocation = report.invocation {
+      lines.append("  \(invocation.origin == .flags ? "as" : "VM"): \(invocation.commandLine)")
+    }
+    lines.append("")
+    lines.append("verdict: \(report.verdict.sentence)")
+    if let error = report.qemuError {
+      lines.append("  \(error.line)")
+      if let hint = error.hint { lines.append("  \(hint)") }
+      if error.wording == .hiodctl { lines.append("  (hiodctl's wording: QEMU's own text is not known)") }
+    }
+    for finding in report.configurationFindings + report.vmFindings where finding.status != .pass {
       lines += ["configuration:"] + describe(finding)
     }
     let byAddress = Dictionary(realizations.map { ($0.device.address, $0) }, uniquingKeysWith: { a, _ in a })
     for verdict in report.devices {
       let realization = byAddress[verdict.device.address]
       let predicted = realization?.hostIOMMUDevice?.backend == .sysfs
-      var status = statusWord(verdict.status)
+      var status = verdictWord(verdict)
       if predicted { status += " (predicted from sysfs)" }
       lines.append("")
       lines.append("\(verdict.device.address)  \(status)  \(ListText.describe(verdict.device, numeric: numeric))")
+      if report.invocation?.perDevice == true, let error = verdict.qemuError, report.qemuError == nil {
+        lines.append("  qemu: \(error.line)")
+      }
       for finding in verdict.findings where finding.status != .pass {
         lines += describe(finding)
       }
@@ -43,9 +56,18 @@ enum CheckText {
     }
   }
 
+  static func verdictWord(_ verdict: DeviceVerdict) -> String {
+    switch verdict.verdict {
+    case .works: "COMPATIBLE"
+    case .refuses: "INCOMPATIBLE"
+    case .dmaFails: "INCOMPATIBLE (DMA fails)"
+    case .undetermined: "UNDETERMINED"
+    }
+  }
+
   /// A failing or undetermined finding: QEMU's message, where it applies, why, the fix.
   static func describe(_ finding: Finding) -> [String] {
-    let marker = finding.status == .fail ? "fail" : "undetermined"
+    let marker = finding.status == .fail ? (finding.effect == .dmaFails ? "fail (DMA)" : "fail") : "undetermined"
     var lines = ["  \(marker): \(finding.message)"]
     if let hint = finding.qemuHint { lines.append("        \(hint)") }
     var context = ["QEMU \(finding.qemuVersions)"]

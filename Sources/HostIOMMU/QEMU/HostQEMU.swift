@@ -1,0 +1,208 @@
+// hiodctl — which QEMU this host would run: found without executing anything a user
+// could have put there. The package database first (read only), then `--version` of a
+// binary only when root owns it and its directory, nobody else may write either, and it
+// sits in a system directory.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import Glibc
+
+/// A QEMU release found on the host, and how.
+public struct HostQEMU: Hashable, Sendable {
+  /// The release (`10.0` of 10.0.13).
+  public var version: QEMUVersion
+  /// The full version text (`10.0.13`, `1:10.0.13+ds-0+deb13u1`).
+  public var fullVersion: String
+  /// How it was found: "dpkg: qemu-system-x86 1:10.0.13+ds-0+deb13u1",
+  /// "/usr/bin/qemu-system-x86_64 --version".
+  public var source: String
+  /// The binary, when known.
+  public var path: String?
+
+  public init(version: QEMUVersion, fullVersion: String, source: String, path: String?) {
+    self.version = version
+    self.fullVersion = fullVersion
+    self.source = source
+    self.path = path
+  }
+}
+
+public enum HostQEMUDetector {
+  /// The binaries a host runs as QEMU, by distribution.
+  public static let candidates = [
+    "/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm", "/usr/bin/qemu-system-aarch64",
+  ]
+
+  /// The Debian packages that ship them.
+  static let packages = ["qemu-system-x86", "qemu-kvm", "qemu-system-arm"]
+
+  /// The system directories a trusted QEMU binary may live in.
+  static let trustedDirectories = ["/usr/bin", "/usr/libexec", "/usr/local/bin"]
+
+  /// The QEMU of the host under `root`: from the dpkg database, else (on the live host
+  /// only) by running `--version` of a trusted binary. nil when none is installed.
+  public static func detect(root: SystemRoot) -> HostQEMU? {
+    if let packaged = fromPackageDatabase(root: root) { return packaged }
+    guard root.isHost else { return nil }
+    for path in candidates {
+      if let found = runVersion(path) { return found }
+    }
+    return nil
+  }
+
+  /// The release of the QEMU binary at `path` (an `<emulator>` or argv[0] from the input),
+  /// without running anything the input names unless it is trusted: the package that owns
+  /// the path, else `--version` of a root-owned binary in a system directory, else nil.
+  public static func release(ofProgram path: String, root: SystemRoot) -> HostQEMU? {
+    guard path.hasPrefix("/") else {
+      // A bare name is looked up where the host's own QEMU lives.
+      for directory in trustedDirectories where path == "qemu-system-x86_64" || path == "qemu-kvm" {
+        if let found = release(ofProgram: "\(directory)/\(path)", root: root) { return found }
+      }
+      return nil
+    }
+    if let owner = packageOwning(path, root: root), let version = installedVersion(of: owner, root: root),
+      let release = debianRelease(version)
+    {
+      return HostQEMU(
+        version: release, fullVersion: version, source: "dpkg: \(path) belongs to \(owner) \(version)", path: path)
+    }
+    guard root.isHost else { return nil }
+    return runVersion(path)
+  }
+
+  // MARK: The package database
+
+  /// The installed version of the first QEMU package dpkg knows.
+  static func fromPackageDatabase(root: SystemRoot) -> HostQEMU? {
+    for package in packages {
+      guard let version = installedVersion(of: package, root: root), let release = debianRelease(version) else {
+        continue
+      }
+      return HostQEMU(
+        version: release, fullVersion: version, source: "dpkg: \(package) \(version) is installed", path: nil)
+    }
+    return nil
+  }
+
+  /// `Version:` of an installed package in `/var/lib/dpkg/status`.
+  static func installedVersion(of package: String, root: SystemRoot) -> String? {
+    guard case .success(let text) = root.readText("/var/lib/dpkg/status", limit: 64 << 20) else { return nil }
+    for stanza in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
+      var name: Substring?
+      var status: Substring?
+      var version: Substring?
+      for line in stanza.split(separator: "\n") {
+        if line.hasPrefix("Package: ") { name = line.dropFirst(9) }
+        if line.hasPrefix("Status: ") { status = line.dropFirst(8) }
+        if line.hasPrefix("Version: ") { version = line.dropFirst(9) }
+      }
+      if name == Substring(package), status?.hasSuffix(" installed") == true, let version {
+        return String(version)
+      }
+    }
+    return nil
+  }
+
+  /// The package whose file list (`/var/lib/dpkg/info/*.list`) holds `path`.
+  static func packageOwning(_ path: String, root: SystemRoot) -> String? {
+    for package in packages {
+      for list in ["\(package).list", "\(package):amd64.list", "\(package):arm64.list"] {
+        if case .success(let text) = root.readText("/var/lib/dpkg/info/\(list)", limit: 8 << 20),
+          text.split(separator: "\n").contains(Substring(path))
+        {
+          return package
+        }
+      }
+    }
+    return nil
+  }
+
+  /// `1:10.0.13+ds-0+deb13u1` → 10.0.
+  static func debianRelease(_ version: String) -> QEMUVersion? {
+    let upstream = version.split(separator: ":", maxSplits: 1).last.map(String.init) ?? version
+    let numbers = upstream.prefix { $0.isNumber || $0 == "." }
+    let parts = numbers.split(separator: ".")
+    guard parts.count >= 2, let major = Int(parts[0]), let minor = Int(parts[1]) else { return nil }
+    return QEMUVersion(major: major, minor: minor)
+  }
+
+  // MARK: Running a trusted binary
+
+  /// Whether `path` (symlinks resolved) is a root-owned regular file nobody else may
+  /// write, in a root-owned system directory nobody else may write.
+  static func isTrusted(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    let real = String(cString: resolved)
+    free(resolved)
+    let directory = real.split(separator: "/").dropLast().joined(separator: "/")
+    guard trustedDirectories.contains("/" + directory) else { return nil }
+    var file = stat()
+    var folder = stat()
+    guard stat(real, &file) == 0, stat("/" + directory, &folder) == 0 else { return nil }
+    let writableByOthers = mode_t(S_IWGRP | S_IWOTH)
+    guard file.st_mode & S_IFMT == S_IFREG, file.st_uid == 0, file.st_mode & writableByOthers == 0,
+      folder.st_uid == 0, folder.st_mode & writableByOthers == 0
+    else { return nil }
+    return real
+  }
+
+  /// `path --version`, when the binary is trusted: "QEMU emulator version 10.0.13 (…)".
+  static func runVersion(_ path: String) -> HostQEMU? {
+    guard let real = isTrusted(path), let output = Subprocess.output(of: [real, "--version"], timeoutSeconds: 5)
+    else { return nil }
+    let marker = "QEMU emulator version "
+    guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix(marker) }) else { return nil }
+    let full = line.dropFirst(marker.count).prefix { !$0.isWhitespace }
+    guard let release = debianRelease(String(full)) else { return nil }
+    return HostQEMU(version: release, fullVersion: String(full), source: "\(path) --version", path: path)
+  }
+}
+
+/// Running a program and reading its standard output, with a time limit: for the
+/// trusted QEMU binary's `--version` only.
+enum Subprocess {
+  static func output(of argv: [String], timeoutSeconds: Int) -> String? {
+    var pipe: [Int32] = [0, 0]
+    guard Glibc.pipe(&pipe) == 0 else { return nil }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addclose(&actions, pipe[0])
+    var pid: pid_t = 0
+    // SAFETY: the C strings live until posix_spawn returns; the array ends with nil.
+    let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { cArguments.forEach { free($0) } }
+    let environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/bin:/bin"), strdup("LC_ALL=C"), nil]
+    defer { environment.forEach { free($0) } }
+    let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environment)
+    close(pipe[1])
+    guard spawned == 0 else {
+      close(pipe[0])
+      return nil
+    }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    var poll = pollfd(fd: pipe[0], events: Int16(POLLIN), revents: 0)
+    let deadline = time(nil) + timeoutSeconds
+    while output.count < 1 << 16 {
+      let left = Int32(max(0, deadline - time(nil))) * 1000
+      guard left > 0, Glibc.poll(&poll, 1, left) > 0 else { break }
+      let count = buffer.withUnsafeMutableBytes { read(pipe[0], $0.baseAddress, $0.count) }
+      if count > 0 { output += buffer[0..<count] } else if count == 0 || errno != EINTR { break }
+    }
+    close(pipe[0])
+    var status: Int32 = 0
+    while waitpid(pid, &status, WNOHANG) == 0 {
+      if time(nil) > deadline {
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+        return nil
+      }
+      usleep(5000)
+    }
+    return String(decoding: output, as: UTF8.self)
+  }
+}
