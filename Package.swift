@@ -29,17 +29,26 @@ let package = Package(
       providers: [.apt(["libpci-dev"])]
     ),
     // The project's own C: fixed-arity trampolines for libpci's variadic callbacks and
-    // name lookups. Later also the VFIO/iommufd uapi definitions Debian 12 lacks.
+    // name lookups, and the VFIO/iommufd uapi definitions Debian 12 lacks.
     .target(
       name: "CHIODShim",
       dependencies: ["CLibPCI"]
     ),
-    // The domain: PCI model, sysfs model, host inventory; later HostIOMMUDevice
-    // backends and vIOMMU checks. No argv, no rendering.
+    // libvirt domain XML through the system's libxml2, loaded with dlopen when a command
+    // reads XML (check --domain) so that no other command links or loads it. The headers
+    // come from libxml2-dev.
+    .target(
+      name: "CHIODXML",
+      cSettings: [.unsafeFlags(["-I/usr/include/libxml2"])],
+      linkerSettings: [.linkedLibrary("dl")]
+    ),
+    // The domain: PCI model, sysfs model, host inventory, HostIOMMUDevice backends and
+    // vIOMMU checks. No argv, no rendering.
     .target(
       name: "HostIOMMU",
       dependencies: [
         "CHIODShim",
+        "CHIODXML",
         "CLibPCI",
         .product(name: "SystemPackage", package: "swift-system"),
       ],

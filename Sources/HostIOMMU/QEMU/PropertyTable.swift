@@ -110,9 +110,50 @@ public struct VIOMMUPropertyRow: Sendable {
   public var introduced: QEMUVersion? { spellings.first?.span.from }
 }
 
+/// A property hiodctl has no rule for but knows exists only in some releases: writing it
+/// on another one is QEMU's "Property ... not found" (11.1 dropped intel-iommu's pt,
+/// dma-drain, x-pasid-mode and x-buggy-eim).
+struct OtherProperty: Sendable {
+  let model: VIOMMUModel
+  let name: String
+  let span: ReleaseSpan
+}
+
 /// The table.
 public enum VIOMMUProperties {
+  /// The vIOMMUs' other properties (`-device X,help` of 7.2.22, 10.0.13 and 11.1.3).
+  static let others: [OtherProperty] = [
+    OtherProperty(model: .intel, name: "version", span: .all),
+    OtherProperty(model: .intel, name: "eim", span: .all),
+    OtherProperty(model: .intel, name: "intremap", span: .all),
+    OtherProperty(model: .intel, name: "device-iotlb", span: .all),
+    OtherProperty(model: .intel, name: "snoop-control", span: .all),
+    OtherProperty(model: .intel, name: "dma-translation", span: .all),
+    OtherProperty(model: .intel, name: "x-buggy-eim", span: .through(.v11_0)),
+    OtherProperty(model: .intel, name: "pt", span: .through(.v11_0)),
+    OtherProperty(model: .intel, name: "dma-drain", span: .through(.v11_0)),
+    OtherProperty(model: .intel, name: "x-pasid-mode", span: .through(.v11_0)),
+    OtherProperty(model: .intel, name: "stale-tm", span: .since(.v10_0)),
+    OtherProperty(model: .intel, name: "svm", span: .since(.v11_1)),
+    OtherProperty(model: .amd, name: "intremap", span: .all),
+    OtherProperty(model: .amd, name: "device-iotlb", span: .all),
+    OtherProperty(model: .amd, name: "pt", span: .through(.v11_0)),
+    OtherProperty(model: .amd, name: "xtsup", span: .since(.v10_0)),
+    OtherProperty(model: .amd, name: "pci-id", span: .since(.v10_2)),
+    OtherProperty(model: .amd, name: "dma-translation", span: .since(.v10_2)),
+    OtherProperty(model: .virtio, name: "boot-bypass", span: .all),
+    OtherProperty(model: .virtio, name: "primary-bus", span: .all),
+    OtherProperty(model: .virtio, name: "reserved-regions", span: .all),
+    OtherProperty(model: .virtio, name: "class", span: .all),
+    OtherProperty(model: .virtio, name: "sriov-pf", span: .since(.v11_1)),
+  ]
+
   public static let rows: [VIOMMUPropertyRow] = intel + virtio + amd + smmuv3
+
+  /// Whether `name` is a property of `model` hiodctl knows without rules for it.
+  public static func isKnownOther(_ name: String, model: VIOMMUModel) -> Bool {
+    others.contains { $0.model == model && $0.name == name }
+  }
 
   /// The row of `property` on `model`; nil when the model has no such property.
   public static func row(_ property: VIOMMUProperty, model: VIOMMUModel) -> VIOMMUPropertyRow? {

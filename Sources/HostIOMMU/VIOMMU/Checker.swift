@@ -361,7 +361,18 @@ public enum VIOMMUChecker {
   static func propertyOutcomes(_ configuration: VIOMMUConfiguration) -> [Outcome] {
     let device = configuration.model.qemuDevice
     let qemu = configuration.qemu
-    return configuration.explicitProperties.compactMap { property -> Outcome? in
+    let others = configuration.otherProperties.compactMap { property -> Outcome? in
+      guard let known = VIOMMUProperties.others.first(where: { $0.model == configuration.model && $0.name == property.name }),
+        !known.span.contains(qemu.rulesRelease ?? qemu)
+      else { return nil }
+      return Outcome(
+        Finding(
+          check: "\(configuration.model.rawValue).property.\(property.name)", status: .fail,
+          message: QEMURules.text("qemu.property.not-found", in: qemu, [.string(device), .string(property.name)]) ?? "",
+          qemuVersions: "all but \(known.span)", evidence: ["\(property) set explicitly"],
+          remedy: Remedy(summary: "\(device) of QEMU \(qemu) has no \(property.name) property: drop it")))
+    }
+    return others + configuration.explicitProperties.compactMap { property -> Outcome? in
       guard
         let row = VIOMMUProperties.row(named: property.name, model: configuration.model)
           ?? VIOMMUProperties.row(named: property.name)

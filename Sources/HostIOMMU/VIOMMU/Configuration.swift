@@ -288,6 +288,9 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
   /// The guest architecture, used only to pick virtio-iommu's default machine when
   /// `machine` is nil. The checker fills it from the host's IOMMU units when they tell.
   public var architecture: GuestArchitecture
+  /// Properties of the vIOMMU hiodctl has no rules for, as written (`intremap=on`); only
+  /// their existence in the release is checked.
+  public var otherProperties: [QEMUProperty] = []
 
   /// A configuration; by default the newest known QEMU, the model's usual machine and
   /// QEMU's defaults for every option.

@@ -176,16 +176,35 @@ public struct GuestPlacement: Hashable, Sendable {
   /// The requester ID the device's DMA carries when it differs from `address`: the device
   /// sits behind a PCIe-to-PCI (or PCI) bridge that aliases it. nil: not aliased.
   public var alias: GuestPCIAddress?
+  /// Which bridge aliases it (its id), so two bridges whose aliases print alike before the
+  /// firmware numbers the buses stay apart.
+  public var aliasBridge: String?
+  /// The id of the bus it sits on (nil: the root bus): bus numbers are all 0 while QEMU
+  /// realizes the devices, so the id tells buses apart.
+  public var bus: String?
 
   /// A placement; `alias` only for a device behind a bridge that aliases it.
-  public init(address: GuestPCIAddress, alias: GuestPCIAddress? = nil) {
+  public init(
+    address: GuestPCIAddress, alias: GuestPCIAddress? = nil, aliasBridge: String? = nil, bus: String? = nil
+  ) {
     self.address = address
     self.alias = alias
+    self.aliasBridge = aliasBridge
+    self.bus = bus
   }
 
+  /// The device's own bus and devfn (what intel-iommu and virtio-iommu register host
+  /// devices by).
+  var ownKey: String { "\(bus ?? "root") \(address)" }
+
   /// The address the vIOMMU keys its per-device state on for DMA (QEMU's
-  /// `aliased_bus`/`aliased_devfn`).
+  /// `aliased_bus`/`aliased_devfn`), and prints in its notifier messages.
   var requesterID: GuestPCIAddress { alias ?? address }
+
+  /// The identity of the device's address space behind a vIOMMU.
+  var addressSpaceKey: String {
+    alias.map { "\(aliasBridge ?? "bridge") \($0)" } ?? ownKey
+  }
 }
 
 /// One device to check: the host device and what realizing it showed.

@@ -115,7 +115,7 @@ enum IntelIOMMUChecks {
   /// with first-stage translation on 11.0), then `vtd_dev_set_iommu_device` (caching mode
   /// from 10.2, duplicate, aw-bits, first stage), then the machine-init-done caching-mode
   /// check of 10.1 and older.
-  static func deviceOutcomes(_ context: DeviceContext, registered: inout Set<GuestPCIAddress>) -> [Outcome] {
+  static func deviceOutcomes(_ context: DeviceContext, registered: inout Set<String>) -> [Outcome] {
     let configuration = context.configuration
     let qemu = context.qemu
     let flts = firstStage(configuration)
@@ -131,7 +131,7 @@ enum IntelIOMMUChecks {
       outcomes.append(cachingMode(context))
     }
     if setIOMMUDevice {
-      if registered.contains(context.placement.address) {
+      if registered.contains(context.placement.ownKey) {
         outcomes.append(
           Outcome(
             Finding(
@@ -141,7 +141,7 @@ enum IntelIOMMUChecks {
               evidence: ["another host device is already registered at guest \(context.placement.address)"],
               remedy: Remedy(summary: "give every assigned device its own guest slot"))))
       }
-      registered.insert(context.placement.address)
+      registered.insert(context.placement.ownKey)
     }
     if let awBits = awBits(context) { outcomes.append(awBits) }
     if flts {

@@ -249,12 +249,19 @@ public struct VMInvocation: Hashable, Sendable {
       let slot = device.slot ?? GuestSlot(slot: allocate(on: bus))
       let address = GuestPCIAddress(bus: 0, slot: slot.slot, function: slot.function)
       var alias: GuestPCIAddress?
+      var bridge: String?
       if let controller = controllers.first(where: { $0.id == bus }), controller.kind.aliases {
-        // The bridge's own secondary-bus alias (devfn 0 on it); QEMU keys the address
-        // space on it (pci_device_get_iommu_bus_devfn).
-        alias = GuestPCIAddress(bus: 0, slot: controller.slot?.slot ?? 0, function: 0)
+        // pci_device_get_iommu_bus_devfn: behind a PCIe-to-PCI bridge the requester ID is
+        // devfn 0 of its secondary bus; behind a conventional PCI bridge, the bridge
+        // itself. Bus numbers are still 0 while QEMU realizes the devices (seen in the
+        // oracle: "device 00.00.0" for a device behind a pcie-pci-bridge).
+        alias =
+          controller.kind == .pciePCIBridge
+          ? GuestPCIAddress(bus: 0, slot: 0, function: 0)
+          : GuestPCIAddress(bus: 0, slot: controller.slot?.slot ?? 0, function: controller.slot?.function ?? 0)
+        bridge = controller.id
       }
-      result.append(GuestPlacement(address: address, alias: alias))
+      result.append(GuestPlacement(address: address, alias: alias, aliasBridge: bridge, bus: device.bus))
     }
     return result
   }

@@ -135,7 +135,12 @@ public enum QEMUCommandLine {
             throw CommandLineError("\(location): duplicate id '\(id)'", hints: ["QEMU refuses two devices with one id"])
           }
         }
-        func property(_ key: String) -> String? { properties.last { $0.0 == key }?.1 }
+        func property(_ key: String) -> String? {
+          let value = properties.last { $0.0 == key }?.1
+          // The root complex by name is the root bus.
+          if key == "bus", value == "pcie.0" || value == "pci.0" { return nil }
+          return value
+        }
         switch driver {
         case "vfio-pci", "vfio-pci-nohotplug":
           let host: PCIAddress

@@ -17,11 +17,11 @@ struct RealizeState {
   /// attached", or the kernel's EINVAL on a second iommufd bind).
   var realized: Set<PCIAddress> = []
   /// Each IOMMU group's address space, once a device of it is in a container.
-  var groupAddressSpace: [Int: GuestPCIAddress?] = [:]
+  var groupAddressSpace: [Int: String?] = [:]
   /// The groups already attached to an iommufd IOAS, with that IOAS's address space.
-  var iommufdGroupAddressSpace: [Int: GuestPCIAddress?] = [:]
+  var iommufdGroupAddressSpace: [Int: String?] = [:]
   /// intel-iommu's registered host devices (by guest address).
-  var intelRegistered: Set<GuestPCIAddress> = []
+  var intelRegistered: Set<String> = []
   /// virtio-iommu's state.
   var virtio: VirtioState
 
@@ -143,8 +143,8 @@ enum VFIORealize {
     // Each vfio-pci device behind a vIOMMU has an address space of its own (devices
     // behind one PCI bridge share the bridge's); without a vIOMMU all share the system
     // memory.
-    let addressSpace: GuestPCIAddress? =
-      context.configuration.model == .none ? nil : context.placement.requesterID
+    let addressSpace: String? =
+      context.configuration.model == .none ? nil : context.placement.addressSpaceKey
     defer { state.realized.insert(device.address) }
     let versions = ReleaseSpan.all.description
     let group = device.iommuGroup
@@ -241,7 +241,8 @@ enum VFIORealize {
 
   /// The guest bus, slot and function QEMU's notifier messages print.
   static func guestAddress(_ context: DeviceContext) -> [FormatArgument] {
-    let address = context.placement.address
+    // The address space's own address: the requester ID.
+    let address = context.placement.requesterID
     return [.of(Int(address.bus)), .of(Int(address.slot)), .of(Int(address.function))]
   }
 

@@ -15,9 +15,9 @@ struct VirtioState {
   /// How the starting mask was chosen.
   let maskOrigin: String
   /// Own guest addresses that already have a host IOMMU device.
-  var registered: Set<GuestPCIAddress> = []
+  var registered: Set<String> = []
   /// Requester IDs that already have host reserved ranges (the first device of an alias).
-  var requesterIDs: Set<GuestPCIAddress> = []
+  var requesterIDs: Set<String> = []
 
   init(_ configuration: VIOMMUConfiguration) {
     let granule = configuration.granule?.value ?? .host
@@ -84,7 +84,7 @@ enum VirtioIOMMUChecks {
     }
     var outcomes: [Outcome] = []
     let placement = context.placement
-    if state.registered.contains(placement.address) {
+    if state.registered.contains(placement.ownKey) {
       outcomes.append(
         Outcome(
           Finding(
@@ -95,7 +95,7 @@ enum VirtioIOMMUChecks {
             remedy: Remedy(summary: "give every assigned device its own guest slot"))))
       return outcomes
     }
-    state.registered.insert(placement.address)
+    state.registered.insert(placement.ownKey)
     guard let hiod = context.hiod else { return outcomes }
     guard let ranges = hiod.iovaRanges else {
       outcomes.append(
@@ -157,7 +157,7 @@ enum VirtioIOMMUChecks {
       "usable IOVA ranges \(ranges.map(\.description).joined(separator: ", ")) (\(source))",
       "host reserved ranges reported to the guest: \(reserved.map(\.description).joined(separator: ", "))",
     ]
-    let key = context.placement.requesterID
+    let key = context.placement.addressSpaceKey
     guard state.requesterIDs.contains(key) else {
       state.requesterIDs.insert(key)
       return Outcome(
@@ -169,7 +169,8 @@ enum VirtioIOMMUChecks {
             ? "assumes no other assigned device shares this device's requester ID in the guest (only devices behind one PCIe-to-PCI bridge do)"
             : nil))
     }
-    evidence.append("requester ID \(key) already belongs to another assigned device (they sit behind one PCI bridge)")
+    evidence.append(
+      "requester ID \(context.placement.requesterID) already belongs to another assigned device (they sit behind one PCI bridge)")
     return Outcome(
       Finding(
         check: "virtio.reserved-ranges", status: .fail,

@@ -10,7 +10,7 @@ enum OptionID: Hashable, Sendable {
   case sysroot, json, numeric, help, version
   case slot, id, vfio
   case backend
-  case viommu, qemu, machine, all, suggest
+  case viommu, qemu, machine, all, suggest, domain
   case host, output, format
   /// A vIOMMU property, by the QEMU name the option spells (`aw-bits`, `x-scalable-mode`).
   case property(String)
@@ -255,7 +255,10 @@ enum OptionTable {
         .viommu, long: "--viommu", metaVar: "MODEL", value: .choice(VIOMMUModel.allCases.map(\.rawValue)),
         group: .check, help: "intel, virtio, smmuv3, amd or none (required, unless a command line follows --)"),
       OptionSpec(
-        .all, long: "--all", group: .check, help: "every device bound to a VFIO driver"),
+        .all, long: "--all", group: .check, help: "every device bound to a VFIO driver, each in a VM of its own"),
+      OptionSpec(
+        .domain, long: "--domain", metaVar: "FILE", value: .path, group: .check,
+        help: "the VM of a libvirt domain's XML (virsh dumpxml; - reads stdin)"),
       OptionSpec(
         .qemu, long: "--qemu", metaVar: "VERSION", group: .check,
         help: "QEMU whose names, defaults and rules apply: "

@@ -134,6 +134,19 @@ enum CheckCommand {
   }
 
   static func vmInput(_ invocation: Invocation, context: CommandContext) throws -> VMInput {
+    if let file = invocation.value(.domain) {
+      if invocation.qemuCommandLine != nil {
+        throw UsageError(message: "give --domain or a QEMU command line after --, not both", command: "check")
+      }
+      let bytes = try LibvirtDomain.read(file)
+      let parsed: ParsedCommandLine
+      do {
+        parsed = try LibvirtDomain.parse(bytes, source: file == "-" ? "<stdin>" : file)
+      } catch {
+        throw UsageError(message: error.message, hints: error.hints, command: "check")
+      }
+      return try vmInput(parsed, invocation: invocation, context: context, input: "--domain")
+    }
     guard let argv = invocation.qemuCommandLine else {
       let all = invocation.has(.all)
       if all && !invocation.positionals.isEmpty {
@@ -147,19 +160,6 @@ enum CheckCommand {
       let (configuration, assumptions) = try configuration(from: invocation, context: context)
       return VMInput(configuration: configuration, assumptions: assumptions, invocation: nil, all: all)
     }
-    // The command line says what the flags would: refuse both at once.
-    let clashing = [OptionID.viommu, .machine, .all, .suggest].filter { invocation.has($0) }.map(\.spelling)
-      + VIOMMUProperties.allNames.filter { invocation.has(.property($0)) }.map { "--\($0)" }
-    if let first = clashing.first {
-      throw UsageError(
-        message: "\(first) cannot be combined with a QEMU command line: the command line says it",
-        hints: ["give the vIOMMU and its properties on the QEMU command line, or use flags without --"],
-        command: "check")
-    }
-    if !invocation.positionals.isEmpty {
-      throw UsageError(
-        message: "give BDFs or a QEMU command line after --, not both", command: "check")
-    }
     guard !argv.isEmpty else {
       throw UsageError(
         message: "no QEMU command line after --", hints: ["e.g. hiodctl check -- qemu-system-x86_64 -M q35 …"],
@@ -171,9 +171,28 @@ enum CheckCommand {
     } catch {
       throw UsageError(message: error.message, hints: error.hints, command: "check")
     }
+    return try vmInput(parsed, invocation: invocation, context: context, input: "a QEMU command line")
+  }
+
+  /// The input of a VM given whole (a command line or a domain): the flags that say the
+  /// same are refused, and the QEMU release is found without running the input's program.
+  static func vmInput(
+    _ parsed: ParsedCommandLine, invocation: Invocation, context: CommandContext, input: String
+  ) throws -> VMInput {
+    // The VM says what the flags would: refuse both at once.
+    let clashing = [OptionID.viommu, .machine, .all, .suggest].filter { invocation.has($0) }.map(\.spelling)
+      + VIOMMUProperties.allNames.filter { invocation.has(.property($0)) }.map { "--\($0)" }
+    if let first = clashing.first {
+      throw UsageError(
+        message: "\(first) cannot be combined with \(input): it says that itself",
+        hints: ["give the vIOMMU and its properties in the VM, or use flags alone"], command: "check")
+    }
+    if !invocation.positionals.isEmpty {
+      throw UsageError(message: "give BDFs or \(input), not both", command: "check")
+    }
     guard !parsed.invocation.devices.isEmpty else {
       throw UsageError(
-        message: "the QEMU command line assigns no host device (no -device vfio-pci)", command: "check")
+        message: "the VM assigns no host device (no -device vfio-pci)", command: "check")
     }
     var assumptions: [String] = []
     let qemu: QEMUVersion
@@ -184,7 +203,7 @@ enum CheckCommand {
           hints: ["known: " + QEMUVersion.known.map(\.description).joined(separator: ", ")], command: "check")
       }
       qemu = version
-    } else if let program = parsed.invocation.program,
+    } else if context.snapshotFiles.isEmpty, let program = parsed.invocation.program,
       let found = HostQEMUDetector.release(ofProgram: program, root: context.root)
     {
       qemu = found.version
@@ -197,18 +216,22 @@ enum CheckCommand {
       qemu = .newest
       assumptions.append("QEMU \(QEMUVersion.newest), the newest release hiodctl knows: the command line's QEMU is unknown here (--qemu names one)")
     }
-    if !parsed.otherProperties.isEmpty {
+    let unknown = parsed.otherProperties.filter { property in
+      !VIOMMUProperties.isKnownOther(property.name, model: parsed.model)
+    }
+    if !unknown.isEmpty {
       assumptions.append(
         "\(parsed.model.qemuDevice) properties hiodctl has no rules for: "
-          + parsed.otherProperties.map(\.description).joined(separator: ", "))
+          + unknown.map(\.description).joined(separator: ", "))
     }
     if !parsed.invocation.ignored.isEmpty {
       assumptions.append("ignored (no part in the verdict): " + parsed.invocation.ignored.joined(separator: " "))
     }
     var vm = parsed.invocation
     vm.extraVIOMMU = parsed.extraVIOMMU
-    let configuration = VIOMMUConfiguration(
+    var configuration = VIOMMUConfiguration(
       model: parsed.model, qemu: qemu, machine: parsed.machine, options: parsed.options)
+    configuration.otherProperties = parsed.otherProperties
     return VMInput(configuration: configuration, assumptions: assumptions, invocation: vm, all: false)
   }
 

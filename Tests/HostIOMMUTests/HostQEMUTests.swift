@@ -1,0 +1,43 @@
+// hiodctl tests — which QEMU: the package database first, a trusted binary's --version
+// next, never an untrusted program.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import Foundation
+import Testing
+
+@testable import HostIOMMU
+
+struct HostQEMUTests {
+  @Test(arguments: [
+    ("1:10.0.13+ds-0+deb13u1", "10.0"), ("1:7.2+dfsg-7+deb12u18+b3", "7.2"), ("11.1.3", "11.1"), ("9.2.0-1ubuntu1", "9.2"),
+  ])
+  func debianVersions(_ text: String, _ release: String) {
+    #expect(HostQEMUDetector.debianRelease(text)?.description == release)
+  }
+
+  @Test func aScriptInTmpIsNotTrusted() throws {
+    let script = FileManager.default.temporaryDirectory.appendingPathComponent("hiodctl-qemu-\(getpid())").path
+    try "#!/bin/sh\necho 'QEMU emulator version 10.0.0'\n".write(toFile: script, atomically: true, encoding: .utf8)
+    chmod(script, 0o755)
+    defer { unlink(script) }
+    #expect(HostQEMUDetector.isTrusted(script) == nil)
+    #expect(HostQEMUDetector.release(ofProgram: script, root: .host) == nil)
+  }
+
+  @Test func theSystemsQEMUComesFromThePackageDatabase() throws {
+    // Debian's qemu-system-x86 (the VM rig installs it): dpkg owns the path.
+    guard FileManager.default.fileExists(atPath: "/usr/bin/qemu-system-x86_64"),
+      let installed = HostQEMUDetector.installedVersion(of: "qemu-system-x86", root: .host)
+    else { return }
+    let found = try #require(HostQEMUDetector.release(ofProgram: "/usr/bin/qemu-system-x86_64", root: .host))
+    #expect(found.source.hasPrefix("dpkg: /usr/bin/qemu-system-x86_64 belongs to qemu-system-x86"))
+    #expect(found.fullVersion == installed)
+    #expect(HostQEMUDetector.detect(root: .host)?.version == found.version)
+    // A trusted binary answers --version too (root-owned, in /usr/bin).
+    #expect(HostQEMUDetector.runVersion("/usr/bin/qemu-system-x86_64")?.version == found.version)
+  }
+
+  @Test func aTreeWithoutADpkgDatabaseHasNoQEMU() throws {
+    #expect(HostQEMUDetector.detect(root: try Fixtures.root("captured/intel-aw39")) == nil)
+  }
+}
