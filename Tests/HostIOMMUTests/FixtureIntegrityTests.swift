@@ -9,21 +9,36 @@ struct FixtureIntegrityTests {
   /// directory a `driver` link resolves to) silently changes in a fresh clone.
   @Test func noFixtureDirectoryIsEmpty() {
     var empty: [String] = []
+    var unreadable: [String] = []
+    var directories = 0
     func walk(_ path: String) {
-      guard let directory = opendir(path) else { return }
+      guard let directory = opendir(path) else {
+        // A directory that cannot be read is not one that was checked.
+        unreadable.append("\(path): \(String(cString: strerror(errno)))")
+        return
+      }
       defer { closedir(directory) }
+      directories += 1
       var entries = 0
+      let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+      let typeOffset = MemoryLayout<dirent>.offset(of: \dirent.d_type)!
       while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) {
-          String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-        }
+        // SAFETY: readdir's record holds the name NUL-terminated at d_name, but may end
+        // soon after it: glibc's buffer has only the bytes of this record. So the name is
+        // read in place up to its NUL, never by copying the 256-byte d_name array.
+        let start = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self)
+        let name = String(cString: start)
         if name == "." || name == ".." { continue }
         entries += 1
-        if entry.pointee.d_type == UInt8(DT_DIR) { walk("\(path)/\(name)") }
+        // SAFETY: d_type is a byte of the record's header, which every record has whole.
+        let type = UnsafeRawPointer(entry).load(fromByteOffset: typeOffset, as: UInt8.self)
+        if type == UInt8(DT_DIR) { walk("\(path)/\(name)") }
       }
       if entries == 0 { empty.append(path) }
     }
     walk(Fixtures.directory)
+    #expect(unreadable.isEmpty, "fixture directories that cannot be read: \(unreadable)")
+    #expect(directories > 100, "the walk saw \(directories) directories under \(Fixtures.directory)")
     #expect(empty.isEmpty, "empty directories git would drop: \(empty)")
   }
 }

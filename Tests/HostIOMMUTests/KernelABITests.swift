@@ -40,6 +40,28 @@ struct IoctlNumberTests {
     #expect(MemoryLayout<hiod_iommu_hw_info>.size == 40)
     #expect(MemoryLayout<hiod_iommu_hw_info_vtd>.size == 24)
     #expect(MemoryLayout<hiod_iommu_hw_info_arm_smmuv3>.size == 40)
+    #expect(MemoryLayout<hiod_iommu_hw_info_amd>.size == 16)
+    #expect(MemoryLayout<hiod_iommu_destroy>.size == 8)
+    #expect(MemoryLayout<hiod_iommu_ioas_alloc>.size == 12)
+    #expect(MemoryLayout<hiod_vfio_device_detach_iommufd_pt>.size == 8)
+  }
+
+  /// The vendor structs' offsets as include/uapi/linux/iommufd.h gives them (hiod_uapi.h
+  /// asserts the same at compile time; this pins what Swift imported).
+  @Test func vendorStructOffsets() {
+    #expect(MemoryLayout<hiod_iommu_hw_info_vtd>.offset(of: \.flags) == 0)
+    #expect(MemoryLayout<hiod_iommu_hw_info_vtd>.offset(of: \.reserved) == 4)
+    #expect(MemoryLayout<hiod_iommu_hw_info_vtd>.offset(of: \.cap_reg) == 8)
+    #expect(MemoryLayout<hiod_iommu_hw_info_vtd>.offset(of: \.ecap_reg) == 16)
+    #expect(MemoryLayout<hiod_iommu_hw_info_arm_smmuv3>.offset(of: \.idr) == 8)
+    #expect(MemoryLayout<hiod_iommu_hw_info_arm_smmuv3>.offset(of: \.iidr) == 32)
+    #expect(MemoryLayout<hiod_iommu_hw_info_arm_smmuv3>.offset(of: \.aidr) == 36)
+    #expect(MemoryLayout<hiod_iommu_hw_info_amd>.offset(of: \.efr) == 0)
+    #expect(MemoryLayout<hiod_iommu_hw_info_amd>.offset(of: \.efr2) == 8)
+    #expect(MemoryLayout<hiod_iommu_hw_info>.offset(of: \.out_data_type) == 24)
+    #expect(MemoryLayout<hiod_iommu_hw_info>.offset(of: \.out_max_pasid_log2) == 28)
+    #expect(MemoryLayout<hiod_iommu_hw_info>.offset(of: \.out_capabilities) == 32)
+    #expect(Int(HIOD_IOMMU_HW_INFO_VENDOR_MAX) == MemoryLayout<hiod_iommu_hw_info_arm_smmuv3>.size)
   }
 }
 

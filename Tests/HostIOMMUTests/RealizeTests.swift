@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import CHIODShim
+import Glibc
 import SystemPackage
 import Testing
 
@@ -19,6 +20,10 @@ struct RealizeTests {
     let device = try #require(host.devices.first { $0.address.description == bdf })
     return realizer.realize(device, in: host, backend: backend)
   }
+
+  // SAFETY (the scripts in this file): each request's pointer is the uapi struct the
+  // product passes for it, bound to that type (see KernelAnswers), or VFIO_IOMMU_GET_INFO's
+  // argsz-byte buffer, whose u32 argsz is at offset 0 and flags at 4.
 
   /// The legacy script: viable group, TYPE1v2, the rig's GET_INFO answer.
   static func legacyScript(_ request: ScriptedKernel.Request) -> Result<Int32, Errno>? {
@@ -235,13 +240,36 @@ struct RealizeTests {
     ])
   }
 
-  @Test func iovaRangesFailureTakesQEMUsFallback() throws {
-    let kernel = ScriptedKernel { request in
+  /// QEMU's hint says 4K, but it sets qemu_real_host_page_size(): 16K or 64K on such
+  /// arm64 and ppc64 hosts.
+  @Test(arguments: [(4096, "4K"), (16384, "16K"), (65536, "64K")])
+  func iovaRangesFailureTakesQEMUsFallback(_ pageSize: Int, _ name: String) throws {
+    let kernel = ScriptedKernel(hostPageSize: pageSize) { request in
       request.request == HIOD_IOMMU_IOAS_IOVA_RANGES ? .failure(.inappropriateIOCTLForDevice) : Self.iommufdScript(request)
     }
     let device = try #require(try Self.realize("0000:00:02.0", backend: .iommufd, kernel: kernel).hostIOMMUDevice)
-    #expect(device.awBits == 64 && device.pageSizeMask?.value == 4096)
-    #expect(device.notes.contains { $0.hasPrefix("Cannot get IOVA ranges (ENOTTY)") })
+    #expect(device.awBits == 64 && device.pageSizeMask?.value == UInt64(pageSize))
+    #expect(device.iovaRanges?.value == [IOVARange(start: 0, last: .max)])
+    #expect(device.pageSizeMask?.provenance == Provenance(.iommufd, "QEMU's fallback (the host page size, \(name))"))
+    #expect(device.notes.contains {
+      $0 == "Cannot get IOVA ranges (ENOTTY): QEMU falls back to the default 64-bit IOVA range and the host page size (\(name))"
+    })
+  }
+
+  /// Without VFIO_IOMMU_INFO_PGSIZES the legacy backend takes the host page size too.
+  @Test func legacyWithoutPageSizesTakesTheHostPageSize() throws {
+    let kernel = ScriptedKernel(hostPageSize: 65536) { request in
+      guard request.request == HIOD_VFIO_IOMMU_GET_INFO else { return Self.legacyScript(request) }
+      request.pointer!.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)  // flags: no PGSIZES, no CAPS
+      return .success(0)
+    }
+    let device = try #require(try Self.realize("0000:00:02.0", backend: .legacy, kernel: kernel).hostIOMMUDevice)
+    #expect(device.pageSizeMask == Sourced(65536, Provenance(.legacy, "host page size (no VFIO_IOMMU_INFO_PGSIZES)")))
+  }
+
+  /// The real kernel's page size is sysconf's.
+  @Test func theLinuxKernelsPageSizeIsSysconfs() {
+    #expect(LinuxKernel().hostPageSize == Int(sysconf(Int32(_SC_PAGESIZE))))
   }
 
   @Test func autoNeverOpensTheDevice() throws {

@@ -12,6 +12,8 @@ final class ScratchDirectory {
 
   init() {
     var template = Array("/tmp/hiodctl-test-XXXXXX".utf8CString)
+    // SAFETY: `template` is NUL-terminated (utf8CString) and mkdtemp rewrites only its
+    // six X's in place; the pointer does not outlive the closure.
     path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
   }
 
@@ -23,6 +25,7 @@ final class ScratchDirectory {
     let file = "\(path)/\(relative)"
     _ = system("mkdir -p \"$(dirname '\(file)')\"")
     let handle = fopen(file, "w")!
+    // SAFETY: fwrite reads exactly `count` bytes of `bytes`' storage, valid in the closure.
     _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, handle) }
     fclose(handle)
   }

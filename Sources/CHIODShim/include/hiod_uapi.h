@@ -302,7 +302,9 @@ HIOD_OFFSET(hiod_iommu_hw_info_vtd, ecap_reg, 16);
 HIOD_LAYOUT(hiod_iommu_hw_info_arm_smmuv3, 40);
 HIOD_OFFSET(hiod_iommu_hw_info_arm_smmuv3, idr, 8);
 HIOD_OFFSET(hiod_iommu_hw_info_arm_smmuv3, iidr, 32);
+HIOD_OFFSET(hiod_iommu_hw_info_arm_smmuv3, aidr, 36);
 HIOD_LAYOUT(hiod_iommu_hw_info_amd, 16);
+HIOD_OFFSET(hiod_iommu_hw_info_amd, efr2, 8);
 _Static_assert(HIOD_IOMMU_HW_INFO_VENDOR_MAX >= sizeof(struct hiod_iommu_hw_info_vtd) &&
                HIOD_IOMMU_HW_INFO_VENDOR_MAX >= sizeof(struct hiod_iommu_hw_info_arm_smmuv3) &&
                HIOD_IOMMU_HW_INFO_VENDOR_MAX >= sizeof(struct hiod_iommu_hw_info_amd),

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import CHIODShim
-import Glibc
 import SystemPackage
 
 /// Realizes `host-iommu-device-iommufd-vfio` for one device.
@@ -54,18 +53,7 @@ struct IOMMUFDRealizer {
       name: device.address.description, backend: .iommufd, iovaRanges: nil, pageSizeMask: nil)
     hostDevice.caps = try hardwareInfo(deviceID, iommufd: iommufd)
 
-    var teardown = Teardown()
-    let kernel = self.kernel
-    let iommufdRaw = iommufd.raw
-    let deviceRaw = deviceFD.raw
-    func destroy(_ id: UInt32) -> () -> Result<Int32, Errno> {
-      {
-        var request = hiod_iommu_destroy(size: UInt32(MemoryLayout<hiod_iommu_destroy>.size), id: id)
-        return withUnsafeMutableBytes(of: &request) {
-          kernel.ioctl(iommufdRaw, UInt(HIOD_IOMMU_DESTROY), $0.baseAddress!)
-        }
-      }
-    }
+    var teardown = Teardown<Undo>()
 
     let result: Result<Void, RealizeFailure> = {
       // One IOAS, as QEMU allocates one per address space.
@@ -73,7 +61,7 @@ struct IOMMUFDRealizer {
       if case .failure(let errno) = kernel.call(iommufd, HIOD_IOMMU_IOAS_ALLOC, &ioas) {
         return .failure(refused("IOMMU_IOAS_ALLOC", errno, "Failed to allocate ioas"))
       }
-      teardown.push("IOMMU_DESTROY(ioas \(ioas.out_ioas_id))", destroy(ioas.out_ioas_id))
+      teardown.push("IOMMU_DESTROY(ioas \(ioas.out_ioas_id))", .destroy(ioas.out_ioas_id))
 
       // Would x-flts / accel=on work? They need a nesting-parent HWPT. Allocate one and
       // destroy it at once: nothing is attached to it.
@@ -81,7 +69,7 @@ struct IOMMUFDRealizer {
                                    flags: UInt32(HIOD_IOMMU_HWPT_ALLOC_NEST_PARENT))
       switch nestProbe {
       case .success(let hwpt):
-        _ = destroy(hwpt)()
+        _ = destroy(hwpt, iommufd)
         hostDevice.nestingParent = NestingParentProbe(
           allowed: true, refusal: nil, provenance: Provenance(.iommufd, "IOMMU_HWPT_ALLOC(NEST_PARENT)"))
       case .failure(let errno):
@@ -100,7 +88,7 @@ struct IOMMUFDRealizer {
       case .failure(let errno):
         return .failure(refused("IOMMU_HWPT_ALLOC", errno, "Failed to allocate a HWPT for the device"))
       }
-      teardown.push("IOMMU_DESTROY(hwpt \(hwpt))", destroy(hwpt))
+      teardown.push("IOMMU_DESTROY(hwpt \(hwpt))", .destroy(hwpt))
 
       var attach = hiod_vfio_device_attach_iommufd_pt(
         argsz: UInt32(MemoryLayout<hiod_vfio_device_attach_iommufd_pt>.size), flags: 0, pt_id: hwpt)
@@ -112,13 +100,7 @@ struct IOMMUFDRealizer {
         }
         return .failure(refused("VFIO_DEVICE_ATTACH_IOMMUFD_PT", errno, "error attaching the device to HWPT \(hwpt)"))
       }
-      teardown.push("VFIO_DEVICE_DETACH_IOMMUFD_PT") {
-        var detach = hiod_vfio_device_detach_iommufd_pt(
-          argsz: UInt32(MemoryLayout<hiod_vfio_device_detach_iommufd_pt>.size), flags: 0)
-        return withUnsafeMutableBytes(of: &detach) {
-          kernel.ioctl(deviceRaw, UInt(HIOD_VFIO_DEVICE_DETACH_IOMMUFD_PT), $0.baseAddress!)
-        }
-      }
+      teardown.push("VFIO_DEVICE_DETACH_IOMMUFD_PT", .detach)
       hostDevice.iommufd = IOMMUFDObjects(
         deviceID: deviceID, ioasID: ioas.out_ioas_id, hwptID: hwpt, hwptFlags: flags)
 
@@ -130,17 +112,30 @@ struct IOMMUFDRealizer {
         hostDevice.pageSizeMask = Sourced(alignment, Provenance(.iommufd, "IOMMU_IOAS_IOVA_RANGES: out_iova_alignment"))
         hostDevice.notes += problems
       case .failure(let errno):
-        // QEMU warns and falls back to one 64-bit range and 4K pages.
+        // QEMU warns "Fallback to default 64bit IOVA range and 4K page size", but what it
+        // sets is qemu_real_host_page_size() (hw/vfio/iommufd.c), the host page size.
+        let pageSize = kernel.hostPageSize
+        let pageName = pageSizeNames(UInt64(pageSize)).first ?? "\(pageSize)-byte"
         hostDevice.iovaRanges = Sourced(
           [IOVARange(start: 0, last: .max)], Provenance(.iommufd, "QEMU's fallback after IOMMU_IOAS_IOVA_RANGES failed"))
-        hostDevice.pageSizeMask = Sourced(4096, Provenance(.iommufd, "QEMU's fallback (4K)"))
+        hostDevice.pageSizeMask = Sourced(
+          UInt64(pageSize), Provenance(.iommufd, "QEMU's fallback (the host page size, \(pageName))"))
         hostDevice.notes.append(
-          "Cannot get IOVA ranges (\(errno.symbol)): QEMU falls back to the default 64-bit IOVA range and 4K page size")
+          "Cannot get IOVA ranges (\(errno.symbol)): QEMU falls back to the default 64-bit IOVA range and the host page size (\(pageName))")
       }
       return .success(())
     }()
 
-    hostDevice.notes += teardown.run()
+    hostDevice.notes += teardown.run { step in
+      switch step {
+      case .detach:
+        var detach = hiod_vfio_device_detach_iommufd_pt(
+          argsz: UInt32(MemoryLayout<hiod_vfio_device_detach_iommufd_pt>.size), flags: 0)
+        return kernel.call(deviceFD, HIOD_VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach)
+      case .destroy(let id):
+        return destroy(id, iommufd)
+      }
+    }
     if case .failure(let failure) = result { throw failure }
     return hostDevice
   }
@@ -150,9 +145,10 @@ struct IOMMUFDRealizer {
     _ deviceFD: borrowing KernelDescriptor, to iommufd: borrowing KernelDescriptor,
     device: PCIDevice, group: IOMMUGroup, cdev: VFIOCdev, host: HostInventory
   ) throws(RealizeFailure) -> UInt32 {
+    // The ABI takes the iommufd by number.
     var bind = hiod_vfio_device_bind_iommufd(
       argsz: UInt32(MemoryLayout<hiod_vfio_device_bind_iommufd>.size), flags: 0,
-      iommufd: iommufd.raw, out_devid: 0)
+      iommufd: iommufd.numberForKernel, out_devid: 0)
     let step = "VFIO_DEVICE_BIND_IOMMUFD"
     switch kernel.call(deviceFD, HIOD_VFIO_DEVICE_BIND_IOMMUFD, &bind) {
     case .success:
@@ -198,12 +194,12 @@ struct IOMMUFDRealizer {
     info.size = UInt32(MemoryLayout<hiod_iommu_hw_info>.size)
     info.dev_id = deviceID
     info.data_len = UInt32(vendorBytes.count)
-    let raw = iommufd.raw
+    // SAFETY: `data_uptr` is the address of `vendorBytes`' storage and `data_len` its
+    // length; the pointer is used only by this ioctl, inside the closure that keeps the
+    // storage alive and in place. The kernel writes at most `data_len` bytes there.
     let outcome = vendorBytes.withUnsafeMutableBytes { vendor in
       info.data_uptr = UInt64(UInt(bitPattern: vendor.baseAddress))
-      return withUnsafeMutableBytes(of: &info) {
-        kernel.ioctl(raw, UInt(HIOD_IOMMU_GET_HW_INFO), $0.baseAddress!)
-      }
+      return kernel.call(iommufd, HIOD_IOMMU_GET_HW_INFO, &info)
     }
     if case .failure(let errno) = outcome {
       throw refused("IOMMU_GET_HW_INFO", errno, "Failed to get hardware info")
@@ -261,12 +257,14 @@ struct IOMMUFDRealizer {
       request.size = UInt32(MemoryLayout<hiod_iommu_ioas_iova_ranges>.size)
       request.ioas_id = ioas
       request.num_iovas = UInt32(capacity)
-      let raw = iommufd.raw
+      // SAFETY: `allowed_iovas` is the address of `ranges`' storage and `num_iovas` its
+      // element count (with 0, the kernel writes nothing there, whatever the address);
+      // the pointer is used only by this ioctl, inside the closure that keeps the storage
+      // alive and in place. The kernel writes at most `num_iovas` iommu_iova_range
+      // entries there.
       let outcome = ranges.withUnsafeMutableBufferPointer { buffer in
         request.allowed_iovas = UInt64(UInt(bitPattern: buffer.baseAddress))
-        return withUnsafeMutableBytes(of: &request) {
-          kernel.ioctl(raw, UInt(HIOD_IOMMU_IOAS_IOVA_RANGES), $0.baseAddress!)
-        }
+        return kernel.call(iommufd, HIOD_IOMMU_IOAS_IOVA_RANGES, &request)
       }
       switch outcome {
       case .success:
@@ -283,6 +281,18 @@ struct IOMMUFDRealizer {
       }
     }
     return .failure(.messageTooLong)
+  }
+
+  /// What the teardown undoes.
+  private enum Undo {
+    case detach
+    case destroy(UInt32)
+  }
+
+  /// IOMMU_DESTROY of an IOAS or HWPT.
+  private func destroy(_ id: UInt32, _ iommufd: borrowing KernelDescriptor) -> Result<Int32, Errno> {
+    var request = hiod_iommu_destroy(size: UInt32(MemoryLayout<hiod_iommu_destroy>.size), id: id)
+    return kernel.call(iommufd, HIOD_IOMMU_DESTROY, &request)
   }
 
   private func openFailure(_ node: String, _ errno: Errno) -> RealizeFailure {

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import CHIODShim
-import Glibc
 import SystemPackage
 
 /// Realizes `host-iommu-device-legacy-vfio` for one device.
@@ -79,17 +78,14 @@ struct LegacyVFIORealizer {
         hints: ["load vfio_iommu_type1 (modprobe vfio_iommu_type1)"])
     }
 
-    var teardown = Teardown()
-    var containerFD = container.raw
+    var teardown = Teardown<Undo>()
+    // The ABI takes the container by number: a pointer to its int32 descriptor.
+    var containerFD = container.numberForKernel
     if case .failure(let errno) = kernel.call(groupFD, HIOD_VFIO_GROUP_SET_CONTAINER, &containerFD) {
       throw setContainerFailure(group, errno: errno)
     }
-    let groupRaw = groupFD.raw
-    let kernel = self.kernel
     // Closing the group would detach it too; undo explicitly so the order is ours.
-    teardown.push("VFIO_GROUP_UNSET_CONTAINER") {
-      kernel.ioctl(groupRaw, UInt(HIOD_VFIO_GROUP_UNSET_CONTAINER), value: 0)
-    }
+    teardown.push("VFIO_GROUP_UNSET_CONTAINER", .unsetContainer)
 
     let result: Result<HostIOMMUDevice, RealizeFailure>
     if case .failure(let errno) = kernel.call(container, HIOD_VFIO_SET_IOMMU, value: model) {
@@ -97,7 +93,11 @@ struct LegacyVFIORealizer {
     } else {
       result = readInfo(name: name, container: container, model: model)
     }
-    let teardownProblems = teardown.run()
+    let teardownProblems = teardown.run { step in
+      switch step {
+      case .unsetContainer: kernel.call(groupFD, HIOD_VFIO_GROUP_UNSET_CONTAINER)
+      }
+    }
     switch result {
     case .success(var device):
       device.notes += teardownProblems
@@ -117,10 +117,13 @@ struct LegacyVFIORealizer {
     var settled = false
     for _ in 0..<4 {
       buffer = [UInt8](repeating: 0, count: size)
+      // SAFETY: the bytes of a UInt32 value, copied into the first four of the buffer
+      // (argsz, little-endian as the host is).
       withUnsafeBytes(of: UInt32(size)) { buffer.replaceSubrange(0..<4, with: $0) }
-      let raw = container.raw
+      // SAFETY: `bytes` is the whole `size`-byte buffer that argsz announces, valid for
+      // the call; the kernel writes at most argsz bytes.
       let outcome = buffer.withUnsafeMutableBytes { bytes in
-        kernel.ioctl(raw, UInt(HIOD_VFIO_IOMMU_GET_INFO), bytes.baseAddress!)
+        kernel.call(container, HIOD_VFIO_IOMMU_GET_INFO, buffer: bytes)
       }
       if case .failure(let errno) = outcome {
         return .failure(refused("VFIO_IOMMU_GET_INFO", errno, "Failed to get VFIO IOMMU info"))
@@ -157,7 +160,7 @@ struct LegacyVFIORealizer {
     // QEMU falls back to the host page size when the kernel gives no page-size bitmap.
     let pageSizes =
       info.pageSizes.map { Sourced($0, Provenance(.legacy, "VFIO_IOMMU_GET_INFO: iova_pgsizes")) }
-      ?? Sourced(UInt64(sysconf(Int32(_SC_PAGESIZE))), Provenance(.legacy, "host page size (no VFIO_IOMMU_INFO_PGSIZES)"))
+      ?? Sourced(UInt64(kernel.hostPageSize), Provenance(.legacy, "host page size (no VFIO_IOMMU_INFO_PGSIZES)"))
     let unmapAll: Bool
     if case .success(1) = kernel.call(container, HIOD_VFIO_CHECK_EXTENSION, value: Int32(HIOD_VFIO_UNMAP_ALL)) {
       unmapAll = true
@@ -244,6 +247,11 @@ struct LegacyVFIORealizer {
         parameter: "vfio_iommu_type1.allow_unsafe_interrupts")
     }
     return refused("VFIO_SET_IOMMU", errno, "Failed to set iommu for container")
+  }
+
+  /// What the teardown undoes.
+  private enum Undo {
+    case unsetContainer
   }
 
   private func refused(_ step: String, _ errno: Errno, _ message: String) -> RealizeFailure {

@@ -92,11 +92,10 @@ extension SnapshotMetadata {
     var release: String?
     var version: String?
     if root.isHost {
-      var names = utsname()
-      if uname(&names) == 0 {
-        hostname = Self.string(names.nodename)
-        release = Self.string(names.release)
-        version = Self.string(names.version)
+      if let names = Syscall.systemNames() {
+        hostname = names.nodename
+        release = names.release
+        version = names.version
       }
     } else {
       func read(_ path: String) -> String? { root.readText(path).ok.map { String($0.trimmingWhitespace()) } }
@@ -107,10 +106,6 @@ extension SnapshotMetadata {
     return SnapshotMetadata(
       hiodctlVersion: HIODVersion.string, created: timestamp(), hostname: hostname,
       kernelRelease: release, kernelVersion: version)
-  }
-
-  private static func string<T>(_ tuple: T) -> String {
-    withUnsafeBytes(of: tuple) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
   }
 
   /// UTC now, or SOURCE_DATE_EPOCH when set (reproducible output for tests and builds).

@@ -1,7 +1,7 @@
 // hiodctl — writing an output file so no reader ever sees half of it.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-import Glibc
+import Glibc  // the O_* constants
 import SystemPackage
 
 /// Writes files the way node-feature-discovery and node_exporter's textfile collector
@@ -15,30 +15,49 @@ public enum AtomicFile {
     guard !name.isEmpty else {
       throw HIODError(.usage, "-o \(path): not a file name")
     }
-    let temporary = "\(directory.isEmpty ? "" : directory)/.\(name).\(getpid()).tmp"
+    let temporary = "\(directory.isEmpty ? "" : directory)/.\(name).\(Syscall.processID).tmp"
     func fail(_ step: String, _ errno: Errno) -> HIODError {
-      unlink(temporary)
+      try? Syscall.unlink(temporary)
       return HIODError(.io, "cannot write \(path): \(step): \(errno.description)", underlying: errno)
     }
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
-    guard descriptor >= 0 else { throw fail("create \(temporary)", Errno(rawValue: errno)) }
-    var written = 0
-    while written < bytes.count {
-      let result = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, bytes.count - written) }
-      if result < 0 {
-        if errno == EINTR { continue }
-        let error = Errno(rawValue: errno)
-        close(descriptor)
-        throw fail("write", error)
-      }
-      written += result
+    let file: OwnedDescriptor
+    do {
+      file = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_EXCL, permissions: mode_t(mode))
+    } catch {
+      throw fail("create \(temporary)", error)
     }
-    if fsync(descriptor) != 0 {
-      let error = Errno(rawValue: errno)
-      close(descriptor)
+    if case .failure(let error) = writeAll(bytes, to: file) {
+      file.close()
+      throw fail("write", error)
+    }
+    do {
+      try Syscall.fsync(file)
+    } catch {
+      file.close()
       throw fail("fsync", error)
     }
-    close(descriptor)
-    if rename(temporary, path) != 0 { throw fail("rename", Errno(rawValue: errno)) }
+    file.close()
+    do {
+      try Syscall.rename(temporary, to: path)
+    } catch {
+      throw fail("rename", error)
+    }
+  }
+
+  /// Writes all of `bytes`, however many calls `write(2)` takes.
+  private static func writeAll(_ bytes: [UInt8], to file: borrowing OwnedDescriptor) -> Result<Void, Errno> {
+    // SAFETY: `all` is `bytes`' storage, valid inside the closure; each write covers the
+    // rest of it, `written..<count`, which stays within bounds.
+    bytes.withUnsafeBytes { all in
+      var written = 0
+      while written < all.count {
+        do throws(Errno) {
+          written += try Syscall.write(file, from: UnsafeRawBufferPointer(rebasing: all[written...]))
+        } catch {
+          return .failure(error)
+        }
+      }
+      return .success(())
+    }
   }
 }

@@ -1,7 +1,7 @@
 // hiodctl — read-only access to a system tree: `/` or the directory given by --sysroot.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-import Glibc
+import Glibc  // the O_* and access mode constants
 public import SystemPackage
 
 /// A read-only view of a system tree (sysfs, device nodes, procfs) rooted at `path`.
@@ -31,15 +31,19 @@ public struct SystemRoot: Sendable {
     guard !trimmed.isEmpty else {
       throw .sysrootUnusable(path, .noSuchFileOrDirectory)
     }
-    var status = stat()
-    if stat(trimmed, &status) != 0 {
-      throw .sysrootUnusable(path, Errno(rawValue: errno))
+    let type: FileType
+    do {
+      type = try Syscall.fileType(trimmed)
+    } catch {
+      throw .sysrootUnusable(path, error)
     }
-    if status.st_mode & S_IFMT != S_IFDIR {
+    guard type == .directory else {
       throw .sysrootUnusable(path, .notDirectory)
     }
-    if access(trimmed, R_OK | X_OK) != 0 {
-      throw .sysrootUnusable(path, Errno(rawValue: errno))
+    do {
+      try Syscall.access(trimmed, R_OK | X_OK)
+    } catch {
+      throw .sysrootUnusable(path, error)
     }
     self.path = trimmed
   }
@@ -72,28 +76,32 @@ public struct SystemRoot: Sendable {
   }
 
   private func read(_ absolute: String, limit: Int, truncating: Bool) -> Result<[UInt8], Errno> {
-    Self.readFile(at: AT_FDCWD, resolve(absolute), limit: limit, truncating: truncating)
+    Result { () throws(Errno) -> [UInt8] in
+      let file = try Syscall.open(resolve(absolute), Self.readFlags)
+      return try Self.contents(of: file, limit: limit, truncating: truncating)
+    }
   }
 
-  /// Opens `path` relative to `directory` (or the working directory) and reads it.
-  fileprivate static func readFile(
-    at directory: Int32, _ path: String, limit: Int, truncating: Bool
-  ) -> Result<[UInt8], Errno> {
-    // O_NONBLOCK: a FIFO planted in a broken tree must not hang the tool.
-    let raw = openat(directory, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-    guard raw >= 0 else { return .failure(Errno(rawValue: errno)) }
-    let descriptor = FileDescriptor(rawValue: raw)
-    defer { try? descriptor.close() }
+  /// How every file of the tree is opened. O_NONBLOCK: a FIFO planted in a broken tree
+  /// must not hang the tool.
+  fileprivate static let readFlags = O_RDONLY | O_NONBLOCK
+  fileprivate static let directoryFlags = O_RDONLY | O_DIRECTORY | O_NONBLOCK
+
+  /// Reads an open file to its end, or to `limit` bytes.
+  fileprivate static func contents(of file: borrowing OwnedDescriptor, limit: Int, truncating: Bool)
+    throws(Errno) -> [UInt8]
+  {
     var bytes: [UInt8] = []
-    let outcome: Result<Void, Errno> = withUnsafeTemporaryAllocation(
-      byteCount: 4096, alignment: 1
-    ) { chunk in
+    // SAFETY: `chunk` is valid inside the closure only and never escapes it; read(2)
+    // fills at most its 4096 bytes and returns how many, and only `chunk[..<count]`
+    // (or less) is copied out.
+    let outcome: Result<Void, Errno> = withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { chunk in
       while true {
         let count: Int
-        do {
-          count = try descriptor.read(into: chunk)
+        do throws(Errno) {
+          count = try Syscall.read(file, into: chunk)
         } catch {
-          return .failure(error as? Errno ?? .ioError)
+          return .failure(error)
         }
         if count == 0 { return .success(()) }
         if bytes.count + count > limit {
@@ -104,22 +112,13 @@ public struct SystemRoot: Sendable {
         bytes.append(contentsOf: chunk[..<count])
       }
     }
-    if case .failure(let errno) = outcome { return .failure(errno) }
-    return .success(bytes)
+    try outcome.get()
+    return bytes
   }
 
   /// The target of the symbolic link at `absolute`, as stored (usually relative).
   public func readLink(_ absolute: String) -> Result<String, Errno> {
-    Self.readLink(at: AT_FDCWD, resolve(absolute))
-  }
-
-  fileprivate static func readLink(at directory: Int32, _ path: String) -> Result<String, Errno> {
-    withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX)) { buffer in
-      let length = readlinkat(directory, path, buffer.baseAddress!, buffer.count)
-      if length < 0 { return .failure(Errno(rawValue: errno)) }
-      let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: length)
-      return .success(String(decoding: bytes, as: UTF8.self))
-    }
+    Result { () throws(Errno) -> String in try Syscall.readLink(resolve(absolute)) }
   }
 
   /// The last path component of the link target at `absolute` (how sysfs names the
@@ -140,51 +139,28 @@ public struct SystemRoot: Sendable {
 
   /// The names in directory `absolute`, without `.` and `..`, in directory order.
   public func directoryEntries(_ absolute: String) -> Result<[String], Errno> {
-    Self.directoryEntries(at: AT_FDCWD, resolve(absolute))
-  }
-
-  fileprivate static func directoryEntries(at directory: Int32, _ path: String)
-    -> Result<[String], Errno>
-  {
-    let raw = openat(directory, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
-    guard raw >= 0 else { return .failure(Errno(rawValue: errno)) }
-    guard let stream = fdopendir(raw) else {
-      let failure = Errno(rawValue: errno)
-      close(raw)
-      return .failure(failure)
+    Result { () throws(Errno) -> [String] in
+      let directory = try Syscall.open(resolve(absolute), Self.directoryFlags)
+      return Syscall.directoryEntryNames(directory)
     }
-    defer { closedir(stream) }
-    var names: [String] = []
-    while let entry = readdir(stream) {
-      // Read the name in place up to its NUL: copying the 256-byte d_name field would
-      // read past a short record, up to beyond the end of glibc's buffer (valgrind
-      // flagged it as reads of uninitialised memory).
-      let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
-      let start = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: UInt8.self)
-      let name = String(decoding: UnsafeBufferPointer(start: start, count: strlen(start)), as: UTF8.self)
-      if name != "." && name != ".." { names.append(name) }
-    }
-    return .success(names)
   }
 
   /// Opens the directory at `absolute` so that several files in it can be read without
   /// walking the whole path again for each (a quarter of `list`'s time on a
   /// 4096-function host went to path lookups before this).
   public func openDirectory(_ absolute: String) throws(Errno) -> OpenDirectory {
-    let raw = open(resolve(absolute), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
-    guard raw >= 0 else { throw Errno(rawValue: errno) }
-    return OpenDirectory(descriptor: raw, absolute: absolute)
+    OpenDirectory(descriptor: try Syscall.open(resolve(absolute), Self.directoryFlags), absolute: absolute)
   }
 
   /// Whether something exists at `absolute` (a dangling symlink counts as absent).
   public func exists(_ absolute: String) -> Bool {
-    access(resolve(absolute), F_OK) == 0
+    (try? Syscall.access(resolve(absolute), F_OK)) != nil
   }
 
   /// Whether the calling user may open `absolute` for reading and writing, which is
   /// what VFIO and iommufd nodes need.
   public func isReadWritable(_ absolute: String) -> Bool {
-    access(resolve(absolute), R_OK | W_OK) == 0
+    (try? Syscall.access(resolve(absolute), R_OK | W_OK)) != nil
   }
 }
 
@@ -192,26 +168,26 @@ public struct SystemRoot: Sendable {
 /// are read relative to it. Paths given to its methods are relative; `absolute` is the
 /// host path, for messages.
 public struct OpenDirectory: ~Copyable {
-  private let descriptor: Int32
+  private let descriptor: OwnedDescriptor
   public let absolute: String
 
-  fileprivate init(descriptor: Int32, absolute: String) {
+  fileprivate init(descriptor: consuming OwnedDescriptor, absolute: String) {
     self.descriptor = descriptor
     self.absolute = absolute
   }
-
-  deinit { close(descriptor) }
 
   /// Reads the text file `relative` (see `SystemRoot.readText`).
   public func readText(_ relative: String, limit: Int = SystemRoot.attributeLimit)
     -> Result<String, Errno>
   {
-    SystemRoot.readFile(at: descriptor, relative, limit: limit, truncating: false)
-      .map { String(decoding: $0, as: UTF8.self) }
+    Result { () throws(Errno) -> [UInt8] in
+      let file = try Syscall.open(relative, SystemRoot.readFlags, in: descriptor)
+      return try SystemRoot.contents(of: file, limit: limit, truncating: false)
+    }.map { String(decoding: $0, as: UTF8.self) }
   }
 
   public func readLink(_ relative: String) -> Result<String, Errno> {
-    SystemRoot.readLink(at: descriptor, relative)
+    Result { () throws(Errno) -> String in try Syscall.readLink(relative, in: descriptor) }
   }
 
   public func readLinkBasename(_ relative: String) -> Result<String, Errno> {
@@ -219,11 +195,14 @@ public struct OpenDirectory: ~Copyable {
   }
 
   public func directoryEntries(_ relative: String) -> Result<[String], Errno> {
-    SystemRoot.directoryEntries(at: descriptor, relative)
+    Result { () throws(Errno) -> [String] in
+      let directory = try Syscall.open(relative, SystemRoot.directoryFlags, in: descriptor)
+      return Syscall.directoryEntryNames(directory)
+    }
   }
 
   /// Whether something exists at `relative` (a dangling symlink counts as absent).
   public func exists(_ relative: String) -> Bool {
-    faccessat(descriptor, relative, F_OK, 0) == 0
+    (try? Syscall.access(relative, F_OK, in: descriptor)) != nil
   }
 }
