@@ -3,7 +3,8 @@
 # Completes hiodctl's commands, the global options (anywhere on the line), each
 # command's own options after the command, option values (vIOMMU models, backends,
 # QEMU releases, on|off properties, granules, machine types) and PCI devices read live
-# from ${SYSROOT}/sys/bus/pci/devices, honouring a --sysroot DIR already on the line.
+# from ${SYSROOT}/sys/bus/pci/devices, honouring a --sysroot DIR already on the line, or
+# from the snapshot of a --host FILE on it (its devices, not the live host's).
 # caps and check offer the devices bound to a VFIO driver (all devices when none is).
 #
 # Install: copy to /usr/share/bash-completion/completions/hiodctl (or, for one user,
@@ -24,7 +25,7 @@ _hiodctl_value_options()
 		list) opts+=' -s --slot -d --id' ;;
 		caps) opts+=' --backend' ;;
 		check)
-			opts+=' --viommu --qemu --machine --backend --aw-bits --caching-mode'
+			opts+=' --viommu --domain --qemu --machine --backend --aw-bits --caching-mode'
 			opts+=' --x-scalable-mode --scalable-mode --fs1gp --pasid-bits --granule --oas'
 			opts+=' --ssidsize --ril --ats --dma-remap'
 			;;
@@ -41,7 +42,10 @@ _hiodctl_options()
 	opts+=' --json -n --numeric -h --help --version'
 	case $1 in
 		list) opts+=' --vfio' ;;
-		check) opts+=' --all --suggest --x-flts --fsts --accel' ;;
+		caps | export) opts+=' --force' ;;
+		check) opts+=' --force --all --suggest -q --quiet --x-flts --fsts --accel' ;;
+		host) opts+=' -q --quiet' ;;
+		snapshot) opts+=' --iommufd --force' ;;
 	esac
 }
 
@@ -98,13 +102,38 @@ _hiodctl_reassemble()
 
 # PCI devices under ${root}/sys/bus/pci/devices, one a line. $1: "vfio" prefers the
 # devices bound to a VFIO driver (vfio-pci or a variant driver), falling back to every
-# device; "all" gives every device; "ids" gives their vendor:device pairs.
+# device; "all" gives every device; "ids" gives their vendor:device pairs. With a
+# --host snapshot on the line, its devices instead (from its "list" document: pretty
+# JSON with sorted keys, so each device's "bdf" and IDs come before its "vfio_bound").
 _hiodctl_devices()
 {
-	local dir=${root%/}/sys/bus/pci/devices d vendor device target
+	local dir=${root%/}/sys/bus/pci/devices d vendor device target line bdf=
 	local -a all=() links=() vfio=()
 	local -A ids=()
 	local -i i=0
+	if [[ -n $snapshot ]]; then
+		[[ -r $snapshot && ! -d $snapshot ]] || return 0
+		while IFS= read -r line; do
+			case $line in
+				*'"bdf" : "'*) bdf=${line#*'"bdf" : "'} bdf=${bdf%%\"*} ;;
+				*'"device_id" : "'*) device=${line#*'"device_id" : "'} device=${device%%\"*} ;;
+				*'"vendor_id" : "'*) vendor=${line#*'"vendor_id" : "'} vendor=${vendor%%\"*} ;;
+				*'"vfio_bound" : '*)
+					[[ -n $bdf ]] || continue
+					all+=("$bdf")
+					[[ $line == *'"vfio_bound" : true'* ]] && vfio+=("$bdf")
+					[[ -n $vendor && -n $device ]] && ids[$vendor:$device]=1
+					bdf= vendor= device=
+					;;
+			esac
+		done <"$snapshot"
+		case $1 in
+			all) ((${#all[@]})) && printf '%s\n' "${all[@]}" ;;
+			ids) ((${#ids[@]})) && printf '%s\n' "${!ids[@]}" ;;
+			vfio) ((${#vfio[@]})) && printf '%s\n' "${vfio[@]}" || { ((${#all[@]})) && printf '%s\n' "${all[@]}"; } ;;
+		esac
+		return 0
+	fi
 	for d in "$dir"/*; do
 		[[ -e $d || -L $d ]] || continue
 		all+=("${d##*/}")
@@ -180,6 +209,9 @@ _hiodctl_value()
 		--host)
 			_hiodctl_files json
 			;;
+		--domain)
+			_hiodctl_files xml
+			;;
 		-o|--output)
 			_hiodctl_files
 			;;
@@ -199,7 +231,7 @@ _hiodctl_value()
 			_hiodctl_words '7.2 8.0 8.1 8.2 9.0 9.1 9.2 10.0 10.1 10.2 11.0 11.1'
 			;;
 		--machine)
-			_hiodctl_words 'q35 pc-q35-9.1 pc-q35-10.0 pc virt virt-10.0'
+			_hiodctl_words 'q35 pc-q35-9.1 pc-q35-10.0 pc-i440fx-10.0 virt virt-10.0'
 			;;
 		--caching-mode|--x-scalable-mode|--scalable-mode|--fs1gp|--ril|--ats|--dma-remap)
 			_hiodctl_words 'on off'
@@ -226,7 +258,7 @@ _hiodctl_value()
 _hiodctl_complete()
 {
 	local -a words=()
-	local cword prev= cmd= root= expect= w rest letter opts
+	local cword prev= cmd= root= snapshot= expect= w rest letter opts
 	local -i i ddash=0 all=0
 	_hiodctl_reassemble
 
@@ -236,6 +268,7 @@ _hiodctl_complete()
 		w=${words[i]}
 		if [[ -n $expect ]]; then
 			[[ $expect == --sysroot ]] && root=$w
+			[[ $expect == --host && -z $snapshot ]] && snapshot=$w
 			expect=
 			continue
 		fi
@@ -249,6 +282,9 @@ _hiodctl_complete()
 				;;
 			--sysroot=*)
 				root=${w#*=}
+				;;
+			--host=*)
+				[[ -z $snapshot ]] && snapshot=${w#*=}
 				;;
 			--*=*)
 				;;
@@ -280,6 +316,13 @@ _hiodctl_complete()
 	esac
 	[[ $root == \~/* || $root == \~ ]] && root=$HOME${root#\~}
 	[[ -z $root ]] && root=/
+	# The first --host snapshot, unquoted likewise (- is standard input: nothing to offer).
+	case $snapshot in
+		\'*\') snapshot=${snapshot:1:${#snapshot}-2} ;;
+		\"*\") snapshot=${snapshot:1:${#snapshot}-2} ;;
+		*) snapshot=${snapshot//\\/} ;;
+	esac
+	[[ $snapshot == \~/* ]] && snapshot=$HOME${snapshot#\~}
 
 	if [[ -n $expect ]]; then
 		prev=$expect
@@ -305,7 +348,7 @@ _hiodctl_complete()
 
 	case $cmd in
 		'')
-			_hiodctl_words 'list caps check snapshot export'
+			_hiodctl_words 'list caps check host snapshot export'
 			;;
 		caps)
 			_hiodctl_words "$(_hiodctl_devices vfio)" bdf
@@ -319,7 +362,7 @@ _hiodctl_complete()
 				_hiodctl_words "$opts"
 			fi
 			;;
-		list|snapshot|export)
+		list|host|snapshot|export)
 			# No arguments: offer the options (unless after `--`).
 			if ((!ddash)); then
 				_hiodctl_options "$cmd"

@@ -3,7 +3,8 @@
 # Completes hiodctl's commands, the global options (anywhere on the line), each
 # command's own options after the command, option values (vIOMMU models, backends,
 # QEMU releases, on|off properties, granules, machine types) and PCI devices read live
-# from ${SYSROOT}/sys/bus/pci/devices, honouring a --sysroot DIR already on the line.
+# from ${SYSROOT}/sys/bus/pci/devices, honouring a --sysroot DIR already on the line, or
+# from the snapshot of a --host FILE on it (its devices, not the live host's).
 # caps and check offer the devices bound to a VFIO driver (all devices when none is).
 #
 # Install: copy to ~/.config/fish/completions/hiodctl.fish (one user) or to
@@ -16,17 +17,20 @@
 
 # Walks the line before the cursor as hiodctl's parser does (global options anywhere,
 # the first bare word is the command, `--` ends the options) and prints the command,
-# or nothing before it. With --sysroot, prints that option's value instead.
+# or nothing before it. With sysroot (or snapshot), prints --sysroot's value (or the
+# first --host's) instead.
 function __hiodctl_parse --argument-names want
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l command
     set -l sysroot
+    set -l snapshot
     set -l expect
     set -l ddash 0
     for token in $tokens
         if test -n "$expect"
             test "$expect" = --sysroot; and set sysroot $token
+            test "$expect" = --host; and test -z "$snapshot"; and set snapshot $token
             set expect
             continue
         end
@@ -39,6 +43,8 @@ function __hiodctl_parse --argument-names want
                 set ddash 1
             case '--sysroot=*'
                 set sysroot (string replace -- --sysroot= '' $token)
+            case '--host=*'
+                test -z "$snapshot"; and set snapshot (string replace -- --host= '' $token)
             case '--*=*'
             case --sysroot --host
                 set expect $token
@@ -46,8 +52,8 @@ function __hiodctl_parse --argument-names want
                 test "$command" = list; and set expect $token
             case --backend
                 contains -- "$command" caps check export; and set expect $token
-            case --viommu --qemu --machine --aw-bits --caching-mode --x-scalable-mode \
-                    --fs1gp --granule --oas --ssidsize --ril --ats --dma-remap
+            case --viommu --domain --qemu --machine --aw-bits --caching-mode --x-scalable-mode \
+                    --scalable-mode --fs1gp --pasid-bits --granule --oas --ssidsize --ril --ats --dma-remap
                 test "$command" = check; and set expect $token
             case --output
                 contains -- "$command" snapshot export; and set expect $token
@@ -78,6 +84,8 @@ function __hiodctl_parse --argument-names want
             set sysroot (string replace -r '^~(?=/|$)' $HOME -- $sysroot)
             test -n "$sysroot"; or set sysroot /
             echo $sysroot
+        case snapshot
+            string replace -r '^~(?=/)' $HOME -- $snapshot
         case ddash
             echo $ddash
         case '*'
@@ -108,24 +116,60 @@ end
 # vendor:device pairs).
 function __hiodctl_devices --argument-names mode
     set -l dir (string replace -r '/$' '' -- (__hiodctl_parse sysroot))/sys/bus/pci/devices
+    set -l snapshot (__hiodctl_parse snapshot)
     set -l all
     set -l vfio
     set -l ids
-    for device in $dir/*
-        set -l bdf (string replace -r '.*/' '' -- $device)
-        # The driver is the basename of the `driver` link (vfio-pci or a variant driver).
+    if test -n "$snapshot"
+        # Its "list" document: pretty JSON with sorted keys, so each device's bdf, driver
+        # and IDs come before its vfio_bound.
+        test -f "$snapshot" -a -r "$snapshot"; or return 0
+        set -l bdf
         set -l driver
-        test -L $device/driver; and set driver (string replace -r '.*/' '' -- (readlink -- $device/driver))
-        if test -n "$driver"
-            set -a all $bdf\t$driver
-        else
-            set -a all $bdf\t'no driver'
-        end
-        string match -q -- '*vfio*' "$driver"; and set -a vfio $bdf\t$driver
-        if test "$mode" = ids
-            and read -l vendor <$device/vendor 2>/dev/null
-            and read -l device_id <$device/device 2>/dev/null
-            set -a ids (string replace 0x '' -- $vendor):(string replace 0x '' -- $device_id)
+        set -l vendor
+        set -l device_id
+        while read -l line
+            if set -l m (string match -r -- '"bdf" : "([^"]*)"' $line)
+                set bdf $m[2]
+            else if set -l m (string match -r -- '"driver" : "([^"]*)"' $line)
+                set driver $m[2]
+            else if string match -q -- '*"driver" : null*' $line
+                set driver
+            else if set -l m (string match -r -- '"device_id" : "([^"]*)"' $line)
+                set device_id $m[2]
+            else if set -l m (string match -r -- '"vendor_id" : "([^"]*)"' $line)
+                set vendor $m[2]
+            else if string match -q -- '*"vfio_bound" : *' $line; and test -n "$bdf"
+                if test -n "$driver"
+                    set -a all $bdf\t$driver
+                else
+                    set -a all $bdf\t'no driver'
+                end
+                string match -q -- '*"vfio_bound" : true*' $line; and set -a vfio $bdf\t$driver
+                test -n "$vendor" -a -n "$device_id"; and set -a ids $vendor:$device_id
+                set bdf
+                set driver
+                set vendor
+                set device_id
+            end
+        end <$snapshot
+    else
+        for device in $dir/*
+            set -l bdf (string replace -r '.*/' '' -- $device)
+            # The driver is the basename of the `driver` link (vfio-pci or a variant driver).
+            set -l driver
+            test -L $device/driver; and set driver (string replace -r '.*/' '' -- (readlink -- $device/driver))
+            if test -n "$driver"
+                set -a all $bdf\t$driver
+            else
+                set -a all $bdf\t'no driver'
+            end
+            string match -q -- '*vfio*' "$driver"; and set -a vfio $bdf\t$driver
+            if test "$mode" = ids
+                and read -l vendor <$device/vendor 2>/dev/null
+                and read -l device_id <$device/device 2>/dev/null
+                set -a ids (string replace 0x '' -- $vendor):(string replace 0x '' -- $device_id)
+            end
         end
     end
     switch $mode
@@ -154,14 +198,15 @@ complete -c hiodctl -f
 complete -c hiodctl -n __hiodctl_needs_command -a list -d 'list PCI devices with IOMMU group, driver, VFIO nodes and group viability'
 complete -c hiodctl -n __hiodctl_needs_command -a caps -d "realize each device's HostIOMMUDevice and report its capabilities"
 complete -c hiodctl -n __hiodctl_needs_command -a check -d "predict QEMU's verdict on each device behind a vIOMMU"
+complete -c hiodctl -n __hiodctl_needs_command -a host -d 'say whether this host can assign devices at all (PASS, WARN or FAIL per prerequisite)'
 complete -c hiodctl -n __hiodctl_needs_command -a snapshot -d 'record the whole host and every VFIO device as one JSON document'
 complete -c hiodctl -n __hiodctl_needs_command -a export -d 'write fleet facts: NFD labels, Prometheus metrics or Ansible facts'
 
 # Global options, anywhere.
 complete -c hiodctl -l sysroot -x -a '(__fish_complete_directories)' -d 'read sysfs, /dev, /proc and pci.ids under DIR'
-complete -c hiodctl -l host -x -a '(__hiodctl_json_files)' -d 'answer from a snapshot instead of this host (repeat for a pool)'
+complete -c hiodctl -l host -x -a '(__hiodctl_json_files)' -d 'answer from a snapshot instead of this host (repeat for a pool; - reads stdin)'
 complete -c hiodctl -l json -d 'print one JSON document'
-complete -c hiodctl -s n -l numeric -d 'show numeric IDs only; do not look names up'
+complete -c hiodctl -s n -l numeric -d 'show numeric IDs only (-nn: names and numbers, as lspci)'
 complete -c hiodctl -s h -l help -d "show help (after a command: its help)"
 complete -c hiodctl -l version -d 'print the version and exit'
 
@@ -174,13 +219,20 @@ complete -c hiodctl -n '__hiodctl_using list' -l vfio -d 'only devices bound to 
 complete -c hiodctl -n __hiodctl_wants_bdf -a '(__hiodctl_devices vfio)'
 
 # caps, check and export
-complete -c hiodctl -n '__hiodctl_using caps check export' -l backend -x -a 'auto legacy iommufd sysfs' -d 'how to realize the HostIOMMUDevice'
+complete -c hiodctl -n '__hiodctl_using caps check' -l backend -x -a 'auto legacy iommufd sysfs' -d 'how to realize the HostIOMMUDevice'
+complete -c hiodctl -n '__hiodctl_using export' -l backend -x -a 'sysfs auto legacy iommufd' -d 'how to realize the HostIOMMUDevice (default sysfs)'
+complete -c hiodctl -n '__hiodctl_using caps check snapshot export' -l force -d 'let the iommufd backend bind a device whose reset_method is a bus reset'
+complete -c hiodctl -n '__hiodctl_using snapshot' -l iommufd -d 'also realize each device through iommufd (its bind resets the device)'
+
+# check and host
+complete -c hiodctl -n '__hiodctl_using check host' -s q -l quiet -d 'verdicts only (host: only the WARN and FAIL lines)'
 
 # check
 complete -c hiodctl -n '__hiodctl_using check' -l viommu -x -a 'intel virtio smmuv3 amd none' -d 'the vIOMMU model (required)'
 complete -c hiodctl -n '__hiodctl_using check' -l all -d 'every device bound to a VFIO driver'
+complete -c hiodctl -n '__hiodctl_using check' -l domain -r -F -d "the VM of a libvirt domain's XML (virsh dumpxml; - reads stdin)"
 complete -c hiodctl -n '__hiodctl_using check' -l qemu -x -a '7.2 8.0 8.1 8.2 9.0 9.1 9.2 10.0 10.1 10.2 11.0 11.1' -d 'QEMU release whose defaults and rules apply'
-complete -c hiodctl -n '__hiodctl_using check' -l machine -x -a 'q35 pc-q35-9.1 pc-q35-10.0 pc virt virt-10.0' -d 'machine type whose compat defaults apply'
+complete -c hiodctl -n '__hiodctl_using check' -l machine -x -a 'q35 pc-q35-9.1 pc-q35-10.0 pc-i440fx-10.0 virt virt-10.0' -d 'machine type whose compat defaults apply'
 complete -c hiodctl -n '__hiodctl_using check' -l suggest -d 'print the strongest configuration all selected devices accept'
 complete -c hiodctl -n '__hiodctl_using check' -l aw-bits -x -a '39 48' -d 'intel aw-bits (virtio: 32-64)'
 complete -c hiodctl -n '__hiodctl_using check' -l caching-mode -x -a 'on off' -d 'intel caching-mode'
@@ -199,5 +251,5 @@ complete -c hiodctl -n '__hiodctl_using check' -l ats -x -a 'on off' -d 'smmuv3 
 complete -c hiodctl -n '__hiodctl_using check' -l dma-remap -x -a 'on off' -d 'amd dma-remap'
 
 # snapshot and export
-complete -c hiodctl -n '__hiodctl_using snapshot export' -s o -l output -r -F -d 'write to FILE atomically instead of stdout'
+complete -c hiodctl -n '__hiodctl_using snapshot export' -s o -l output -r -F -d 'write to FILE atomically instead of stdout (- is stdout)'
 complete -c hiodctl -n '__hiodctl_using export' -l format -x -a 'nfd prometheus ansible' -d 'the export format (required)'

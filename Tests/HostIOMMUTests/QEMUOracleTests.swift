@@ -70,19 +70,21 @@ struct QEMUOracleTests {
     let snapshot = try HostSnapshot.load("\(Self.directory)/snapshots/\(cell.kind).json")
     let parsed = try QEMUCommandLine.parse(cell.qemu)
     let release = try #require(QEMUVersion(cell.release))
-    let configuration = VIOMMUConfiguration(
-      model: parsed.model, qemu: release, machine: parsed.machine, options: parsed.options)
+    // As `check -- QEMU-ARGV` builds it (ParsedCommandLine.configuration, .vm).
+    let configuration = parsed.configuration(qemu: release)
     let realizer = snapshot.realizer
     let inputs = parsed.invocation.devices.map { assigned -> DeviceCheckInput in
       let device = snapshot.inventory.devices.first { $0.address == assigned.host }!
-      let realization = realizer.realize(device, in: snapshot.inventory, backend: .auto)
+      // As `check -- QEMU-ARGV` realizes it: legacy, or iommufd when QEMU uses it and
+      // the check needs hw_info.
+      let realization = realizer.realize(
+        device, in: snapshot.inventory, backend: .auto,
+        preferIOMMUFD: parsed.vm.needsIOMMUFDAnswer(for: assigned.host, configuration))
       return DeviceCheckInput(
         device: device, realization: realization, group: snapshot.inventory.group(device.iommuGroup))
     }
-    var invocation = parsed.invocation
-    invocation.extraVIOMMU = parsed.extraVIOMMU
     let report = VIOMMUChecker.check(
-      configuration, devices: inputs, host: snapshot.inventory.facts, invocation: invocation)
+      configuration, devices: inputs, host: snapshot.inventory.facts, invocation: parsed.vm)
 
     switch cell.verdict {
     case "starts":

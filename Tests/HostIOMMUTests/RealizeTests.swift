@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import CHIODShim
+import Foundation
 import Glibc
 import SystemPackage
 import Testing
@@ -78,7 +79,8 @@ struct RealizeTests {
     let failure = try #require(result.primaryFailure)
     #expect(failure.problem == .groupNotViable && failure.step == "sysfs")
     #expect(failure.message == "group 3 is not viable: 0000:00:04.1 is bound to e1000e")
-    #expect(failure.hints.first == "Please ensure all devices within the iommu_group are bound to their vfio bus driver.")
+    // list's advice (ViabilityAdvice); QEMU's own hint is the check's qemu_hint.
+    #expect(failure.hints == ["bind every device of group 3 to vfio-pci or unbind it, e.g. driverctl set-override 0000:00:04.1 vfio-pci"])
     #expect(kernel.log.isEmpty)
   }
 
@@ -323,5 +325,75 @@ struct ProcessHoldersTests {
     let root = try SystemRoot(validating: scratch.path)
     #expect(ProcessHolders.describe("/dev/vfio/2", in: root) == "/dev/vfio/2 is held by pid 4242 (qemu-system-x86)")
     #expect(ProcessHolders.describe("/dev/vfio/3", in: root).hasPrefix("no process has /dev/vfio/3 open"))
+  }
+}
+
+/// The iommufd bind resets the device (vfio_pci_core_enable, and again on close): a reset
+/// that reaches past the function is refused before anything is opened, unless forced.
+struct DeviceResetTests {
+  /// The synthetic intel host, copied, with `reset_method` of 0000:00:02.0 set to `methods`.
+  static func tree(resetMethod methods: String) throws -> SystemRoot {
+    let copy = FileManager.default.temporaryDirectory.appendingPathComponent("hiod-reset-\(UUID().uuidString)")
+    try FileManager.default.copyItem(atPath: Fixtures.path("synthetic/intel-host"), toPath: copy.path)
+    try (methods + "\n").write(
+      toFile: copy.path + "/sys/devices/pci0000:00/0000:00:02.0/reset_method", atomically: false, encoding: .utf8)
+    return try SystemRoot(validating: copy.path)
+  }
+
+  static func realize(_ root: SystemRoot, kernel: ScriptedKernel, allowBusReset: Bool) throws -> DeviceRealization {
+    let host = try HostInventory.scan(root)
+    let device = try #require(host.devices.first { $0.address.description == "0000:00:02.0" })
+    return HostIOMMURealizer(root: root, kernel: kernel, allowBusReset: allowBusReset)
+      .realize(device, in: host, backend: .iommufd)
+  }
+
+  @Test func aBusResetIsRefusedBeforeAnythingIsOpened() throws {
+    let root = try Self.tree(resetMethod: "bus")
+    defer { try? FileManager.default.removeItem(atPath: root.path) }
+    let kernel = ScriptedKernel(script: RealizeTests.iommufdScript)
+    let result = try Self.realize(root, kernel: kernel, allowBusReset: false)
+    let failure = try #require(result.primaryFailure)
+    #expect(failure.problem == .busResetRefused && failure.step == "reset_method")
+    #expect(result.attempts.first?.reset == DeviceReset(methods: ["bus"]))
+    #expect(result.hostIOMMUDevice?.backend == .sysfs)
+    #expect(!kernel.log.contains { $0.hasPrefix("open") }, "\(kernel.log)")
+  }
+
+  @Test func forcedTheBusResetBinds() throws {
+    let root = try Self.tree(resetMethod: "bus")
+    defer { try? FileManager.default.removeItem(atPath: root.path) }
+    let kernel = ScriptedKernel(script: RealizeTests.iommufdScript)
+    let result = try Self.realize(root, kernel: kernel, allowBusReset: true)
+    #expect(result.hostIOMMUDevice?.backend == .iommufd)
+    #expect(kernel.log.contains("VFIO_DEVICE_BIND_IOMMUFD /dev/vfio/devices/vfio0"))
+  }
+
+  @Test func aFunctionLevelResetBindsAndIsAnnounced() throws {
+    let root = try Self.tree(resetMethod: "flr bus")
+    defer { try? FileManager.default.removeItem(atPath: root.path) }
+    let kernel = ScriptedKernel(script: RealizeTests.iommufdScript)
+    let result = try Self.realize(root, kernel: kernel, allowBusReset: false)
+    #expect(result.hostIOMMUDevice?.backend == .iommufd)
+    let reset = try #require(result.attempts.first?.reset)
+    #expect(reset.method == "flr" && !reset.reachesBeyondFunction)
+    let device = try #require(result.device as PCIDevice?)
+    #expect(
+      reset.notice(for: device)
+        == "0000:00:02.0: the iommufd bind opens the device, and the kernel resets it on open and again on close (reset_method: flr bus; the kernel uses flr)"
+    )
+  }
+
+  /// The default paths never bind: auto goes through the legacy container.
+  @Test func autoNeverBinds() throws {
+    let root = try Self.tree(resetMethod: "flr")
+    defer { try? FileManager.default.removeItem(atPath: root.path) }
+    let host = try HostInventory.scan(root)
+    let device = try #require(host.devices.first { $0.address.description == "0000:00:02.0" })
+    let kernel = ScriptedKernel(script: RealizeTests.legacyScript)
+    let realizer = HostIOMMURealizer(root: root, kernel: kernel)
+    let result = realizer.realize(device, in: host, backend: .auto)
+    #expect(result.hostIOMMUDevice?.backend == .legacy)
+    #expect(!kernel.log.contains { $0.contains("/dev/vfio/devices/") || $0.contains("/dev/iommu") }, "\(kernel.log)")
+    #expect(realizer.reset(for: device, in: host, backend: .auto) == nil)
   }
 }

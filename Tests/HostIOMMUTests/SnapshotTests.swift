@@ -40,11 +40,15 @@ struct SnapshotTests {
   func answersFromTheSnapshotEqualLiveAnswers(_ tree: String) throws {
     let root = try Fixtures.root(tree)
     let live = try HostInventory.scan(root)
-    let snapshot = try HostSnapshot.decode(try Self.encode(HostSnapshot.take(root)), source: tree)
+    let taken = try HostSnapshot.take(root, backends: HostSnapshot.recordedBackends)
+    let snapshot = try HostSnapshot.decode(try Self.encode(taken), source: tree)
     let liveRealizer = HostIOMMURealizer(root: root)
     for device in live.devices where device.isVFIOBound {
       for choice in BackendChoice.allCases {
-        let fromHost = liveRealizer.realize(device, in: live, backend: choice)
+        // A live iommufd attempt also says which reset its bind makes; answering from a
+        // snapshot opens nothing, so that is the one field the two do not share.
+        var fromHost = liveRealizer.realize(device, in: live, backend: choice)
+        for index in fromHost.attempts.indices { fromHost.attempts[index].reset = nil }
         let fromSnapshot = snapshot.realizer.realize(device, in: snapshot.inventory, backend: choice)
         #expect(fromSnapshot == fromHost, "\(tree) \(device.address) \(choice)")
       }

@@ -37,7 +37,8 @@ struct SystemRootTests {
       _ = try SystemRoot(validating: "/nonexistent/hiodctl-root")
     } throws: { error in
       let failure = error as? HIODError
-      return failure?.exitStatus == .usage
+      // A missing input is a runtime error (3), like a missing --host file (issue 12).
+      return failure?.exitStatus == .runtimeError
         && failure?.message == "--sysroot /nonexistent/hiodctl-root: No such file or directory"
     }
   }

@@ -61,9 +61,9 @@ struct ArgumentParserTests {
     Rejected(arguments: ["list", "-x"], message: "unknown option '-x'", command: "list"),
     Rejected(arguments: ["list", "-nx"], message: "unknown option '-x' in '-nx'", command: "list"),
     Rejected(arguments: ["lst"], message: "unknown command 'lst'",
-             hints: ["did you mean 'list'?", "commands: list, caps, check, snapshot, export"]),
+             hints: ["did you mean 'list'?", "commands: list, caps, check, host, snapshot, export"]),
     Rejected(arguments: ["frobnicate"], message: "unknown command 'frobnicate'",
-             hints: ["commands: list, caps, check, snapshot, export"]),
+             hints: ["commands: list, caps, check, host, snapshot, export"]),
     Rejected(arguments: ["--sysroot"], message: "missing value for '--sysroot DIR'"),
     Rejected(arguments: ["--sysroot", "--json", "list"], message: "missing value for '--sysroot DIR'"),
     Rejected(arguments: ["list", "-s"], message: "missing value for '--slot SLOT'", command: "list"),
@@ -75,6 +75,20 @@ struct ArgumentParserTests {
              hints: ["'list' takes no arguments"], command: "list"),
     Rejected(arguments: ["list", "--", "-s"], message: "unexpected argument '-s'",
              hints: ["'list' takes no arguments"], command: "list"),
+    // Issue 12, item 8: a value given twice is refused, not silently the last.
+    Rejected(arguments: ["check", "--viommu", "intel", "--viommu", "virtio"],
+             message: "'--viommu MODEL' given twice ('intel', then 'virtio')",
+             hints: ["give it once: hiodctl does not pick one of two values for you"], command: "check"),
+    Rejected(arguments: ["snapshot", "-o", "a", "--output=b"], message: "'--output FILE' given twice ('a', then 'b')",
+             hints: ["give it once: hiodctl does not pick one of two values for you"], command: "snapshot"),
+    Rejected(arguments: ["--sysroot", "/a", "--sysroot=/b", "list"], message: "'--sysroot DIR' given twice ('/a', then '/b')",
+             hints: ["give it once: hiodctl does not pick one of two values for you"]),
+    Rejected(arguments: ["check", "--aw-bits", "39", "--aw-bits", "39"], message: "'--aw-bits N' given twice ('39', then '39')",
+             hints: ["give it once: hiodctl does not pick one of two values for you"], command: "check"),
+    Rejected(arguments: ["-nnn", "list"], message: "'-n' given 3 times: it counts at most twice",
+             hints: ["-n shows numeric IDs only; -nn names and numbers, as lspci"]),
+    Rejected(arguments: ["-n", "--numeric", "-n", "list"], message: "'-n' given 3 times: it counts at most twice",
+             hints: ["-n shows numeric IDs only; -nn names and numbers, as lspci"]),
   ]
 
   @Test(arguments: rejected)
@@ -82,6 +96,27 @@ struct ArgumentParserTests {
     #expect(throws: UsageError(message: example.message, hints: example.hints, command: example.command)) {
       _ = try ArgumentParser.parse(example.arguments)
     }
+  }
+
+  /// -s and -d merge as lspci's do; --host collects; -nn counts; a repeated flag is a flag.
+  @Test func repeatableOptionsKeepEveryValue() throws {
+    let merged = try ArgumentParser.parse(["list", "-s", "00:04", "--slot=.1", "-d", "8086:", "-d", ":10d3"])
+    #expect(merged.allValues(.slot) == ["00:04", ".1"])
+    #expect(merged.allValues(.id) == ["8086:", ":10d3"])
+    let pool = try ArgumentParser.parse(["--host", "a.json", "check", "--host=b.json"])
+    #expect(pool.allValues(.host) == ["a.json", "b.json"])
+    #expect(try ArgumentParser.parse(["-nn", "list"]).count(.numeric) == 2)
+    #expect(try ArgumentParser.parse(["-n", "list"]).count(.numeric) == 1)
+    #expect(try ArgumentParser.parse(["list"]).count(.numeric) == 0)
+    #expect(try ArgumentParser.parse(["--json", "list", "--json", "--vfio", "--vfio"]).has(.vfio))
+    #expect(try ArgumentParser.parse(["check", "--all", "-q", "--quiet"]).has(.quiet))
+    #expect(Invocation.asksForJSON(["--jsn", "--json"]) && !Invocation.asksForJSON(["check", "--", "--json"]))
+  }
+
+  /// `-` is a value for -o and --host (stdout, stdin), not a forgotten one.
+  @Test func dashIsAValue() throws {
+    #expect(try ArgumentParser.parse(["snapshot", "-o", "-"]).value(.output) == "-")
+    #expect(try ArgumentParser.parse(["--host", "-", "list"]).allValues(.host) == ["-"])
   }
 
   @Test func editDistanceSuggestsOnlyNearMisses() {

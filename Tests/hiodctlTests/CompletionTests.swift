@@ -26,6 +26,11 @@ enum Completions {
   static let intelHostVFIO: Set = ["0000:00:02.0", "0000:00:04.0", "0000:01:00.0", "10000:00:02.0"]
   /// No device bound to a VFIO driver.
   static let noIOMMU = fixtures + "/synthetic/no-iommu"
+  /// The devices of Tests/Fixtures/snapshots/v1-intel-aw39.json.
+  static let aw39VFIO: Set = ["0000:00:02.0"]
+  static let aw39All: Set = [
+    "0000:00:00.0", "0000:00:01.0", "0000:00:02.0", "0000:00:03.0", "0000:00:1f.0", "0000:00:1f.2", "0000:00:1f.3",
+  ]
 
   /// The commands the completions offer: the table's and those on their way into it.
   static let commands: Set = Set(OptionTable.commands.map(\.name)).union(["snapshot", "export"])
@@ -261,7 +266,7 @@ enum BashCompletion {
 struct BashCompletionTests {
   @Test(arguments: BashMode.allCases)
   func offersTheCommands(_ mode: BashMode) throws {
-    #expect(try BashCompletion.offers("hiodctl ", mode) == ["list", "caps", "check", "snapshot", "export"])
+    #expect(try BashCompletion.offers("hiodctl ", mode) == ["list", "caps", "check", "host", "snapshot", "export"])
     #expect(try BashCompletion.offers("hiodctl ", mode).isSuperset(of: OptionTable.commands.map(\.name)))
     #expect(try BashCompletion.offers("hiodctl --json -n ", mode) == Completions.commands)
     #expect(try BashCompletion.offers("hiodctl --sysroot /tmp ", mode) == Completions.commands)
@@ -385,6 +390,28 @@ struct BashCompletionTests {
     #expect(try BashCompletion.offers("hiodctl --sysroot \(scratch)/", mode) == ["\(scratch)/sub"])
     #expect(try BashCompletion.offers("hiodctl snapshot -o \(scratch)/", mode) == ["\(scratch)/a.json", "\(scratch)/b.txt", "\(scratch)/sub"])
     #expect(try BashCompletion.offers("hiodctl export --output \(scratch)/b", mode) == ["\(scratch)/b.txt"])
+  }
+
+  /// With --host FILE on the line, the devices are the snapshot's, not the live host's
+  /// (nor --sysroot's): VFIO-bound first for caps and check, all for -s, IDs for -d.
+  @Test(arguments: BashMode.allCases)
+  func offersTheDevicesOfTheSnapshot(_ mode: BashMode) throws {
+    let snapshot = "snapshots/v1-intel-aw39.json"
+    #expect(try BashCompletion.offers("hiodctl --host \(snapshot) caps ", mode) == Completions.aw39VFIO)
+    #expect(try BashCompletion.offers("hiodctl --host=\(snapshot) check --viommu intel ", mode) == Completions.aw39VFIO)
+    #expect(try BashCompletion.offers("hiodctl caps --host \(snapshot) --host snapshots/v1-intel-aw48.json ", mode) == Completions.aw39VFIO)
+    #expect(try BashCompletion.offers("hiodctl --host \(snapshot) list -s ", mode) == Completions.aw39All)
+    #expect(try BashCompletion.offers("hiodctl --host \(snapshot) list -d 8086:29c", mode) == ["29c0"])
+    #expect(try BashCompletion.offers("hiodctl --host - caps ", mode).isEmpty)
+    #expect(try BashCompletion.offers("hiodctl --host no-such.json caps ", mode).isEmpty)
+  }
+
+  @Test(arguments: BashMode.allCases)
+  func offersHostAndQuiet(_ mode: BashMode) throws {
+    #expect(try BashCompletion.offers("hiodctl h", mode) == ["host"])
+    #expect(try BashCompletion.offers("hiodctl host -", mode).isSuperset(of: ["-q", "--quiet", "--json", "--host"]))
+    #expect(try BashCompletion.offers("hiodctl check --q", mode).isSuperset(of: ["--quiet", "--qemu"]))
+    #expect(try BashCompletion.offers("hiodctl check --domain domains/virtio-s", mode) == ["domains/virtio-same-group.xml"])
   }
 
   /// Without ':' and '=' in COMP_WORDBREAKS readline replaces the whole word, so the
@@ -561,6 +588,9 @@ struct ZshCompletionTests {
     #expect(try ZshCompletion.offers("hiodctl list --").isSuperset(of: ["--slot", "--vfio", "--json"]))
     #expect(try ZshCompletion.offers("hiodctl export --format ") == ["nfd", "prometheus", "ansible"])
     #expect(try ZshCompletion.offers("hiodctl caps -- --b").isEmpty)
+    #expect(try ZshCompletion.offers("hiodctl --host snapshots/v1-intel-aw39.json caps ") == Completions.aw39VFIO)
+    #expect(try ZshCompletion.offers("hiodctl --host snapshots/v1-intel-aw39.json list -s ") == Completions.aw39All)
+    #expect(try ZshCompletion.offers("hiodctl host -").isSuperset(of: ["-q", "--quiet"]))
   }
 }
 
@@ -615,6 +645,10 @@ struct FishCompletionTests {
     #expect(try FishCompletion.offers("hiodctl list --").isSuperset(of: ["--slot", "--vfio", "--json"]))
     #expect(try FishCompletion.offers("hiodctl export --format ") == ["nfd", "prometheus", "ansible"])
     #expect(try FishCompletion.offers("hiodctl caps -- --b").isEmpty)
+    #expect(try FishCompletion.offers("hiodctl --host snapshots/v1-intel-aw39.json caps ") == Completions.aw39VFIO)
+    #expect(try FishCompletion.offers("hiodctl --host=snapshots/v1-intel-aw39.json list -s ") == Completions.aw39All)
+    #expect(try FishCompletion.offers("hiodctl host -").isSuperset(of: ["-q", "--quiet"]))
+    #expect(try FishCompletion.offers("hiodctl check --machine ") == Set(OptionTable.machineExamples))
     let scratch = try Completions.scratch()
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     #expect(try FishCompletion.offers("hiodctl --host \(scratch)/") == ["\(scratch)/a.json", "\(scratch)/sub/"])

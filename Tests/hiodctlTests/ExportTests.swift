@@ -159,7 +159,8 @@ struct ExportTests {
     let arguments = ["--host", "snapshots/v1-intel-aw48.json", "export", "--format", "prometheus", "-o", path]
     _ = try Golden.run(arguments)
     let complete = try String(contentsOfFile: path, encoding: .utf8)
-    #expect(complete.hasSuffix("hiod_viommu_intel_max_aw_bits 48\n"))
+    #expect(complete.contains("\nhiod_viommu_intel_max_aw_bits 48\n") && complete.contains("\nhiod_host_ready "))
+    #expect(complete.hasSuffix("\n"))
 
     let stop = ManagedAtomicFlag()
     let reader = Thread {

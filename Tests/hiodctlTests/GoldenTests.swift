@@ -9,11 +9,23 @@ import Testing
 struct GoldenCase: CustomTestStringConvertible, Sendable {
   let name: String
   let arguments: [String]
+  /// Variables added to the pinned environment (`SOURCE_DATE_EPOCH=…`).
+  var environment: [String: String] = [:]
+  /// A file under Tests/Fixtures given as standard input.
+  var stdin: String?
   var testDescription: String { name }
 
-  init(_ name: String, _ arguments: String) {
+  init(_ name: String, _ arguments: String, environment: [String: String] = [:], stdin: String? = nil) {
     self.name = name
     self.arguments = arguments.split(separator: " ").map(String.init)
+    self.environment = environment
+    self.stdin = stdin
+  }
+
+  /// The transcript's first line: the command as a shell would run it.
+  var header: String {
+    let variables = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value) " }.joined()
+    return "$ \(variables)hiodctl \(arguments.joined(separator: " "))\(stdin.map { " < \($0)" } ?? "")\n"
   }
 }
 
@@ -139,6 +151,63 @@ enum Golden {
     GoldenCase("error-export-no-format", "export"),
     GoldenCase("error-export-bad-format", "export --format csv"),
     GoldenCase("error-export-two-hosts", "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json export --format nfd"),
+    // Issue 12. 1: --suggest exits with the suggested configuration's verdict (see
+    // check-intel-suggest, 1: a device stays incompatible), and a pool's.
+    GoldenCase("check-intel-suggest-fallback", "--sysroot synthetic/intel-host check --viommu intel --suggest --all"),
+    GoldenCase("check-pool-suggest-x-flts", "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --x-scalable-mode on --x-flts --suggest --all"),
+    // 2: a prediction asked for is an answer (0); one fallen back to is undetermined (2).
+    GoldenCase("check-intel-aw39-fallback", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 39 00:02.0"),
+    GoldenCase("caps-sysfs-asked", "--sysroot captured/intel-aw39 caps --backend sysfs 00:02.0"),
+    // 3: - is stdout for -o and stdin for --host.
+    GoldenCase("export-nfd-output-dash", "--host snapshots/v1-intel-aw48.json export --format nfd -o -"),
+    GoldenCase("list-host-stdin", "--host - list --vfio", stdin: "snapshots/v1-intel-aw39.json"),
+    GoldenCase("error-host-stdin-twice", "--host - --host - list"),
+    // 6: a missing input is 3 everywhere (error-missing-sysroot, error-host-missing).
+    // 7: --json failures print an error document; --json --version a version document.
+    GoldenCase("error-json-unknown-option", "--json --jsn list"),
+    GoldenCase("error-json-missing-sysroot", "--json --sysroot does-not-exist list"),
+    GoldenCase("error-json-no-match", "--json --sysroot synthetic/intel-host list -s 00:1f.7"),
+    GoldenCase("error-json-export-nfd", "--json --host snapshots/v1-intel-aw48.json export --format nfd"),
+    GoldenCase("version-json", "--json --version"),
+    GoldenCase("export-ansible-error-json", "--json --sysroot does-not-exist export --format ansible"),
+    // 8: repeated options are refused, except -s/-d (merged as lspci) and -nn (as lspci).
+    GoldenCase("error-repeated-viommu", "check --viommu intel --viommu virtio --all"),
+    GoldenCase("error-repeated-output", "snapshot -o a.json -o b.json"),
+    GoldenCase("error-repeated-property", "check --viommu intel --aw-bits 39 --aw-bits 48 --all"),
+    GoldenCase("list-slot-merged", "--sysroot synthetic/intel-host list -s 00:04 -s .1"),
+    GoldenCase("list-id-merged", "--sysroot synthetic/intel-host list -d 8086: -d :10d3"),
+    GoldenCase("list-nn", "--sysroot synthetic/intel-host -nn list -s 00:04"),
+    GoldenCase("error-nnn", "--sysroot synthetic/intel-host -nnn list"),
+    // 10: bad values refused with a reason.
+    GoldenCase("error-source-date-epoch", "--sysroot synthetic/noiommu-mode snapshot", environment: ["SOURCE_DATE_EPOCH": "99999999999999999"]),
+    GoldenCase("error-source-date-epoch-text", "--host snapshots/v1-intel-aw48.json export --format nfd", environment: ["SOURCE_DATE_EPOCH": "yesterday"]),
+    GoldenCase("error-host-schema-zero", "--host snapshots-bad/schema-zero.json list"),
+    GoldenCase("error-host-schema-negative", "--host snapshots-bad/schema-negative.json list"),
+    GoldenCase("error-host-schema-string", "--host snapshots-bad/schema-string.json list"),
+    GoldenCase("error-caps-bad-function", "--sysroot synthetic/intel-host caps 0000:00:1f.8"),
+    GoldenCase("error-caps-bad-slot", "--sysroot synthetic/intel-host caps 00:20.0"),
+    GoldenCase("check-intel-aw-bits-65", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 65 --backend sysfs -q --all"),
+    GoldenCase("error-check-aw-bits-256", "check --viommu intel --aw-bits 256 --all"),
+    // 12: -q prints the verdicts and the summary.
+    GoldenCase("check-quiet", "--sysroot synthetic/intel-host check --viommu intel --backend sysfs -q --all"),
+    // 15: hints that name the input, and the version a snapshot asks for.
+    GoldenCase("error-host-too-new", "--host snapshots-bad/too-new.json list"),
+    GoldenCase("error-caps-unknown-bdf-host", "--host snapshots/v1-intel-aw39.json caps 0000:05:00.0"),
+    GoldenCase("error-list-vfio-no-iommu", "--sysroot captured/no-iommu list --vfio"),
+    GoldenCase("caps-no-iommu-captured", "--sysroot captured/no-iommu caps 00:02.0"),
+    // hiodctl host.
+    GoldenCase("host-help", "host --help"),
+    GoldenCase("host-intel-aw39", "--sysroot captured/intel-aw39 host"),
+    GoldenCase("host-virtio", "--sysroot captured/virtio host"),
+    GoldenCase("host-no-iommu", "--sysroot captured/no-iommu host"),
+    GoldenCase("host-noiommu-mode", "--sysroot synthetic/noiommu-mode host"),
+    GoldenCase("host-intel-host-quiet", "--sysroot synthetic/intel-host host -q"),
+    GoldenCase("host-virtio-json", "--sysroot captured/virtio --json host"),
+    GoldenCase("host-snapshot", "--host snapshots/v1-intel-aw39.json host"),
+    GoldenCase("host-two-snapshots-json", "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --json host -q"),
+    GoldenCase("export-nfd-no-iommu", "--sysroot captured/no-iommu export --format nfd"),
+    GoldenCase("export-ansible-virtio", "--sysroot captured/virtio export --format ansible"),
+    GoldenCase("export-prometheus-virtio", "--sysroot captured/virtio export --format prometheus"),
   ]
 
   /// `Tests/` of this package.
@@ -148,19 +217,26 @@ enum Golden {
     return components.joined(separator: "/")
   }()
 
-  /// The hiodctl binary of this build: next to the test bundle, unless HIODCTL_BIN says.
-  static var binary: URL {
+  /// The hiodctl binary of this build, unless HIODCTL_BIN says: the one next to the test
+  /// executable, in the scratch path it was built in (`swift build --scratch-path
+  /// .build-cli` puts both in .build-cli/<triple>/debug), never a binary of another
+  /// build directory or one on PATH.
+  static let binary: URL = {
     if let path = ProcessInfo.processInfo.environment["HIODCTL_BIN"] {
       return URL(fileURLWithPath: path)
     }
-    var directory = Bundle.main.bundleURL
-    while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("hiodctl").path),
-      directory.path != "/"
-    {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+      ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
+    var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+    // The test executable sits in the build directory itself, or inside an .xctest bundle
+    // there; stop at the scratch directory (the one holding the build directories).
+    for _ in 0..<3 {
+      let candidate = directory.appendingPathComponent("hiodctl")
+      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
       directory.deleteLastPathComponent()
     }
-    return directory.appendingPathComponent("hiodctl")
-  }
+    preconditionFailure("no hiodctl next to the test executable \(executable): build it in the same scratch path")
+  }()
 
   struct Outcome: Equatable {
     var status: Int32
@@ -172,9 +248,14 @@ enum Golden {
     }
   }
 
-  /// Runs the binary from Tests/Fixtures with a pinned environment; `asUser` runs it
-  /// through setpriv(1) as that unprivileged user.
-  static func run(_ arguments: [String], asUser user: String? = nil) throws -> Outcome {
+  /// Runs the binary from Tests/Fixtures with a pinned environment (plus `environment`);
+  /// `asUser` runs it through setpriv(1) as that unprivileged user; `stdin` is a file
+  /// (relative to Tests/Fixtures) for standard input; `stdout` a file to write standard
+  /// output to instead of capturing it (/dev/full).
+  static func run(
+    _ arguments: [String], asUser user: String? = nil, environment: [String: String] = [:],
+    stdin: String? = nil, stdout: String? = nil, directory: String? = nil
+  ) throws -> Outcome {
     let process = Process()
     if let user {
       process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
@@ -183,9 +264,14 @@ enum Golden {
       process.executableURL = binary
       process.arguments = arguments
     }
-    process.currentDirectoryURL = URL(fileURLWithPath: testsDirectory + "/Fixtures")
+    process.currentDirectoryURL = URL(fileURLWithPath: directory ?? testsDirectory + "/Fixtures")
     // SOURCE_DATE_EPOCH pins the time snapshots and exports record.
     process.environment = ["LC_ALL": "C", "COLUMNS": "80", "PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "1795000000"]
+      .merging(environment) { _, new in new }
+    if let stdin {
+      let path = stdin.hasPrefix("/") ? stdin : testsDirectory + "/Fixtures/" + stdin
+      process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+    }
     // Files, not pipes: reading one pipe to its end while the child fills the other
     // would deadlock as soon as a run writes more than a pipe buffer to stderr.
     let scratch = FileManager.default.temporaryDirectory
@@ -196,7 +282,7 @@ enum Golden {
     let errURL = scratch.appendingPathComponent("stderr")
     FileManager.default.createFile(atPath: outURL.path, contents: nil)
     FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL)
+    let out = try FileHandle(forWritingTo: stdout.map { URL(fileURLWithPath: $0) } ?? outURL)
     let err = try FileHandle(forWritingTo: errURL)
     process.standardOutput = out
     process.standardError = err
@@ -214,10 +300,9 @@ enum Golden {
 struct GoldenTests {
   @Test(arguments: Golden.cases)
   func matchesGolden(_ example: GoldenCase) throws {
-    let outcome = try Golden.run(example.arguments)
+    let outcome = try Golden.run(example.arguments, environment: example.environment, stdin: example.stdin)
     let file = "\(Golden.testsDirectory)/hiodctlTests/Golden/\(example.name).txt"
-    let header = "$ hiodctl \(example.arguments.joined(separator: " "))\n"
-    let actual = header + outcome.transcript
+    let actual = example.header + outcome.transcript
     if ProcessInfo.processInfo.environment["RECORD_GOLDEN"] != nil {
       try actual.write(toFile: file, atomically: true, encoding: .utf8)
       return

@@ -63,9 +63,10 @@ struct HostileTreeBinaryTests {
     Damage(name: "group lists a missing device", script: """
       ln -s ../../../../devices/pci0000:00/0000:00:09.0 "$T/sys/kernel/iommu_groups/1/devices/0000:00:09.0"
       """),
+    // Groups that cannot be listed are not "no IOMMU": list says so and exits 3 (issue 12).
     Damage(name: "groups directory is a file", script: """
       rm -rf "$T/sys/kernel/iommu_groups"; echo no > "$T/sys/kernel/iommu_groups"
-      """),
+      """, listStatus: 3),
     Damage(name: "thousands of empty groups", script: """
       cd "$T/sys/kernel/iommu_groups" && seq 100 5100 | sed 's|$|/devices|' | xargs mkdir -p
       """),

@@ -43,6 +43,10 @@ public struct FleetSummary: Sendable {
     }
   }
 
+  /// The number of IOMMU groups; nil when /sys/kernel/iommu_groups could not be read
+  /// (the exports then say unknown, not that there is no IOMMU).
+  public var iommuGroupCount: Int? { facts.iommuGroupsError == nil ? facts.iommuGroupCount : nil }
+
   /// The narrowest host aw_bits among the VFIO-bound devices (nil: none known).
   public var minimumAWBits: Int? { vfioDevices.compactMap(\.awBits).min() }
 
@@ -53,9 +57,7 @@ public struct FleetSummary: Sendable {
     created: String
   ) -> FleetSummary {
     let realizations = host.devices.filter(\.isVFIOBound).map { realizer.realize($0, in: host, backend: backend) }
-    let inputs = realizations.map {
-      DeviceCheckInput(device: $0.device, realization: $0, group: host.group($0.device.iommuGroup))
-    }
+    let inputs = host.checkInputs(realizations)
     let devices = realizations.map {
       FleetDevice(
         device: $0.device, viable: host.group($0.device.iommuGroup)?.isViable,

@@ -10,11 +10,16 @@
 public enum NFDFeatures {
   public static let namespace = "hiodctl.feature.node.kubernetes.io"
 
-  public static func render(_ summary: FleetSummary) -> String {
-    var labels: [(String, String)] = [
-      ("iommu.vendor", summary.iommuVendor),
-      ("iommu.enabled", String(summary.facts.iommuGroupCount > 0)),
-      ("iommu.groups", String(summary.facts.iommuGroupCount)),
+  /// `readiness`: the `hiodctl host` verdicts, as `host.ready`, `host.status` and one
+  /// `host.check.<id>` label each (pass, warn, fail; unknown when it could not be told).
+  /// When /sys/kernel/iommu_groups cannot be read, `iommu.enabled` is `unknown` and
+  /// `iommu.groups` is left out: no groups read is not no IOMMU.
+  public static func render(_ summary: FleetSummary, readiness: HostReadiness? = nil) -> String {
+    let groups = summary.iommuGroupCount
+    var labels: [(String, String)] = [("iommu.vendor", summary.iommuVendor)]
+    labels.append(("iommu.enabled", groups.map { String($0 > 0) } ?? "unknown"))
+    if let groups { labels.append(("iommu.groups", String(groups))) }
+    labels += [
       ("iommufd", String(summary.facts.iommufd.present)),
       ("vfio.container", String(summary.facts.vfioContainer.present)),
       ("interrupt-remapping", summary.facts.interruptRemapping.rawValue),
@@ -40,6 +45,13 @@ public enum NFDFeatures {
         break
       }
     }
+    if let readiness {
+      labels.append(("host.ready", String(readiness.ready)))
+      labels.append(("host.status", readiness.status.rawValue))
+      for check in readiness.checks {
+        labels.append(("host.check.\(check.id)", check.determined ? check.status.rawValue : "unknown"))
+      }
+    }
     var lines = ["# hiodctl \(HIODVersion.string) export for node-feature-discovery, \(summary.created)"]
     lines += labels.map { "\(namespace)/\($0.0)=\($0.1)" }
     return lines.joined(separator: "\n") + "\n"
@@ -49,7 +61,10 @@ public enum NFDFeatures {
 /// Prometheus text exposition format for node_exporter's textfile collector: HELP and
 /// TYPE lines, gauges only, no timestamps (the collector drops them).
 public enum PrometheusMetrics {
-  public static func render(_ summary: FleetSummary) -> String {
+  /// The readiness states a check's gauge has one sample for.
+  static let checkStates = ["pass", "warn", "fail", "unknown"]
+
+  public static func render(_ summary: FleetSummary, readiness: HostReadiness? = nil) -> String {
     var output = ""
     func metric(_ name: String, _ help: String, _ samples: [([(String, String)], Int)]) {
       guard !samples.isEmpty else { return }
@@ -61,12 +76,14 @@ public enum PrometheusMetrics {
     }
     let facts = summary.facts
     metric("hiod_info", "hiodctl version and host name.", [([("version", HIODVersion.string), ("hostname", summary.hostname)], 1)])
-    metric("hiod_iommu_enabled", "1 when the host has IOMMU groups.", [([], facts.iommuGroupCount > 0 ? 1 : 0)])
+    // Unreadable groups: no sample rather than a 0 that says there is no IOMMU.
+    let groups = summary.iommuGroupCount
+    metric("hiod_iommu_enabled", "1 when the host has IOMMU groups.", groups.map { [([], $0 > 0 ? 1 : 0)] } ?? [])
     metric(
       "hiod_iommu_units", "IOMMU hardware units, by vendor.",
       Dictionary(grouping: facts.iommuUnits, by: \.vendor.rawValue).sorted { $0.key < $1.key }
         .map { ([("vendor", $0.key)], $0.value.count) })
-    metric("hiod_iommu_groups", "IOMMU groups.", [([], facts.iommuGroupCount)])
+    metric("hiod_iommu_groups", "IOMMU groups.", groups.map { [([], $0)] } ?? [])
     metric("hiod_iommufd_available", "1 when /dev/iommu exists.", [([], facts.iommufd.present ? 1 : 0)])
     metric("hiod_vfio_container_available", "1 when /dev/vfio/vfio exists.", [([], facts.vfioContainer.present ? 1 : 0)])
     metric(
@@ -118,6 +135,15 @@ public enum PrometheusMetrics {
       summary.models.filter { $0.model == .intel && $0.status == .pass }.compactMap { verdict in
         verdict.configuration?.awBits.map { ([], $0.value) }
       })
+    if let readiness {
+      metric("hiod_host_ready", "1 when no host prerequisite of device assignment fails (hiodctl host).", [([], readiness.ready ? 1 : 0)])
+      metric(
+        "hiod_host_check", "hiodctl host's verdict on each prerequisite (1 for the current state).",
+        readiness.checks.flatMap { check in
+          let state = check.determined ? check.status.rawValue : "unknown"
+          return checkStates.map { ([("check", check.id), ("state", $0)], $0 == state ? 1 : 0) }
+        })
+    }
     return output
   }
 
@@ -142,19 +168,24 @@ public enum PrometheusMetrics {
 /// Ansible local facts (`/etc/ansible/facts.d/hiodctl.fact`): one JSON object.
 public struct AnsibleFacts: Encodable, Sendable {
   public let summary: FleetSummary?
+  /// The `hiodctl host` verdicts, as the `host` fact.
+  public let readiness: HostReadiness?
   /// A failure to read the host: reported inside the facts, because ansible-core turns
   /// a non-zero exit of a fact script into an unparseable string.
   public let error: String?
 
-  public init(summary: FleetSummary?, error: String?) {
+  public init(summary: FleetSummary?, readiness: HostReadiness? = nil, error: String?) {
     self.summary = summary
+    self.readiness = readiness
     self.error = error
   }
 
   enum Key: String, CodingKey {
     case schemaVersion = "schema_version", hiodctlVersion = "hiodctl_version", hostname, created, error
-    case iommu, vfioDevices = "vfio_devices", awBitsMin = "aw_bits_min", viommu, warnings
+    case iommu, vfioDevices = "vfio_devices", awBitsMin = "aw_bits_min", viommu, warnings, host
   }
+  enum HostKey: String, CodingKey { case ready, status, determined, checks }
+  enum CheckKey: String, CodingKey { case id, status, determined, message, fix }
   enum IOMMUKey: String, CodingKey {
     case vendor, enabled, groups, iommufd, vfioContainer = "vfio_container"
     case interruptRemapping = "interrupt_remapping"
@@ -175,8 +206,9 @@ public struct AnsibleFacts: Encodable, Sendable {
     try container.encode(summary.created, forKey: .created)
     var iommu = container.nestedContainer(keyedBy: IOMMUKey.self, forKey: .iommu)
     try iommu.encode(summary.iommuVendor, forKey: .vendor)
-    try iommu.encode(summary.facts.iommuGroupCount > 0, forKey: .enabled)
-    try iommu.encode(summary.facts.iommuGroupCount, forKey: .groups)
+    // null when /sys/kernel/iommu_groups could not be read: unknown, not false.
+    try iommu.encode(summary.iommuGroupCount.map { $0 > 0 }, forKey: .enabled)
+    try iommu.encode(summary.iommuGroupCount, forKey: .groups)
     try iommu.encode(summary.facts.iommufd.present, forKey: .iommufd)
     try iommu.encode(summary.facts.vfioContainer.present, forKey: .vfioContainer)
     try iommu.encode(summary.facts.interruptRemapping.rawValue, forKey: .interruptRemapping)
@@ -206,6 +238,23 @@ public struct AnsibleFacts: Encodable, Sendable {
       }
     }
     try container.encode(summary.warnings, forKey: .warnings)
+    if let readiness {
+      var host = container.nestedContainer(keyedBy: HostKey.self, forKey: .host)
+      try host.encode(readiness.ready, forKey: .ready)
+      try host.encode(readiness.status.rawValue, forKey: .status)
+      try host.encode(readiness.determined, forKey: .determined)
+      var checks = host.nestedUnkeyedContainer(forKey: .checks)
+      for check in readiness.checks {
+        var entry = checks.nestedContainer(keyedBy: CheckKey.self)
+        try entry.encode(check.id, forKey: .id)
+        try entry.encode(check.status.rawValue, forKey: .status)
+        try entry.encode(check.determined, forKey: .determined)
+        try entry.encode(check.message, forKey: .message)
+        try entry.encode(check.fix, forKey: .fix)
+      }
+    } else {
+      try container.encodeNil(forKey: .host)
+    }
   }
 
   typealias ModelName = NamedKey

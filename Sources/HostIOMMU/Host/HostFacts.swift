@@ -41,6 +41,30 @@ public struct HostFacts: Hashable, Sendable {
   public var interruptRemapping: InterruptRemapping
   public var unsafeInterrupts: UnsafeInterruptsPolicy
   public var cpuVendor: CPUVendor?
+  /// Why /sys/kernel/iommu_groups could not be listed (`Permission denied`); nil when it
+  /// could, or does not exist (no IOMMU). With it the group count says nothing.
+  public var iommuGroupsError: String?
+  /// /proc/cmdline (nil: unreadable).
+  public var kernelCommandLine: String?
+  /// The running kernel's release (`uname -r`, /proc/sys/kernel/osrelease; a snapshot's
+  /// kernel.release), for the checks whose answer depends on the kernel (nil: unknown).
+  public var kernelRelease: String?
+  /// Which of `VFIOModule` are loaded or built in, by /sys/module name (nil: the tree has
+  /// no /sys/module).
+  public var modules: [String: Bool]?
+  /// `vfio.enable_unsafe_noiommu_mode` (nil: vfio not loaded, or not told).
+  public var noIOMMUMode: Bool?
+  /// The hypervisor the host runs under, when it says (DMI, /sys/hypervisor, the CPU's
+  /// hypervisor flag); nil on bare metal or when nothing tells.
+  public var hypervisor: String?
+  /// ACS of the ports above the VFIO-bound devices.
+  public var upstreamPorts: [PortACS]
+  /// Devices the host itself uses: mounted disks' controllers, default-route NICs (nil:
+  /// neither the mounts nor the routes could be read).
+  public var devicesInUse: [DeviceUse]?
+  /// false for a snapshot taken before hiodctl recorded the facts above: `host` then
+  /// says "not recorded" instead of judging nil as unreadable.
+  public var environmentRecorded: Bool
 
   public init(
     iommuUnits: [IOMMUUnit] = [], iommuGroupCount: Int = 0,
@@ -48,7 +72,9 @@ public struct HostFacts: Hashable, Sendable {
     iommufd: DeviceNode = DeviceNode(path: "/dev/iommu", present: false),
     interruptRemapping: InterruptRemapping = .unknown,
     unsafeInterrupts: UnsafeInterruptsPolicy = UnsafeInterruptsPolicy(),
-    cpuVendor: CPUVendor? = nil
+    cpuVendor: CPUVendor? = nil, iommuGroupsError: String? = nil, kernelCommandLine: String? = nil,
+    modules: [String: Bool]? = nil, noIOMMUMode: Bool? = nil, hypervisor: String? = nil,
+    upstreamPorts: [PortACS] = [], devicesInUse: [DeviceUse]? = nil, environmentRecorded: Bool = true
   ) {
     self.iommuUnits = iommuUnits
     self.iommuGroupCount = iommuGroupCount
@@ -57,12 +83,28 @@ public struct HostFacts: Hashable, Sendable {
     self.interruptRemapping = interruptRemapping
     self.unsafeInterrupts = unsafeInterrupts
     self.cpuVendor = cpuVendor
+    self.iommuGroupsError = iommuGroupsError
+    self.kernelCommandLine = kernelCommandLine
+    self.kernelRelease = nil
+    self.modules = modules
+    self.noIOMMUMode = noIOMMUMode
+    self.hypervisor = hypervisor
+    self.upstreamPorts = upstreamPorts
+    self.devicesInUse = devicesInUse
+    self.environmentRecorded = environmentRecorded
+  }
+
+  /// The kernel command line's words (empty when unknown).
+  public var kernelParameters: [String] {
+    kernelCommandLine.map { $0.split(separator: " ").map(String.init) } ?? []
   }
 }
 
 extension HostFacts {
   /// Reads the host-wide facts; `groupCount` comes from the group scan.
-  static func read(from root: SystemRoot, groupCount: Int, warnings: inout [String]) -> HostFacts {
+  static func read(
+    from root: SystemRoot, groupCount: Int, devices: [PCIDevice] = [], warnings: inout [String]
+  ) -> HostFacts {
     var facts = HostFacts(iommuGroupCount: groupCount)
     switch root.directoryEntries("/sys/class/iommu") {
     case .success(let names):
@@ -81,6 +123,7 @@ extension HostFacts {
       vfioType1: readBoolParameter(root, "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"),
       iommufd: readBoolParameter(root, "/sys/module/iommufd/parameters/allow_unsafe_interrupts"))
     facts.cpuVendor = readCPUVendor(root)
+    readEnvironment(into: &facts, root: root, devices: devices)
     return facts
   }
 

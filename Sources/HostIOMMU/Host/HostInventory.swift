@@ -7,7 +7,7 @@ import SystemPackage
 public struct HostInventory: Sendable {
   /// The system root this was read from (`/` for the live host).
   public let sysroot: String
-  public let facts: HostFacts
+  public internal(set) var facts: HostFacts
   /// In PCI address order.
   public let devices: [PCIDevice]
   /// In group-number order.
@@ -78,6 +78,7 @@ public struct HostInventory: Sendable {
     for device in devices { knownDrivers[device.address.description] = .some(device.driver) }
     var groups: [IOMMUGroup] = []
     var groupsListed = true
+    var groupsError: Errno?
     switch root.directoryEntries("/sys/kernel/iommu_groups") {
     case .success(let names):
       var ids: [Int] = []
@@ -95,6 +96,7 @@ public struct HostInventory: Sendable {
     case .failure(let errno):
       warnings.append("/sys/kernel/iommu_groups: \(errno.description)")
       groupsListed = false
+      groupsError = errno
     }
 
     // When the group directory itself could not be read, that one warning says it all.
@@ -106,10 +108,11 @@ public struct HostInventory: Sendable {
       }
     }
 
-    let facts = HostFacts.read(from: root, groupCount: groups.count, warnings: &warnings)
+    var facts = HostFacts.read(from: root, groupCount: groups.count, devices: devices, warnings: &warnings)
+    facts.iommuGroupsError = groupsError?.description
     return HostInventory(
       sysroot: root.path, facts: facts, devices: devices, groups: groups,
-      diagnoses: Diagnosis.diagnose(facts, groups: groups), warnings: warnings)
+      diagnoses: HostReadiness.evaluate(facts: facts, devices: devices, groups: groups).diagnoses, warnings: warnings)
   }
 
   /// Adds to what libpci found what only sysfs tells: driver, group, IOMMU unit and

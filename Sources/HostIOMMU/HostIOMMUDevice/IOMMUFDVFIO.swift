@@ -17,6 +17,8 @@ import SystemPackage
 struct IOMMUFDRealizer {
   let kernel: any KernelInterface
   let root: SystemRoot
+  /// Bind even when the kernel's reset would be a bus reset (--force).
+  var allowBusReset = false
 
   static let iommufdPath = "/dev/iommu"
 
@@ -30,6 +32,18 @@ struct IOMMUFDRealizer {
     }
     try Preconditions.characterDevice(Self.iommufdPath, root: root, kernel: kernel, backend: .iommufd)
     try Preconditions.characterDevice(cdev.node.path, root: root, kernel: kernel, backend: .iommufd)
+    // Binding resets the device (DeviceReset). A bus reset resets whatever else sits
+    // below the same bridge, and some devices never come back from one: only when forced.
+    let reset = DeviceReset.of(device, root: root)
+    if reset.reachesBeyondFunction && !allowBusReset {
+      throw RealizeFailure(
+        backend: .iommufd, step: "reset_method", problem: .busResetRefused,
+        message: "\(device.address): the iommufd bind would reset the device with a \(reset.method ?? "bus") reset (reset_method \(reset.methods.joined(separator: ","))), which resets the whole bus below its bridge: not binding",
+        hints: [
+          "--backend legacy answers without opening the device",
+          "--force binds anyway (as QEMU's own bind at VM start would)",
+        ])
+    }
 
     return try kernel.withDescriptor(
       root.resolve(Self.iommufdPath), hostPath: Self.iommufdPath,
@@ -167,7 +181,8 @@ struct IOMMUFDRealizer {
         hints: [ProcessHolders.describe(cdev.node.path, in: root)])
     case .failure(.notPermitted):
       if !group.isViable {
-        throw Preconditions.notViable(group, device: device, backend: .iommufd, step: step)
+        throw Preconditions.notViable(
+          group, device: device, advice: host.viabilityAdvice(for: group), backend: .iommufd, step: step)
       }
       if host.facts.interruptRemapping == .disabled {
         throw Preconditions.noMSIIsolation(

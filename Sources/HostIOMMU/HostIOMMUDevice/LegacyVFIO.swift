@@ -27,14 +27,16 @@ struct LegacyVFIORealizer {
 
     return try kernel.withDescriptor(
       root.resolve(node), hostPath: node,
-      onFailure: { openGroupFailure(group, device: device, errno: $0) }
+      onFailure: { openGroupFailure(group, device: device, host: host, errno: $0) }
     ) { (groupFD) throws(RealizeFailure) -> HostIOMMUDevice in
       var status = hiod_vfio_group_status(argsz: UInt32(MemoryLayout<hiod_vfio_group_status>.size), flags: 0)
       if case .failure(let errno) = kernel.call(groupFD, HIOD_VFIO_GROUP_GET_STATUS, &status) {
         throw refused("VFIO_GROUP_GET_STATUS", errno, "failed to get group \(group.id) status")
       }
       guard status.flags & UInt32(HIOD_VFIO_GROUP_FLAGS_VIABLE) != 0 else {
-        throw Preconditions.notViable(group, device: device, backend: .legacy, step: "VFIO_GROUP_GET_STATUS")
+        throw Preconditions.notViable(
+          group, device: device, advice: host.viabilityAdvice(for: group), backend: .legacy,
+          step: "VFIO_GROUP_GET_STATUS")
       }
       if status.flags & UInt32(HIOD_VFIO_GROUP_FLAGS_CONTAINER_SET) != 0 {
         throw RealizeFailure(
@@ -47,13 +49,13 @@ struct LegacyVFIORealizer {
         root.resolve(Self.containerPath), hostPath: Self.containerPath,
         onFailure: openContainerFailure
       ) { (container) throws(RealizeFailure) -> HostIOMMUDevice in
-        try realize(name: name, group: group, groupFD: groupFD, container: container)
+        try realize(name: name, group: group, host: host, groupFD: groupFD, container: container)
       }
     }
   }
 
   private func realize(
-    name: String, group: IOMMUGroup, groupFD: borrowing KernelDescriptor,
+    name: String, group: IOMMUGroup, host: HostInventory, groupFD: borrowing KernelDescriptor,
     container: borrowing KernelDescriptor
   ) throws(RealizeFailure) -> HostIOMMUDevice {
     switch kernel.call(container, HIOD_VFIO_GET_API_VERSION) {
@@ -82,7 +84,7 @@ struct LegacyVFIORealizer {
     // The ABI takes the container by number: a pointer to its int32 descriptor.
     var containerFD = container.numberForKernel
     if case .failure(let errno) = kernel.call(groupFD, HIOD_VFIO_GROUP_SET_CONTAINER, &containerFD) {
-      throw setContainerFailure(group, errno: errno)
+      throw setContainerFailure(group, host: host, errno: errno)
     }
     // Closing the group would detach it too; undo explicitly so the order is ours.
     teardown.push("VFIO_GROUP_UNSET_CONTAINER", .unsetContainer)
@@ -177,15 +179,19 @@ struct LegacyVFIORealizer {
   }
 
   // See: Documentation/driver-api/vfio.rst; drivers/vfio/group.c vfio_group_fops_open.
-  private func openGroupFailure(_ group: IOMMUGroup, device: PCIDevice, errno: Errno) -> RealizeFailure {
+  private func openGroupFailure(
+    _ group: IOMMUGroup, device: PCIDevice, host: HostInventory, errno: Errno
+  ) -> RealizeFailure {
     let node = group.vfioNodePath
     let step = "open \(node)"
     switch errno {
     case .resourceBusy:
+      let members = Set(group.members.map(\.name))
+      let cdevs = host.devices.filter { members.contains($0.address.description) }.compactMap(\.vfioCdev?.node.path)
       return RealizeFailure(
         backend: .legacy, step: step, errno: errno, problem: .busy,
         message: "\(node) is busy: another process has group \(group.id) open, or a device of it is open through its cdev",
-        hints: [ProcessHolders.describe(node, in: root)])
+        hints: [ProcessHolders.describe(group: node, cdevs: cdevs, in: root)])
     case .permissionDenied:
       return Preconditions.permission(node, backend: .legacy, step: step, errno: errno)
     case .notPermitted where group.isNoIOMMU:
@@ -218,13 +224,14 @@ struct LegacyVFIORealizer {
   }
 
   // See: drivers/vfio/group.c vfio_group_ioctl_set_container.
-  private func setContainerFailure(_ group: IOMMUGroup, errno: Errno) -> RealizeFailure {
+  private func setContainerFailure(_ group: IOMMUGroup, host: HostInventory, errno: Errno) -> RealizeFailure {
     let step = "VFIO_GROUP_SET_CONTAINER"
     switch errno {
     case .notPermitted:
       // iommu_group_claim_dma_owner: the group's DMA is owned elsewhere.
       if !group.isViable {
-        return Preconditions.notViable(group, device: nil, backend: .legacy, step: step)
+        return Preconditions.notViable(
+          group, device: nil, advice: host.viabilityAdvice(for: group), backend: .legacy, step: step)
       }
       return RealizeFailure(
         backend: .legacy, step: step, errno: errno, problem: .busy,

@@ -9,17 +9,22 @@ enum Preconditions {
   static func vfioGroup(of device: PCIDevice, in host: HostInventory, backend: HostIOMMUBackend)
     throws(RealizeFailure) -> IOMMUGroup
   {
-    try vfioGroup(of: device, group: host.group(device.iommuGroup), backend: backend)
+    try vfioGroup(
+      of: device, group: host.group(device.iommuGroup), host: host.facts, groups: host.groups, backend: backend,
+      advice: host.viabilityAdvice(for:))
   }
 
   /// The same, given the device's group: what sysfs alone shows QEMU's vfio-pci would
-  /// fail on before any ioctl (also used to judge a sysfs-only prediction).
-  static func vfioGroup(of device: PCIDevice, group: IOMMUGroup?, backend: HostIOMMUBackend)
-    throws(RealizeFailure) -> IOMMUGroup
-  {
+  /// fail on before any ioctl (also used to judge a sysfs-only prediction). `host` and
+  /// `groups` word the fix for a device without a group; `advice` the one for a group
+  /// that is not viable.
+  static func vfioGroup(
+    of device: PCIDevice, group: IOMMUGroup?, host: HostFacts, groups: [IOMMUGroup], backend: HostIOMMUBackend,
+    advice: (IOMMUGroup) -> ViabilityAdvice
+  ) throws(RealizeFailure) -> IOMMUGroup {
     let name = device.address.description
     guard let id = device.iommuGroup, let group, group.id == id else {
-      throw noGroup(device, backend: backend)
+      throw noGroup(device, host: host, groups: groups, backend: backend)
     }
     if group.isNoIOMMU {
       throw RealizeFailure(
@@ -31,7 +36,7 @@ enum Preconditions {
     // Sysfs already shows the kernel's viability rule; do not open anything for a group
     // QEMU would reject first thing ("group N is not viable").
     if !group.isViable {
-      throw notViable(group, device: device, backend: backend, step: "sysfs")
+      throw notViable(group, device: device, advice: advice(group), backend: backend, step: "sysfs")
     }
     return group
   }
@@ -45,11 +50,24 @@ enum Preconditions {
       hints: ["bind it to vfio-pci, e.g. driverctl set-override \(name) vfio-pci"])
   }
 
-  static func noGroup(_ device: PCIDevice, backend: HostIOMMUBackend) -> RealizeFailure {
-    RealizeFailure(
+  /// No group for the device: no IOMMU in front of it, with the fix `hiodctl host` gives
+  /// (a VM needs a vIOMMU, not firmware settings) — unless /sys/kernel/iommu_groups could
+  /// not be read, when the group is unknown, not missing.
+  static func noGroup(_ device: PCIDevice, host: HostFacts, groups: [IOMMUGroup], backend: HostIOMMUBackend)
+    -> RealizeFailure
+  {
+    let more = "'hiodctl host' lists what device assignment needs"
+    let fix = HostReadiness.iommuFix(host, groups: groups)
+    if let error = host.iommuGroupsError {
+      return RealizeFailure(
+        backend: backend, step: "sysfs", problem: .groupsUnreadable,
+        message: "cannot read /sys/kernel/iommu_groups: \(error): the IOMMU group of \(device.address) is unknown",
+        hints: [fix ?? "run hiodctl as a user who may read /sys/kernel/iommu_groups"])
+    }
+    return RealizeFailure(
       backend: backend, step: "sysfs", problem: .noIOMMUGroup,
       message: "\(device.address) has no IOMMU group: it is not behind an enabled IOMMU",
-      hints: ["enable the IOMMU (intel_iommu=on; AMD-Vi in the firmware); see 'hiodctl list'"])
+      hints: [fix.map { "\($0); \(more)" } ?? more])
   }
 
   /// A live device node is a character device; in a captured tree it is a plain file.
@@ -75,20 +93,17 @@ enum Preconditions {
     }
   }
 
-  /// QEMU's "group N is not viable", with the members that make it so.
-  static func notViable(_ group: IOMMUGroup, device: PCIDevice?, backend: HostIOMMUBackend, step: String)
-    -> RealizeFailure
-  {
+  /// QEMU's "group N is not viable", with the members that make it so and the advice
+  /// `list` gives (no bridge or device the host uses offered for rebinding unsaid).
+  static func notViable(
+    _ group: IOMMUGroup, device: PCIDevice?, advice: ViabilityAdvice, backend: HostIOMMUBackend, step: String
+  ) -> RealizeFailure {
     let blockers = group.blockers.map { "\($0.name) is bound to \($0.driver ?? "?")" }
-    var hints = ["Please ensure all devices within the iommu_group are bound to their vfio bus driver."]
-    if let first = group.blockers.first {
-      hints.append("e.g. driverctl set-override \(first.name) vfio-pci")
-    }
     return RealizeFailure(
       backend: backend, step: step, problem: .groupNotViable,
       message: "group \(group.id) is not viable"
         + (blockers.isEmpty ? "" : ": " + blockers.joined(separator: "; ")),
-      hints: hints)
+      hints: advice.hints)
   }
 
   static func permission(_ node: String, backend: HostIOMMUBackend, step: String, errno: Errno) -> RealizeFailure {

@@ -17,8 +17,17 @@ enum ProcessHolders {
   /// The processes whose `/proc/<pid>/fd/*` point at `node`. `complete` is false when
   /// some processes' descriptors could not be read (another user's, without root).
   static func find(_ node: String, in root: SystemRoot) -> (holders: [NodeHolder], complete: Bool) {
+    let (holders, complete) = find(anyOf: [node], in: root)
+    return (holders.map(\.holder), complete)
+  }
+
+  /// The processes holding any of `nodes`, each with the node it holds.
+  static func find(anyOf nodes: [String], in root: SystemRoot)
+    -> (holders: [(holder: NodeHolder, node: String)], complete: Bool)
+  {
+    let wanted = Set(nodes)
     guard case .success(let entries) = root.directoryEntries("/proc") else { return ([], false) }
-    var holders: [NodeHolder] = []
+    var holders: [(holder: NodeHolder, node: String)] = []
     var complete = true
     for entry in entries {
       guard let pid = Int(entry) else { continue }
@@ -27,14 +36,30 @@ enum ProcessHolders {
         continue
       }
       for descriptor in descriptors {
-        if case .success(node) = root.readLink("/proc/\(pid)/fd/\(descriptor)") {
+        if case .success(let target) = root.readLink("/proc/\(pid)/fd/\(descriptor)"), wanted.contains(target) {
           let command = root.readText("/proc/\(pid)/comm").ok.map { String($0.trimmingWhitespace()) }
-          holders.append(NodeHolder(pid: pid, command: command))
+          holders.append((NodeHolder(pid: pid, command: command), target))
           break
         }
       }
     }
-    return (holders.sorted { $0.pid < $1.pid }, complete)
+    return (holders.sorted { $0.holder.pid < $1.holder.pid }, complete)
+  }
+
+  /// Who makes a group node busy: a process holding the group, or one holding a cdev of
+  /// one of its devices (an iommufd user, such as QEMU with iommufd=, keeps the group
+  /// closed and busy).
+  static func describe(group node: String, cdevs: [String], in root: SystemRoot) -> String {
+    guard !cdevs.isEmpty else { return describe(node, in: root) }
+    let (holders, complete) = find(anyOf: [node] + cdevs, in: root)
+    if holders.isEmpty {
+      return complete
+        ? "no process has \(node) or its devices' cdevs open now (it may have just exited)"
+        : "run as root to see which process holds \(node) or a cdev of its devices (fuser -v \(([node] + cdevs).joined(separator: " ")))"
+    }
+    return holders.map { holder, held in
+      "\(held) is held by pid \(holder.pid)" + (holder.command.map { " (\($0))" } ?? "")
+    }.joined(separator: "; ")
   }
 
   /// "held by pid 4242 (qemu-system-x86)", or how to find out.

@@ -8,6 +8,9 @@ public import SystemPackage
 public enum DeviceProblem: String, Sendable, Hashable {
   /// The device is not behind an IOMMU: no IOMMU group, VFIO cannot bind it.
   case noIOMMUGroup = "no-iommu-group"
+  /// /sys/kernel/iommu_groups could not be read: the device's group is unknown, which
+  /// is not the same as having none.
+  case groupsUnreadable = "iommu-groups-unreadable"
   /// No VFIO driver owns the device.
   case notBoundToVFIO = "not-bound-to-vfio"
   /// A group member is on a host driver: QEMU's "group N is not viable".
@@ -26,6 +29,9 @@ public enum DeviceProblem: String, Sendable, Hashable {
   case notADevice = "not-a-device"
   /// The kernel refused a step for a reason hiodctl does not interpret further.
   case kernelRefused = "kernel-refused"
+  /// The iommufd bind would reset the device through its bus (reset_method "bus"), which
+  /// reaches past the device: not done unless forced.
+  case busResetRefused = "bus-reset-refused"
 }
 
 /// A realize that did not complete: which backend, which step, the errno, and what it

@@ -19,11 +19,14 @@ public struct RealizeAttempt: Hashable, Sendable {
   public var reason: String
   /// nil when it realized the device.
   public var failure: RealizeFailure?
+  /// For iommufd: the reset its bind makes the kernel do (nil for the other backends).
+  public var reset: DeviceReset?
 
-  public init(backend: HostIOMMUBackend, reason: String, failure: RealizeFailure?) {
+  public init(backend: HostIOMMUBackend, reason: String, failure: RealizeFailure?, reset: DeviceReset? = nil) {
     self.backend = backend
     self.reason = reason
     self.failure = failure
+    self.reset = reset
   }
 }
 
@@ -53,19 +56,33 @@ public struct DeviceRealization: Hashable, Sendable {
 /// by replaying what a snapshot recorded, with the same backend choice and fallbacks.
 public struct HostIOMMURealizer: Sendable {
   private enum Source: Sendable {
-    case live(kernel: any KernelInterface, root: SystemRoot)
+    case live(kernel: any KernelInterface, root: SystemRoot, allowBusReset: Bool)
     case recorded([PCIAddress: [HostIOMMUBackend: RealizeOutcome]])
   }
 
   private let source: Source
 
   /// The live kernel, under `root` (device nodes resolve under --sysroot too).
-  public init(root: SystemRoot) {
-    self.init(root: root, kernel: LinuxKernel())
+  /// `allowBusReset`: let the iommufd backend bind a device whose reset is a bus reset.
+  public init(root: SystemRoot, allowBusReset: Bool = false) {
+    self.init(root: root, kernel: LinuxKernel(), allowBusReset: allowBusReset)
   }
 
-  init(root: SystemRoot, kernel: any KernelInterface) {
-    source = .live(kernel: kernel, root: root)
+  init(root: SystemRoot, kernel: any KernelInterface, allowBusReset: Bool = false) {
+    source = .live(kernel: kernel, root: root, allowBusReset: allowBusReset)
+  }
+
+  /// The reset realizing `device` this way would make the kernel do: non-nil only when
+  /// the plan binds it to iommufd on the live host (say so before doing it). A --sysroot
+  /// tree's device nodes are files, so nothing there is ever bound.
+  public func reset(
+    for device: PCIDevice, in host: HostInventory, backend choice: BackendChoice, preferIOMMUFD: Bool = false
+  ) -> DeviceReset? {
+    guard case .live(_, let root, _) = source, root.isHost,
+      plan(device, in: host, choice: choice, preferIOMMUFD: preferIOMMUFD).contains(where: { $0.0 == .iommufd }),
+      device.isVFIOBound, device.vfioCdev != nil
+    else { return nil }
+    return DeviceReset.of(device, root: root)
   }
 
   /// Answers from a snapshot's recorded outcomes.
@@ -80,13 +97,15 @@ public struct HostIOMMURealizer: Sendable {
   ) -> DeviceRealization {
     var result = DeviceRealization(device: device, requested: choice, attempts: [], hostIOMMUDevice: nil)
     for (backend, reason) in plan(device, in: host, choice: choice, preferIOMMUFD: preferIOMMUFD) {
+      var reset: DeviceReset?
+      if backend == .iommufd, case .live(_, let root, _) = source { reset = DeviceReset.of(device, root: root) }
       do {
         let realized = try realizeOne(device, in: host, with: backend)
-        result.attempts.append(RealizeAttempt(backend: backend, reason: reason, failure: nil))
+        result.attempts.append(RealizeAttempt(backend: backend, reason: reason, failure: nil, reset: reset))
         result.hostIOMMUDevice = realized
         break
       } catch {
-        result.attempts.append(RealizeAttempt(backend: backend, reason: reason, failure: error))
+        result.attempts.append(RealizeAttempt(backend: backend, reason: reason, failure: error, reset: reset))
       }
     }
     return result
@@ -97,10 +116,11 @@ public struct HostIOMMURealizer: Sendable {
     throws(RealizeFailure) -> HostIOMMUDevice
   {
     switch source {
-    case .live(let kernel, let root):
+    case .live(let kernel, let root, let allowBusReset):
       switch backend {
       case .legacy: return try LegacyVFIORealizer(kernel: kernel, root: root).realize(device, in: host)
-      case .iommufd: return try IOMMUFDRealizer(kernel: kernel, root: root).realize(device, in: host)
+      case .iommufd:
+        return try IOMMUFDRealizer(kernel: kernel, root: root, allowBusReset: allowBusReset).realize(device, in: host)
       case .sysfs: return try SysfsPredictor(root: root).predict(device, in: host)
       }
     case .recorded(let outcomes):
@@ -114,7 +134,11 @@ public struct HostIOMMURealizer: Sendable {
         throw RealizeFailure(
           backend: backend, step: "snapshot", problem: .backendUnavailable,
           message: "the snapshot has no \(backend.rawValue) answer for \(device.address)",
-          hints: ["snapshots record the devices bound to a VFIO driver when they are taken"])
+          hints: [
+            backend == .iommufd
+              ? "snapshots record iommufd only when taken with 'hiodctl snapshot --iommufd' (its bind resets each device)"
+              : "snapshots record the devices bound to a VFIO driver when they are taken"
+          ])
       }
     }
   }

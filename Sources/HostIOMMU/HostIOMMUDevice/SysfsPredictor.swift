@@ -16,7 +16,7 @@ struct SysfsPredictor {
   func predict(_ device: PCIDevice, in host: HostInventory) throws(RealizeFailure) -> HostIOMMUDevice {
     let name = device.address.description
     guard let groupID = device.iommuGroup, let group = host.group(groupID) else {
-      throw Preconditions.noGroup(device, backend: .sysfs)
+      throw Preconditions.noGroup(device, host: host.facts, groups: host.groups, backend: .sysfs)
     }
     let unit = device.iommuUnit.flatMap { unitName in host.facts.iommuUnits.first { $0.name == unitName } }
     var prediction = HostIOMMUDevice(name: name, backend: .sysfs, iovaRanges: nil, pageSizeMask: nil)
@@ -52,6 +52,8 @@ struct SysfsPredictor {
       prediction.notes.append(
         v2 ? "amd_iommu=pgtbl_v2: assumes 4-level v2 tables (48 bits; 57 with 5-level paging)"
           : "assumes the default AMD v1 page table, whose aperture is 64 bits wide")
+      // The device's iommu link names the unit, as `list` shows it (issue 12).
+      if let unit { prediction.caps.type = Sourced(.amd, Provenance(.sysfs, "/sys/class/iommu/\(unit.name) is an AMD-Vi unit")) }
     case .some(let vendor):
       prediction.notes.append(
         "sysfs does not show the aperture of \(vendor.rawValue) IOMMUs (\(unit?.name ?? "?")): aw_bits needs the kernel (--backend legacy or iommufd)")

@@ -315,6 +315,23 @@ enum Syscall {
     }
   }
 
+  /// `stat(2)`, following links: the permission bits of `path` (`st_mode & 07777`). For
+  /// `-o` onto an existing file, whose mode the replacement keeps.
+  static func permissions(_ path: String) throws(Errno) -> mode_t {
+    var status = stat()
+    // SAFETY: as in `fileType`.
+    _ = try withCString(path) { (cPath) throws(Errno) -> Int32 in
+      try valueOrErrno("stat", true) { systemStat(cPath, &status) }
+    }
+    return status.st_mode & 0o7777
+  }
+
+  /// `fchmod(2)`: sets the mode exactly, whatever the umask.
+  static func changePermissions(_ descriptor: borrowing OwnedDescriptor, _ mode: mode_t) throws(Errno) {
+    let raw = descriptor.rawValue
+    _ = try valueOrErrno("fchmod", true) { Glibc.fchmod(raw, mode) }
+  }
+
   /// `uname(2)`; nil if it fails (it cannot, short of a bad buffer).
   static func systemNames() -> SystemNames? {
     var names = utsname()
@@ -337,7 +354,9 @@ enum Syscall {
   ) throws(Errno) -> Value {
     // SAFETY: the pointer is valid only inside the closure, and `body` does not let it
     // escape (every caller passes it straight to one C call).
-    try string.withCString { pointer in Result { () throws(Errno) -> Value in try body(pointer) } }.get()
+    // The raw bytes of the path: an argument that was not UTF-8 reaches the kernel as given
+    // (Support/PathBytes.swift).
+    try PathBytes.withCString(string, body)
   }
 
   /// `getpid(2)`.

@@ -72,10 +72,11 @@ struct PCIAccess: ~Copyable {
     hiod_pci_install_handlers(access)
     access.pointee.method = UInt32(PCI_ACCESS_SYS_BUS_PCI.rawValue)
     let sysfsPath = root.resolve("/sys/bus/pci")
-    _ = hiod_pci_set_param(access, "sysfs.path", sysfsPath)
+    // Raw bytes: a --sysroot that is not UTF-8 must reach libpci as given.
+    _ = PathBytes.withCString(sysfsPath) { hiod_pci_set_param(access, "sysfs.path", $0) }
     var flags: Int32 = 0
     if let names {
-      if let path = names.idsPath { hiod_pci_set_name_list_path(access, path) }
+      if let path = names.idsPath { PathBytes.withCString(path) { hiod_pci_set_name_list_path(access, $0) } }
       if !names.useHwdb { flags |= Int32(PCI_LOOKUP_NO_HWDB.rawValue) }
     }
     var message = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))

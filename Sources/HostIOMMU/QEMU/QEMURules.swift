@@ -176,6 +176,13 @@ enum QEMURules {
     QEMURule(
       "iommufd.attach", .since(.v11_1), "[iommufd=%d] error attach %s (%d) pasid 0 to id=%d: %s",
       "hw/vfio/iommufd.c (11.1.3 binary)", inferred: true),
+    // Not a message: from 9.1 QEMU allocates the device's paging domain itself
+    // (IOMMU_HWPT_ALLOC) and attaches the device to that, instead of letting the kernel
+    // pick a domain at attach. Kernels whose IOMMU driver sets the domain's geometry only
+    // at attach then give the IOAS no usable IOVA (see DeviceContext.hiod).
+    QEMURule(
+      "iommufd.autodomains", .since(.v9_1), "",
+      "hw/vfio/iommufd.c iommufd_cdev_autodomains_get (10.0.13); auto domains arrived in 9.1", inferred: true),
     QEMURule(
       "iommufd.hwpt-alloc", .since(.v9_0), "Failed to allocate hwpt: %s",
       "backends/iommufd.c iommufd_backend_alloc_hwpt (10.0.13)"),

@@ -41,7 +41,7 @@ extension DeviceRealization: Encodable {
 }
 
 extension RealizeAttempt: Encodable {
-  enum Key: String, CodingKey { case backend, reason, realized, failure }
+  enum Key: String, CodingKey { case backend, reason, realized, failure, reset }
 
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
@@ -49,6 +49,22 @@ extension RealizeAttempt: Encodable {
     try container.encode(reason, forKey: .reason)
     try container.encode(failure == nil, forKey: .realized)
     try container.encode(failure, forKey: .failure)
+    try container.encode(reset, forKey: .reset)
+  }
+}
+
+extension DeviceReset: Codable {
+  enum Key: String, CodingKey { case method, methods }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(method, forKey: .method)
+    try container.encode(methods, forKey: .methods)
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: Key.self)
+    self.init(methods: try container.decodeIfPresent([String].self, forKey: .methods) ?? [])
   }
 }
 

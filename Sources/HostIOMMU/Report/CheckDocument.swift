@@ -193,6 +193,8 @@ struct SuggestionEntry: Encodable {
 public struct PoolCheckDocument: Encodable, Sendable {
   public let configuration: VIOMMUConfiguration
   public let assumptions: [String]
+  /// The pool's answer, the one the exit status gives: with --suggest the suggested
+  /// configuration's over every host, else the checked configuration's.
   public let status: FindingStatus
   public let hosts: [(name: String?, file: String?, check: CheckDocument)]
   public let suggestion: PoolSuggestion?
@@ -210,7 +212,9 @@ public struct PoolCheckDocument: Encodable, Sendable {
 
   enum Key: String, CodingKey { case schemaVersion = "schema_version", viommu, assumptions, status, hosts, suggestion }
   enum HostKey: String, CodingKey { case name, file, check }
-  enum SuggestionKey: String, CodingKey { case configuration, explanation, limitingHosts = "limiting_hosts", hosts }
+  enum SuggestionKey: String, CodingKey {
+    case configuration, explanation, limitingHosts = "limiting_hosts", hosts, status
+  }
   enum HostSuggestionKey: String, CodingKey { case host, own = "own_configuration", poolStatus = "pool_status", limitsPool = "limits_pool" }
 
   public func encode(to encoder: any Encoder) throws {
@@ -234,6 +238,7 @@ public struct PoolCheckDocument: Encodable, Sendable {
     try entry.encode(suggestion.configuration.map(ConfigurationEntry.init), forKey: .configuration)
     try entry.encode(suggestion.explanation, forKey: .explanation)
     try entry.encode(suggestion.limitingHosts, forKey: .limitingHosts)
+    try entry.encode(suggestion.status.rawValue, forKey: .status)
     var perHost = entry.nestedUnkeyedContainer(forKey: .hosts)
     for host in suggestion.hosts {
       var item = perHost.nestedContainer(keyedBy: HostSuggestionKey.self)

@@ -147,6 +147,36 @@ extension UnsafeInterruptsPolicy: Decodable {
   }
 }
 
+extension PortACS: Decodable {
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: Key.self)
+    func address(_ text: String) throws -> PCIAddress {
+      guard let address = PCIAddress(text) else {
+        throw DecodingError.dataCorruptedError(forKey: .port, in: container, debugDescription: "not a BDF: \(text)")
+      }
+      return address
+    }
+    self.init(
+      port: try address(try container.decode(String.self, forKey: .port)),
+      type: PortType(rawValue: try container.decode(String.self, forKey: .type)) ?? .unknown,
+      state: State(rawValue: try container.decode(String.self, forKey: .acs)) ?? .unknown,
+      enabled: try container.decodeIfPresent([String].self, forKey: .enabled) ?? [],
+      missing: try container.decodeIfPresent([String].self, forKey: .missing) ?? [],
+      devices: try (container.decodeIfPresent([String].self, forKey: .devices) ?? []).map(address))
+  }
+}
+
+extension DeviceUse: Decodable {
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: Key.self)
+    let text = try container.decode(String.self, forKey: .bdf)
+    guard let address = PCIAddress(text) else {
+      throw DecodingError.dataCorruptedError(forKey: .bdf, in: container, debugDescription: "not a BDF: \(text)")
+    }
+    self.init(device: address, use: try container.decode(String.self, forKey: .use))
+  }
+}
+
 extension Diagnosis: Decodable {
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
@@ -170,7 +200,16 @@ extension HostEntry: Decodable {
       interruptRemapping: try container.decodeRaw(InterruptRemapping.self, forKey: .interruptRemapping),
       unsafeInterrupts: try container.decodeIfPresent(UnsafeInterruptsPolicy.self, forKey: .unsafeInterrupts)
         ?? UnsafeInterruptsPolicy(),
-      cpuVendor: try container.decodeIfPresent(String.self, forKey: .cpuVendor).flatMap(CPUVendor.init(rawValue:)))
+      cpuVendor: try container.decodeIfPresent(String.self, forKey: .cpuVendor).flatMap(CPUVendor.init(rawValue:)),
+      iommuGroupsError: try container.decodeIfPresent(String.self, forKey: .iommuGroupsError),
+      kernelCommandLine: try container.decodeIfPresent(String.self, forKey: .kernelCommandLine),
+      modules: try container.decodeIfPresent([String: Bool].self, forKey: .modules),
+      noIOMMUMode: try container.decodeIfPresent(Bool.self, forKey: .noIOMMUMode),
+      hypervisor: try container.decodeIfPresent(String.self, forKey: .hypervisor),
+      upstreamPorts: try container.decodeIfPresent([PortACS].self, forKey: .upstreamPorts) ?? [],
+      devicesInUse: try container.decodeIfPresent([DeviceUse].self, forKey: .devicesInUse),
+      // Snapshots before hiodctl recorded the environment lack the key itself.
+      environmentRecorded: container.contains(.modules))
     diagnoses = try container.decode([Diagnosis].self, forKey: .diagnoses)
   }
 }
@@ -255,7 +294,9 @@ extension RealizeAttempt: Decodable {
     let backend = try container.decodeRaw(HostIOMMUBackend.self, forKey: .backend)
     var failure = try container.decodeIfPresent(RealizeFailure.self, forKey: .failure)
     failure?.backend = backend
-    self.init(backend: backend, reason: try container.decode(String.self, forKey: .reason), failure: failure)
+    self.init(
+      backend: backend, reason: try container.decode(String.self, forKey: .reason), failure: failure,
+      reset: try container.decodeIfPresent(DeviceReset.self, forKey: .reset))
   }
 }
 

@@ -56,6 +56,9 @@ struct HostEntry: Encodable {
     case vfioContainer = "vfio_container", iommufd
     case interruptRemapping = "interrupt_remapping", unsafeInterrupts = "unsafe_interrupts"
     case cpuVendor = "cpu_vendor", diagnoses
+    case iommuGroupsError = "iommu_groups_error", kernelCommandLine = "kernel_cmdline", modules
+    case noIOMMUMode = "noiommu_mode", hypervisor, upstreamPorts = "upstream_ports"
+    case devicesInUse = "devices_in_use"
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -69,6 +72,37 @@ struct HostEntry: Encodable {
     try container.encode(facts.unsafeInterrupts, forKey: .unsafeInterrupts)
     try container.encode(facts.cpuVendor?.rawValue, forKey: .cpuVendor)
     try container.encode(diagnoses, forKey: .diagnoses)
+    try container.encode(facts.iommuGroupsError, forKey: .iommuGroupsError)
+    try container.encode(facts.kernelCommandLine, forKey: .kernelCommandLine)
+    try container.encode(facts.modules, forKey: .modules)
+    try container.encode(facts.noIOMMUMode, forKey: .noIOMMUMode)
+    try container.encode(facts.hypervisor, forKey: .hypervisor)
+    try container.encode(facts.upstreamPorts, forKey: .upstreamPorts)
+    try container.encode(facts.devicesInUse, forKey: .devicesInUse)
+  }
+}
+
+extension PortACS: Encodable {
+  enum Key: String, CodingKey { case port, type, acs, enabled, missing, devices }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(port.description, forKey: .port)
+    try container.encode(type.rawValue, forKey: .type)
+    try container.encode(state.rawValue, forKey: .acs)
+    try container.encode(enabled, forKey: .enabled)
+    try container.encode(missing, forKey: .missing)
+    try container.encode(devices.map(\.description), forKey: .devices)
+  }
+}
+
+extension DeviceUse: Encodable {
+  enum Key: String, CodingKey { case bdf, use }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(device.description, forKey: .bdf)
+    try container.encode(use, forKey: .use)
   }
 }
 

@@ -52,18 +52,27 @@ public struct HostSnapshot: Sendable {
     self.outcomes = outcomes
   }
 
-  /// The backends a snapshot records for each VFIO-bound device. Legacy first: it never
-  /// opens the device, so it sees the host as it was before iommufd bound it.
+  /// The backends a snapshot can record for each VFIO-bound device, in the order they
+  /// are realized. Legacy first: it never opens the device, so it sees the host as it
+  /// was before iommufd bound it.
   public static let recordedBackends: [HostIOMMUBackend] = [.legacy, .iommufd, .sysfs]
 
+  /// What a snapshot records unless told otherwise: the backends that do not open (and
+  /// so do not reset) the device.
+  public static let defaultBackends: [HostIOMMUBackend] = [.legacy, .sysfs]
+
   /// Takes a snapshot of the host under `root`: scans it and realizes every VFIO-bound
-  /// device with each backend, releasing everything after each.
-  public static func take(_ root: SystemRoot, options: HostInventory.Options = .init()) throws(HIODError) -> HostSnapshot {
+  /// device with each of `backends` (iommufd only when asked: its bind resets the
+  /// device), releasing everything after each.
+  public static func take(
+    _ root: SystemRoot, options: HostInventory.Options = .init(),
+    backends: [HostIOMMUBackend] = defaultBackends, allowBusReset: Bool = false
+  ) throws(HIODError) -> HostSnapshot {
     let inventory = try HostInventory.scan(root, options: options)
-    let realizer = HostIOMMURealizer(root: root)
+    let realizer = HostIOMMURealizer(root: root, allowBusReset: allowBusReset)
     var outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]] = [:]
     for device in inventory.devices where device.isVFIOBound {
-      for backend in recordedBackends {
+      for backend in recordedBackends where backends.contains(backend) {
         do {
           outcomes[device.address, default: [:]][backend] = .realized(
             try realizer.realizeOne(device, in: inventory, with: backend))

@@ -9,6 +9,7 @@
 // with a message, never misread.
 
 import FoundationEssentials
+import Glibc  // getenv
 import SystemPackage
 
 extension HostSnapshot: Codable {
@@ -63,7 +64,10 @@ extension HostSnapshot: Codable {
       created: try container.decodeIfPresent(String.self, forKey: .created) ?? "unknown",
       hostname: try container.decodeIfPresent(String.self, forKey: .hostname) ?? "unknown",
       kernelRelease: kernel["release"] ?? nil, kernelVersion: kernel["version"] ?? nil)
-    inventory = try container.decode(DecodedInventory.self, forKey: .list).inventory
+    var inventory = try container.decode(DecodedInventory.self, forKey: .list).inventory
+    // The list document does not carry the kernel; the snapshot's metadata does.
+    inventory.facts.kernelRelease = metadata.kernelRelease
+    self.inventory = inventory
     var outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]] = [:]
     var caps = try container.nestedUnkeyedContainerIfPresent(forKey: .caps)
     while let list = caps, !list.isAtEnd {
@@ -102,41 +106,48 @@ extension HostSnapshot {
   /// Snapshots are at most this large; a larger file is refused rather than read.
   public static let sizeLimit = 256 << 20
 
-  /// Reads a snapshot file, checking it is one and that this hiodctl understands it.
+  /// Reads a snapshot file (`-`: standard input), checking it is one and that this
+  /// hiodctl understands it.
   public static func load(_ path: String) throws(HIODError) -> HostSnapshot {
     let bytes: [UInt8]
+    let stdin = path == "-"
     // The live root resolves paths unchanged, so a relative path stays relative.
-    switch SystemRoot.host.readBytes(path, limit: sizeLimit) {
+    switch SystemRoot.host.readBytes(stdin ? "/dev/stdin" : path, limit: sizeLimit) {
     case .success(let read): bytes = read
     case .failure(let errno):
-      throw HIODError(.io, "cannot read snapshot \(path): \(errno.description)",
+      throw HIODError(.io, "cannot read snapshot \(stdin ? "from standard input" : path): \(errno.description)",
                       hints: ["take one with: hiodctl snapshot -o FILE"], underlying: errno)
     }
-    return try decode(bytes, source: path)
+    return try decode(bytes, source: stdin ? "<stdin>" : path)
   }
 
   /// Decodes snapshot bytes; `source` names them in messages.
   public static func decode(_ bytes: [UInt8], source: String) throws(HIODError) -> HostSnapshot {
-    struct Header: Decodable {
-      let schemaVersion: Int?
-      let kind: String?
-      enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version", kind }
-    }
     let data = Data(bytes)
-    let header: Header
+    let header: SnapshotHeader
     do {
-      header = try JSONDecoder().decode(Header.self, from: data)
+      header = try JSONDecoder().decode(SnapshotHeader.self, from: data)
     } catch {
       throw HIODError(.io, "\(source) is not a hiodctl snapshot: not a JSON object",
                       hints: ["take one with: hiodctl snapshot -o FILE"])
     }
-    guard header.kind == kind, let version = header.schemaVersion else {
+    guard header.kind == .string(kind), let versionValue = header.schemaVersion else {
       throw HIODError(.io, "\(source) is not a hiodctl snapshot (no \"kind\": \"\(kind)\" and schema_version)",
                       hints: ["take one with: hiodctl snapshot -o FILE"])
     }
+    guard case .integer(let version) = versionValue else {
+      throw HIODError(.io, "\(source): schema_version is \(versionValue), not an integer",
+                      hints: ["hiodctl writes \"schema_version\": \(JSONSchema.version); was the file edited?"])
+    }
+    guard version >= 1 else {
+      throw HIODError(.io, "\(source): schema_version \(version) is not a version (they start at 1)",
+                      hints: ["hiodctl writes \"schema_version\": \(JSONSchema.version); was the file edited?"])
+    }
     guard version <= JSONSchema.version else {
+      let writer: String
+      if case .string(let written)? = header.hiodctlVersion { writer = "hiodctl \(written)" } else { writer = "a newer hiodctl" }
       throw HIODError(.io, "\(source) has schema_version \(version); this hiodctl reads up to \(JSONSchema.version)",
-                      hints: ["use hiodctl \(HIODVersion.string) or later to read it"])
+                      hints: ["it was written by \(writer): read it with that version or a later one (this is hiodctl \(HIODVersion.string))"])
     }
     do {
       return try JSONDecoder().decode(HostSnapshot.self, from: data)
@@ -144,6 +155,54 @@ extension HostSnapshot {
       throw HIODError(.io, "\(source): \(describe(error))", hints: ["was the file edited or truncated?"])
     } catch {
       throw HIODError(.io, "\(source): \(error)")
+    }
+  }
+
+  /// The fields a snapshot is recognised by, of whatever JSON type they were given.
+  struct SnapshotHeader: Decodable {
+    let schemaVersion: JSONScalar?
+    let kind: JSONScalar?
+    let hiodctlVersion: JSONScalar?
+    enum CodingKeys: String, CodingKey {
+      case schemaVersion = "schema_version", kind, hiodctlVersion = "hiodctl_version"
+    }
+  }
+
+  /// A JSON value, as far as a header check needs to tell it.
+  enum JSONScalar: Decodable, Equatable, CustomStringConvertible {
+    case integer(Int)
+    case number(Double)
+    case string(String)
+    case bool(Bool)
+    case null
+    case other
+
+    init(from decoder: any Decoder) throws {
+      let container = try decoder.singleValueContainer()
+      if container.decodeNil() {
+        self = .null
+      } else if let value = try? container.decode(Int.self) {
+        self = .integer(value)
+      } else if let value = try? container.decode(Double.self) {
+        self = .number(value)
+      } else if let value = try? container.decode(String.self) {
+        self = .string(value)
+      } else if let value = try? container.decode(Bool.self) {
+        self = .bool(value)
+      } else {
+        self = .other
+      }
+    }
+
+    var description: String {
+      switch self {
+      case .integer(let value): "\(value)"
+      case .number(let value): "\(value)"
+      case .string(let value): "the string \"\(value)\""
+      case .bool(let value): "\(value)"
+      case .null: "null"
+      case .other: "an array or object"
+      }
     }
   }
 
@@ -156,6 +215,33 @@ extension HostSnapshot {
     case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
       return "bad value at \(path(context)): \(context.debugDescription)"
     @unknown default: return "\(error)"
+    }
+  }
+}
+
+extension SnapshotMetadata {
+  /// The latest time a snapshot or export can record: 9999-12-31T23:59:59Z (a `created`
+  /// of four-digit years, as ISO 8601 and every consumer expect).
+  static let latestEpoch = 253_402_300_799
+
+  /// Refuses a SOURCE_DATE_EPOCH that is not a time (reproducible-builds.org: a decimal
+  /// count of seconds since 1970; "the build should fail" on anything else) instead of
+  /// recording a garbage `created`.
+  public static func validateSourceDateEpoch() throws(HIODError) {
+    try validateSourceDateEpoch(getenv("SOURCE_DATE_EPOCH").map { PathBytes.decode(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) })
+  }
+
+  public static func validateSourceDateEpoch(_ value: String?) throws(HIODError) {
+    guard let value else { return }
+    guard !value.isEmpty, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+      throw HIODError(
+        .usage, "SOURCE_DATE_EPOCH=\(value): not a number of seconds since 1970-01-01",
+        hints: ["set it to a decimal integer such as $(git log -1 --format=%ct), or unset it"])
+    }
+    guard value.count <= 12, let seconds = Int(value), seconds <= latestEpoch else {
+      throw HIODError(
+        .usage, "SOURCE_DATE_EPOCH=\(value): past 9999-12-31T23:59:59Z (\(latestEpoch)), which a snapshot cannot record",
+        hints: ["set it to a decimal integer such as $(git log -1 --format=%ct), or unset it"])
     }
   }
 }

@@ -8,7 +8,11 @@ import SystemPackage
 /// need them: a hidden temporary file in the same directory (both ignore dot-files),
 /// flushed to disk, then renamed over the target. A failed write leaves the old file.
 public enum AtomicFile {
-  public static func write(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644) throws(HIODError) {
+  /// `exactMode`: give the file `mode` whatever the umask (the mode of the file it
+  /// replaces, which -o keeps).
+  public static func write(
+    _ bytes: [UInt8], to path: String, mode: UInt32 = 0o644, exactMode: Bool = false
+  ) throws(HIODError) {
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { String(path[..<$0]) } ?? "."
     let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -25,6 +29,14 @@ public enum AtomicFile {
       file = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_EXCL, permissions: mode_t(mode))
     } catch {
       throw fail("create \(temporary)", error)
+    }
+    if exactMode {
+      do {
+        try Syscall.changePermissions(file, mode_t(mode))
+      } catch {
+        file.close()
+        throw fail("fchmod", error)
+      }
     }
     if case .failure(let error) = writeAll(bytes, to: file) {
       file.close()

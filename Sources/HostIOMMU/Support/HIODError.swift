@@ -58,10 +58,11 @@ public struct HIODError: Error, Sendable, CustomStringConvertible {
 }
 
 extension HIODError {
-  /// `--sysroot DIR` does not name a readable directory.
+  /// `--sysroot DIR` does not name a readable directory: a missing or unreadable input,
+  /// exit status 3 like a missing --host file (64 is for malformed arguments).
   static func sysrootUnusable(_ path: String, _ errno: Errno) -> HIODError {
     HIODError(
-      .usage, "--sysroot \(path): \(errno.description)",
+      .io, "--sysroot \(path): \(errno.description)",
       hints: ["--sysroot takes a directory that holds a system tree (sys/, dev/)"],
       underlying: errno)
   }

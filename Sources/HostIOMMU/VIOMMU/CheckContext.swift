@@ -93,7 +93,37 @@ struct DeviceContext {
         UInt64(hostPageSize),
         Provenance(.legacy, "iommufd's IOVA alignment (IOMMU_IOAS_IOVA_RANGES out_iova_alignment): the host page size"))
     }
+    if let emptyAperture = iommufdAutoDomainAperture(of: device) { device.iovaRanges = emptyAperture }
     return device
+  }
+
+  /// The IOVA ranges QEMU's own iommufd domain gets on a virtio-iommu host whose kernel
+  /// sets a domain's geometry only when a device attaches to it; nil elsewhere.
+  ///
+  /// From 9.1 QEMU allocates the domain (IOMMU_HWPT_ALLOC) before attaching the device.
+  /// iommufd adds the new domain to the IOAS at allocation (iopt_table_add_domain), when
+  /// Linux's virtio-iommu driver has not finalised it yet (viommu_domain_finalise runs in
+  /// viommu_attach_dev): its aperture is [0, 0], and it narrows the IOAS to that. QEMU's
+  /// first DMA map of guest RAM then fails with EINVAL (Linux 6.12,
+  /// drivers/iommu/virtio-iommu.c and drivers/iommu/iommufd/io_pagetable.c; seen by the
+  /// rig's oracle with QEMU 10.0 and 11.1). hiodctl's own iommufd realize attaches the
+  /// device to the IOAS directly, where the kernel finalises the domain first, so neither
+  /// backend's answer shows it. Linux 6.14 allocates virtio-iommu domains for a device
+  /// (domain_alloc_paging), finalised at once; releases from 6.13 on are not claimed.
+  /// A VM that needs a nesting-parent domain (first-stage translation, accel) fails
+  /// earlier: virtio-iommu cannot nest, so that allocation is refused.
+  private func iommufdAutoDomainAperture(of device: HostIOMMUDevice) -> Sourced<[IOVARange]>? {
+    guard qemuBackend == .iommufd, QEMURules.applies("iommufd.autodomains", in: qemu),
+      !configuration.needsHardwareInfo,
+      unit?.vendor == .virtio, let release = host.kernelRelease,
+      let kernel = KernelRelease(release), kernel < KernelRelease(major: 6, minor: 13)
+    else { return nil }
+    return Sourced(
+      [IOVARange(start: 0, last: 0)],
+      Provenance(
+        device.backend,
+        "QEMU's own iommufd domain (IOMMU_HWPT_ALLOC) on virtio-iommu under Linux \(release): its aperture is unset until attach"
+      ))
   }
 
   /// The device's values come from the sysfs predictor.
@@ -126,6 +156,14 @@ struct DeviceContext {
 
   /// The device's IOMMU group number as QEMU prints it.
   var groupText: String { input.device.iommuGroup.map(String.init) ?? "?" }
+
+  /// What to do about `group` when it is not viable: `list`'s advice, from the group's
+  /// devices and what the host uses them for.
+  func viabilityAdvice(for group: IOMMUGroup) -> ViabilityAdvice {
+    let devices = input.groupDevices
+    return ViabilityAdvice(
+      group, device: { name in devices.first { $0.address.description == name } }, uses: host.devicesInUse ?? [])
+  }
 
   /// An error while the legacy container is set up for the device's group.
   func container(_ message: String) -> String {

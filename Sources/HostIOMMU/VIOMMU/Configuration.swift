@@ -292,6 +292,11 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
   /// their existence in the release is checked.
   public var otherProperties: [QEMUProperty] = []
 
+  /// Whether the checks need the iommufd backend's answer (IOMMU_GET_HW_INFO, a nesting
+  /// parent): first-stage translation on intel-iommu, accel on arm-smmuv3. Only then does
+  /// `check` bind the device (which resets it).
+  public var needsHardwareInfo: Bool { xFlts?.value == true || accel?.value == true }
+
   /// A configuration; by default the newest known QEMU, the model's usual machine and
   /// QEMU's defaults for every option.
   public init(

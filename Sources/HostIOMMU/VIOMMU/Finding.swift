@@ -216,20 +216,25 @@ public struct DeviceCheckInput: Hashable, Sendable {
   /// The device's IOMMU group, when known: lets a not-bound device get QEMU's exact error
   /// (whether `/dev/vfio/N` exists decides which one).
   public var group: IOMMUGroup?
+  /// The PCI devices of that group, when known: which members are bridges, for the
+  /// advice on a group that is not viable (`ViabilityAdvice`).
+  public var groupDevices: [PCIDevice]
   /// Where the device will sit in the guest, when known.
   public var guestPlacement: GuestPlacement?
   /// The device is hot-plugged after the VM started (virtio-iommu then has a frozen
   /// granule; intel-iommu ≤ 10.1 words its caching-mode refusal differently).
   public var hotplug: Bool
 
-  /// An input; the group, guest placement and hot-plug flag are optional refinements.
+  /// An input; the group (and its devices), guest placement and hot-plug flag are
+  /// optional refinements.
   public init(
-    device: PCIDevice, realization: DeviceRealization, group: IOMMUGroup? = nil,
+    device: PCIDevice, realization: DeviceRealization, group: IOMMUGroup? = nil, groupDevices: [PCIDevice] = [],
     guestPlacement: GuestPlacement? = nil, hotplug: Bool = false
   ) {
     self.device = device
     self.realization = realization
     self.group = group
+    self.groupDevices = groupDevices
     self.guestPlacement = guestPlacement
     self.hotplug = hotplug
   }

@@ -121,11 +121,8 @@ enum IntelIOMMUChecks {
     let flts = firstStage(configuration)
     var outcomes: [Outcome] = []
 
-    if flts, QEMURules.applies("intel.first-stage.backend", in: qemu), context.qemuBackend == .iommufd,
-      context.hiod != nil
-    {
-      outcomes.append(nestingParent(context))
-    }
+    // The nesting-parent HWPT is vfio's attach, before the memory listener: VFIORealize
+    // runs it (nestingParentAtAttach).
     let setIOMMUDevice = QEMURules.applies("vfio.set-iommu-device.prefix", in: qemu)
     if QEMURules.applies("intel.caching-mode.set-iommu-device", in: qemu) {
       outcomes.append(cachingMode(context))
@@ -461,6 +458,15 @@ enum IntelIOMMUChecks {
         check: "intel.x-flts.pasid-bits", status: .pass,
         message: "pasid-bits \(pasid.value) ≤ the host's \(host.value)", wording: .hiodctl,
         qemuVersions: span("intel.first-stage.pasid", context), evidence: evidence))
+  }
+
+  /// The nesting-parent HWPT check when vfio allocates one: first-stage translation over
+  /// the iommufd backend, in the releases that do; nil otherwise.
+  static func nestingParentAtAttach(_ context: DeviceContext) -> Outcome? {
+    guard firstStage(context.configuration), QEMURules.applies("intel.first-stage.backend", in: context.qemu),
+      context.qemuBackend == .iommufd, context.hiod != nil
+    else { return nil }
+    return nestingParent(context)
   }
 
   /// The nesting-parent HWPT vfio allocates for x-flts=on (11.0): the kernel's refusal

@@ -266,3 +266,15 @@ public struct VMInvocation: Hashable, Sendable {
     return result
   }
 }
+
+extension VMInvocation {
+  /// Whether checking `device` needs the iommufd backend's own answer (IOMMU_GET_HW_INFO,
+  /// a nesting-parent HWPT): only when QEMU itself gives the device to iommufd and the
+  /// configuration needs hardware information (first-stage translation, accel). A device
+  /// on the legacy container becomes QEMU's legacy HostIOMMUDevice, which has no hw_info,
+  /// and its DMA is mapped through the container: iommufd's answer (for which the kernel
+  /// resets the device) tells nothing QEMU uses, and its IOVA ranges can even differ.
+  public func needsIOMMUFDAnswer(for device: PCIAddress, _ configuration: VIOMMUConfiguration) -> Bool {
+    configuration.needsHardwareInfo && devices.contains { $0.host == device && $0.iommufd != nil }
+  }
+}

@@ -34,6 +34,16 @@ public struct PoolSuggestion: Sendable {
 
   /// The hosts that keep the pool from a stronger configuration.
   public var limitingHosts: [String] { hosts.filter(\.limitsPool).map(\.host) }
+
+  /// The suggested configuration's verdict over every host (`suggestion.status`, as a
+  /// single host's document has it): fail when there is none or a host fails under it.
+  public var status: FindingStatus {
+    guard configuration != nil else { return .fail }
+    let statuses = hosts.map { $0.poolReport?.status ?? .fail }
+    if statuses.contains(.fail) { return .fail }
+    if statuses.contains(.undetermined) { return .undetermined }
+    return .pass
+  }
 }
 
 public enum VIOMMUPool {

@@ -29,6 +29,21 @@ public struct ParsedCommandLine: Sendable {
   public var machine: MachineType?
   /// A second vIOMMU, which QEMU refuses.
   public var extraVIOMMU: String?
+
+  /// The vIOMMU configuration this command line gives under QEMU `qemu`: its properties
+  /// as written, the ones hiodctl has no rules for kept too (their existence is checked).
+  public func configuration(qemu: QEMUVersion) -> VIOMMUConfiguration {
+    var configuration = VIOMMUConfiguration(model: model, qemu: qemu, machine: machine, options: options)
+    configuration.otherProperties = otherProperties
+    return configuration
+  }
+
+  /// The VM as checked: the invocation, with a second vIOMMU if there is one.
+  public var vm: VMInvocation {
+    var vm = invocation
+    vm.extraVIOMMU = extraVIOMMU
+    return vm
+  }
 }
 
 public enum QEMUCommandLine {

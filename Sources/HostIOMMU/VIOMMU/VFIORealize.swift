@@ -61,9 +61,20 @@ enum VFIORealize {
       outcomes.append(topology)
       if topology.finding.status == .fail { return outcomes }
     }
+    // Attaching allocates the domain (a nesting parent for intel-iommu's first stage)
+    // before the memory listener maps guest RAM into it.
+    if context.configuration.model == .intel, let nesting = IntelIOMMUChecks.nestingParentAtAttach(context) {
+      outcomes.append(nesting)
+      if nesting.finding.status == .fail { return outcomes }
+    }
     outcomes += listener(context)
     if outcomes.contains(where: { $0.finding.status == .fail }) { return outcomes }
-    if !outcomes.contains(where: { $0.finding.check == "vfio.kernel" }) {
+    // Nothing was realized when the kernel could not be asked, or the group not read.
+    let unrealized = outcomes.contains { outcome in
+      outcome.finding.check == "vfio.kernel"
+        || (outcome.finding.check == "vfio.iommu-group" && outcome.finding.status == .undetermined)
+    }
+    if !unrealized {
       outcomes.insert(Outcome(realized(context)), at: 0)
     }
     return outcomes
@@ -90,12 +101,16 @@ enum VFIORealize {
     let device = context.input.device
     if let group = context.input.group {
       do {
-        _ = try Preconditions.vfioGroup(of: device, group: group, backend: .sysfs)
+        _ = try Preconditions.vfioGroup(
+          of: device, group: group, host: context.host, groups: [group], backend: .sysfs,
+          advice: context.viabilityAdvice(for:))
       } catch {
         return error
       }
     } else {
-      if device.iommuGroup == nil { return Preconditions.noGroup(device, backend: .sysfs) }
+      if device.iommuGroup == nil {
+        return Preconditions.noGroup(device, host: context.host, groups: [], backend: .sysfs)
+      }
       if !device.isVFIOBound { return Preconditions.notBound(device, backend: .sysfs) }
     }
     // VFIO refuses to attach a group without MSI isolation unless told to allow unsafe
@@ -322,8 +337,11 @@ enum VFIORealize {
 
     switch failure.problem {
     case .groupNotViable:
+      // `list`'s advice, worded afresh from the group (a snapshot may hold older words).
+      let advice = context.input.group.map(context.viabilityAdvice(for:))
       let remedy = Remedy(
-        summary: "bind every device of group \(group) to vfio-pci (or leave it unbound)", host: hostFix)
+        summary: advice?.summary ?? "bind every device of group \(group) to vfio-pci (or leave it unbound)",
+        host: advice.map { $0.hints.joined(separator: "; ").nilIfEmpty } ?? hostFix)
       if iommufd {
         return Finding(
           check: "vfio.group-viable", status: .fail,
@@ -336,6 +354,14 @@ enum VFIORealize {
         message: context.vfio(QEMURules.text("vfio.group.not-viable", in: qemu, [.string(group)]) ?? ""),
         qemuHint: QEMURules.text("vfio.group.not-viable.hint", in: qemu), qemuVersions: versions,
         evidence: evidence, predicted: predicted, remedy: remedy)
+
+    case .groupsUnreadable:
+      // Not knowing the group is not having none: QEMU may well find it.
+      return Finding(
+        check: "vfio.iommu-group", status: .undetermined,
+        message: "\(failure.message), not missing: QEMU may find it", wording: .hiodctl,
+        qemuVersions: versions, evidence: evidence, predicted: predicted,
+        remedy: Remedy(summary: "let hiodctl read /sys/kernel/iommu_groups", host: hostFix))
 
     case .noIOMMUGroup:
       return Finding(
@@ -375,10 +401,11 @@ enum VFIORealize {
           QEMURules.text("vfio.container.set-iommu", in: qemu, [.string(Errno.notPermitted.description)]) ?? ""),
         qemuVersions: versions, evidence: evidence, predicted: predicted, remedy: remedy)
 
-    case .busy, .permissionDenied, .backendUnavailable, .notADevice, .kernelRefused:
+    case .busy, .permissionDenied, .backendUnavailable, .notADevice, .kernelRefused, .busResetRefused:
       let why: String =
         switch failure.problem {
         case .busy: "the device is in use by another process (a running VM?)"
+        case .busResetRefused: "binding it to iommufd would bus-reset it (--force binds anyway)"
         case .permissionDenied: "hiodctl may not open its VFIO nodes (QEMU, run by root or libvirt, usually may)"
         case .backendUnavailable: "the \(failure.backend.rawValue) backend is not available to hiodctl"
         case .notADevice: "the tree is a capture, not a live host"

@@ -14,17 +14,30 @@ struct UsageError: Error, Equatable {
 struct Invocation: Equatable {
   /// nil when only global options were given (`hiodctl --version`).
   var command: String?
-  /// The value of each option given, the last one winning; flags map to "".
+  /// The value of each option given (for a repeatable one, the last); flags map to "".
   var values: [OptionID: String] = [:]
-  /// Every value of a repeatable option (`--host a --host b`), in order.
+  /// Every value of a repeatable option (`--host a --host b`, `-s 1 -s 2`), in order.
   var repeated: [OptionID: [String]] = [:]
+  /// How often each counted flag was given (`-nn`: 2).
+  var counts: [OptionID: Int] = [:]
   var positionals: [String] = []
   /// `check [options] -- QEMU-ARGV...`: the QEMU command line after `--`.
   var qemuCommandLine: [String]?
 
   func has(_ option: OptionID) -> Bool { values[option] != nil }
+
+  /// Whether `arguments` ask for JSON (`--json` before any `--`), told without parsing
+  /// them: a command line that does not parse still gets its error as JSON.
+  static func asksForJSON(_ arguments: [String]) -> Bool {
+    for argument in arguments {
+      if argument == "--" { return false }
+      if argument == "--json" { return true }
+    }
+    return false
+  }
   func value(_ option: OptionID) -> String? { values[option] }
   func allValues(_ option: OptionID) -> [String] { repeated[option] ?? values[option].map { [$0] } ?? [] }
+  func count(_ option: OptionID) -> Int { counts[option] ?? (values[option] == nil ? 0 : 1) }
 }
 
 /// Parses `arguments` (without the program name) against `OptionTable`.
@@ -108,7 +121,7 @@ struct ArgumentParser {
       if attached != nil {
         throw error("option '\(spec.long)' takes no value")
       }
-      invocation.values[spec.id] = ""
+      try flag(spec)
       return
     }
     if let attached {
@@ -127,7 +140,7 @@ struct ArgumentParser {
         throw unknownOption("-\(letter)", within: argument.count > 2 ? argument : nil)
       }
       guard spec.takesValue else {
-        invocation.values[spec.id] = ""
+        try flag(spec)
         continue
       }
       // The rest of the cluster is the value (`-s00:02.0`), else the next argument.
@@ -153,6 +166,20 @@ struct ArgumentParser {
     return OptionTable.allOptions.contains { $0.spellings.contains(name) } || text == "--"
   }
 
+  /// A flag: given again it changes nothing, unless it is counted (`-nn`).
+  private mutating func flag(_ spec: OptionSpec) throws(UsageError) {
+    invocation.values[spec.id] = ""
+    guard case .count(let maximum) = spec.repeatPolicy else { return }
+    let count = (invocation.counts[spec.id] ?? 0) + 1
+    if count > maximum {
+      let shown = spec.short.map { "-\($0)" } ?? spec.long
+      throw error(
+        "'\(shown)' given \(count) times: it counts at most \(maximum == 2 ? "twice" : "\(maximum) times")",
+        hints: spec.id == .numeric ? ["-n shows numeric IDs only; -nn names and numbers, as lspci"] : [])
+    }
+    invocation.counts[spec.id] = count
+  }
+
   private mutating func store(_ value: String, for spec: OptionSpec) throws(UsageError) {
     if case .choice(let words) = spec.valueKind, !words.contains(value) {
       throw error(
@@ -161,6 +188,11 @@ struct ArgumentParser {
     }
     if value.isEmpty {
       throw error("empty value for \(spec.quotedForError)")
+    }
+    if let earlier = invocation.values[spec.id], spec.repeatPolicy == .refuse {
+      throw error(
+        "\(spec.quotedForError) given twice ('\(earlier)', then '\(value)')",
+        hints: ["give it once: hiodctl does not pick one of two values for you"])
     }
     invocation.values[spec.id] = value
     if spec.repeatable { invocation.repeated[spec.id, default: []].append(value) }
@@ -171,7 +203,9 @@ struct ArgumentParser {
     if case .list(let metaVar, let minimum) = spec.positionals, invocation.positionals.count < minimum {
       throw error(
         "'\(spec.name)' needs at least \(minimum == 1 ? "one" : String(minimum)) \(metaVar.trimmingCharacters("."))",
-        hints: ["'hiodctl list --vfio' shows the devices bound to VFIO"])
+        hints: [
+          "'\(Help.commandPrefix(sysroot: invocation.values[.sysroot], hosts: invocation.allValues(.host))) list --vfio' shows the devices bound to VFIO"
+        ])
     }
     if case .none = spec.positionals, !invocation.positionals.isEmpty {
       let extra = invocation.positionals

@@ -8,7 +8,7 @@ enum Help {
   static let labelWidth = 26
 
   static let usageLine =
-    "hiodctl [--sysroot DIR] [--json] [-n|--numeric] <command> [options] [args]"
+    "hiodctl [--sysroot DIR | --host FILE...] [--json] [-n|--numeric] <command> [options] [args]"
 
   static let exitStatusLines = [
     "0   success",
@@ -48,7 +48,8 @@ enum Help {
     lines += wrap(spec.overview, width: 80, indent: "")
     lines += ["", "USAGE: hiodctl [global options] \(spec.synopsis)"]
     if spec.id == .check {
-      lines.append("       hiodctl [global options] check [--qemu VERSION] [--backend BACKEND] -- QEMU-ARGV...")
+      lines.append("       hiodctl [global options] check [--qemu VERSION] [--backend BACKEND] [-q] --domain FILE")
+      lines.append("       hiodctl [global options] check [--qemu VERSION] [--backend BACKEND] [-q] -- QEMU-ARGV...")
     }
     lines.append("")
     for group in OptionGroup.allCases where group != .global {
@@ -66,6 +67,24 @@ enum Help {
     }
     lines.append("For more details see hiodctl(8).")
     return lines.joined(separator: "\n")
+  }
+
+  /// How to run hiodctl on the same input again: `hiodctl`, `hiodctl --sysroot DIR` or
+  /// `hiodctl --host FILE` (hints must not send people to the live host when they asked
+  /// about a tree or a snapshot).
+  static func commandPrefix(sysroot: String?, hosts: [String]) -> String {
+    var words = ["hiodctl"]
+    if let sysroot { words += ["--sysroot", shellQuoted(sysroot)] }
+    for host in hosts { words += ["--host", shellQuoted(host)] }
+    return words.joined(separator: " ")
+  }
+
+  /// `text` as one shell word: as it is when it is plain, else in single quotes.
+  static func shellQuoted(_ text: String) -> String {
+    let plain = !text.isEmpty && text.unicodeScalars.allSatisfy {
+      ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "/._-+:,=@%".unicodeScalars.contains($0)
+    }
+    return plain ? text : "'" + text.replacing("'", with: "'\\''") + "'"
   }
 
   /// The lines for a usage error: message, hints, and where to read more.

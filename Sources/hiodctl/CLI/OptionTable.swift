@@ -9,9 +9,12 @@ import HostIOMMU
 enum OptionID: Hashable, Sendable {
   case sysroot, json, numeric, help, version
   case slot, id, vfio
-  case backend
+  case backend, force
+  /// snapshot's opt-in to the iommufd backend.
+  case iommufd
   case viommu, qemu, machine, all, suggest, domain
   case host, output, format
+  case quiet
   /// A vIOMMU property, by the QEMU name the option spells (`aw-bits`, `x-scalable-mode`).
   case property(String)
 }
@@ -41,6 +44,16 @@ enum ValueKind: Sendable, Equatable {
   case choice([String])
 }
 
+/// What giving an option more than once means.
+enum RepeatPolicy: Sendable, Equatable {
+  /// A usage error: `--viommu intel --viommu virtio` must not silently mean virtio.
+  case refuse
+  /// Every value counts, in order (`--host a --host b`; `-s`/`-d`, which merge as in lspci).
+  case collect
+  /// A flag whose count matters (`-n` numbers only, `-nn` names and numbers, as in lspci).
+  case count(maximum: Int)
+}
+
 /// One option: its spellings, its value, its help line.
 struct OptionSpec: Sendable {
   let id: OptionID
@@ -53,12 +66,16 @@ struct OptionSpec: Sendable {
   let valueKind: ValueKind?
   let help: String
   let group: OptionGroup
-  /// Given several times, every value counts (`--host a --host b`); otherwise the last wins.
-  let repeatable: Bool
+  /// What giving it twice means; a repeated flag is harmless and allowed.
+  let repeatPolicy: RepeatPolicy
+  /// Shown without brackets in the synopsis (`--viommu MODEL`, `--format FORMAT`); the
+  /// command enforces it, because another input can stand in for it.
+  let required: Bool
 
   init(
     _ id: OptionID, long: String, short: Character? = nil, metaVar: String? = nil,
-    value: ValueKind? = nil, group: OptionGroup, repeatable: Bool = false, help: String
+    value: ValueKind? = nil, group: OptionGroup, repeatable: Bool = false, repeatPolicy: RepeatPolicy? = nil,
+    required: Bool = false, help: String
   ) {
     self.id = id
     self.long = long
@@ -67,8 +84,12 @@ struct OptionSpec: Sendable {
     self.valueKind = metaVar == nil ? nil : (value ?? .text)
     self.help = help
     self.group = group
-    self.repeatable = repeatable
+    self.repeatPolicy = repeatPolicy ?? (repeatable ? .collect : .refuse)
+    self.required = required
   }
+
+  /// Given several times, every value counts.
+  var repeatable: Bool { repeatPolicy == .collect }
 
   var takesValue: Bool { metaVar != nil }
 
@@ -95,7 +116,7 @@ enum PositionalSpec: Sendable {
 /// Every command, by identity; `main` switches over it exhaustively, so a command in
 /// the table cannot lack an implementation.
 enum CommandID: String, Sendable, CaseIterable {
-  case list, caps, check, snapshot, export
+  case list, caps, check, host, snapshot, export
 }
 
 /// A subcommand.
@@ -116,7 +137,8 @@ struct CommandSpec: Sendable {
     var parts = [name]
     for option in options {
       let shown = option.short.map { "-\($0)" } ?? option.long
-      parts.append("[\(option.metaVar.map { "\(shown) \($0)" } ?? shown)]")
+      let text = option.metaVar.map { "\(shown) \($0)" } ?? shown
+      parts.append(option.required ? text : "[\(text)]")
     }
     if case .list(let metaVar, let minimum) = positionals {
       parts.append(minimum > 0 ? metaVar : "[\(metaVar)]")
@@ -135,11 +157,11 @@ enum OptionTable {
       .json, long: "--json", group: .global,
       help: "print one JSON document (the stable contract for scripts)"),
     OptionSpec(
-      .numeric, long: "--numeric", short: "n", group: .global,
-      help: "show numeric IDs only; do not look names up"),
+      .numeric, long: "--numeric", short: "n", group: .global, repeatPolicy: .count(maximum: 2),
+      help: "show numeric IDs only, without names (-nn: names and numbers, as lspci)"),
     OptionSpec(
       .host, long: "--host", metaVar: "FILE", value: .path, group: .global, repeatable: true,
-      help: "answer from a snapshot instead of this host (repeat for a pool)"),
+      help: "answer from a snapshot instead of this host (repeat for a pool; - reads stdin)"),
     OptionSpec(
       .help, long: "--help", short: "h", group: .global,
       help: "show help (after a command: that command's help)"),
@@ -155,16 +177,18 @@ enum OptionTable {
       group node (/dev/vfio/N or noiommu-N), VFIO cdev (/dev/vfio/devices/vfioM) and \
       whether its group is viable for VFIO: every member bound to a VFIO driver, a \
       DMA-free driver (pci-stub, pcieport) or none. A host summary names the IOMMU \
-      units, /dev/vfio/vfio and /dev/iommu, interrupt remapping, and diagnoses hosts \
-      where device assignment cannot work. A filter that matches nothing exits with 3.
+      units, /dev/vfio/vfio and /dev/iommu, interrupt remapping, and the WARN and FAIL \
+      lines of 'hiodctl host' in its words. Non-viable groups are explained when they \
+      hold a VFIO-bound device, the rest counted in one line. A filter that matches \
+      nothing exits with 3, and so do IOMMU groups that cannot be read.
       """,
     options: [
       OptionSpec(
-        .slot, long: "--slot", short: "s", metaVar: "SLOT", group: .selection,
-        help: "only devices in [[[[domain]:]bus]:][device][.[func]] (lspci -s)"),
+        .slot, long: "--slot", short: "s", metaVar: "SLOT", group: .selection, repeatable: true,
+        help: "only devices in [[[[domain]:]bus]:][device][.[func]] (lspci -s; repeated, they merge)"),
       OptionSpec(
-        .id, long: "--id", short: "d", metaVar: "VENDOR:DEVICE", group: .selection,
-        help: "only devices with [vendor]:[device][:class[:progif]] (lspci -d)"),
+        .id, long: "--id", short: "d", metaVar: "VENDOR:DEVICE", group: .selection, repeatable: true,
+        help: "only devices with [vendor]:[device][:class[:progif]] (lspci -d; repeated, they merge)"),
       OptionSpec(
         .vfio, long: "--vfio", group: .selection,
         help: "only devices bound to a VFIO driver"),
@@ -189,10 +213,13 @@ enum OptionTable {
       can be allocated. Everything opened or allocated is released again. When the \
       kernel cannot answer (no privileges, the device busy or not on vfio-pci) it says \
       why and predicts from sysfs instead, labelled as a prediction; the exit status is \
-      then 2. The iommufd backend binds the device, which opens it in the kernel as \
-      QEMU's own bind does.
+      then 2 (with --backend sysfs the prediction is what was asked for, and 0). The \
+      iommufd backend binds the device, which opens it in the kernel as QEMU's own bind \
+      does, and the kernel resets the device on open and again on close: hiodctl says so \
+      on stderr first, with the device's reset_method, and refuses a bus reset unless \
+      --force. The default (auto) uses the legacy container, which never opens the device.
       """,
-    options: [backend],
+    options: [backend, force],
     positionals: .list(metaVar: "BDF...", minimum: 1),
     examples: [
       ("hiodctl caps 0000:01:00.0", "realize with the best backend and show the capabilities"),
@@ -205,7 +232,26 @@ enum OptionTable {
   static let backend = OptionSpec(
     .backend, long: "--backend", metaVar: "BACKEND",
     value: .choice(BackendChoice.allCases.map(\.rawValue)), group: .realize,
-    help: "auto (legacy, which never opens the device), legacy, iommufd (binds and resets it) or sysfs")
+    help: "auto (the default: legacy, which never opens the device), legacy, iommufd (binds and resets it) or sysfs")
+
+  /// `--force`: the iommufd bind of a device whose reset reaches past it.
+  static let force = OptionSpec(
+    .force, long: "--force", group: .realize,
+    help: "let the iommufd backend bind a device whose reset_method is a bus reset (it resets the whole bus)")
+
+  /// export's `--backend`: the same choices, another default.
+  static let exportBackend = OptionSpec(
+    .backend, long: "--backend", metaVar: "BACKEND",
+    value: .choice(BackendChoice.allCases.map(\.rawValue)), group: .realize,
+    help: "sysfs (the default: a prediction, no device opened, no privileges), auto, legacy or iommufd")
+
+  /// `-q, --quiet`, for check and host.
+  static let quiet = OptionSpec(
+    .quiet, long: "--quiet", short: "q", group: .output,
+    help: "verdicts only: check prints one line per device and the summary; host only its WARN and FAIL lines")
+
+  /// Machine types shown as examples in help, errors, the man page and the completions.
+  static let machineExamples = ["q35", "pc-q35-9.1", "pc-q35-10.0", "pc-i440fx-10.0", "virt", "virt-10.0"]
 
   static let onOff = ValueKind.choice(["on", "off"])
 
@@ -248,12 +294,17 @@ enum OptionTable {
       Without --qemu, the QEMU this host would run (never a program the input names, \
       unless it is a root-owned system binary). --suggest prints the strongest \
       configuration every selected device accepts. Exit status: 0 QEMU starts and the \
-      devices work, 1 it refuses or a device's DMA fails, 2 otherwise undetermined.
+      devices work, 1 it refuses or a device's DMA fails, 2 otherwise undetermined \
+      (including a fallback to a sysfs prediction; with --backend sysfs the prediction \
+      is the answer asked for); with --suggest, the suggested configuration's verdict \
+      over every device. -q prints the verdicts only, and a summary line ends any \
+      report of several devices.
       """,
     options: [
       OptionSpec(
         .viommu, long: "--viommu", metaVar: "MODEL", value: .choice(VIOMMUModel.allCases.map(\.rawValue)),
-        group: .check, help: "intel, virtio, smmuv3, amd or none (required, unless a command line follows --)"),
+        group: .check, required: true,
+        help: "intel, virtio, smmuv3, amd or none (required, unless --domain or a command line after -- says it)"),
       OptionSpec(
         .all, long: "--all", group: .check, help: "every device bound to a VFIO driver, each in a VM of its own"),
       OptionSpec(
@@ -266,11 +317,13 @@ enum OptionTable {
           + " (default: the host's, else \(QEMUVersion.newest))"),
       OptionSpec(
         .machine, long: "--machine", metaVar: "TYPE", group: .check,
-        help: "machine type whose compat defaults apply (pc-q35-9.1, q35, virt-10.0)"),
+        help: "machine type whose compat defaults apply (\(machineExamples.joined(separator: ", ")))"),
       backend,
+      force,
       OptionSpec(
         .suggest, long: "--suggest", group: .check,
-        help: "print the strongest configuration all selected devices accept"),
+        help: "print the strongest configuration all selected devices accept (the exit status is its verdict)"),
+      quiet,
     ] + propertyOptions,
     positionals: .list(metaVar: "BDF...", minimum: 0),
     examples: [
@@ -287,20 +340,27 @@ enum OptionTable {
 
   static let output = OptionSpec(
     .output, long: "--output", short: "o", metaVar: "FILE", value: .path, group: .output,
-    help: "write to FILE atomically (a hidden file, then rename) instead of stdout")
+    help: "write to FILE atomically (a hidden file, then rename; a symlink is written through, the mode kept) instead of stdout; - is stdout")
 
   static let snapshot = CommandSpec(
     id: .snapshot,
     summary: "record the whole host, and every VFIO device through each backend, as one JSON document",
     overview: """
       Records what list shows, and for every device bound to a VFIO driver the \
-      HostIOMMUDevice each backend realizes (legacy, iommufd, and the sysfs prediction), \
+      HostIOMMUDevice each backend realizes (legacy, the sysfs prediction, and iommufd), \
       with provenance, plus the kernel version, the hostname and the time. Any command \
       answers from snapshots with --host FILE: a support engineer reads a customer's host \
       offline, and check --host a.json --host b.json answers for a live-migration pool. \
-      The iommufd backend binds each device, which opens it as QEMU's bind does.
+      The iommufd answer is recorded only with --iommufd: its bind opens each device, and \
+      the kernel resets it (announced on stderr first; a bus reset only with --force).
       """,
-    options: [output],
+    options: [
+      output,
+      OptionSpec(
+        .iommufd, long: "--iommufd", group: .realize,
+        help: "also realize each device through iommufd (IOMMU_GET_HW_INFO; its bind resets the device)"),
+      force,
+    ],
     positionals: .none,
     examples: [
       ("hiodctl snapshot -o host-a.json", "record this host"),
@@ -326,9 +386,10 @@ enum OptionTable {
     options: [
       OptionSpec(
         .format, long: "--format", metaVar: "FORMAT", value: .choice(["nfd", "prometheus", "ansible"]),
-        group: .output, help: "nfd, prometheus or ansible (required)"),
+        group: .output, required: true, help: "nfd, prometheus or ansible (required)"),
       output,
-      backend,
+      exportBackend,
+      force,
     ],
     positionals: .none,
     examples: [
@@ -339,8 +400,31 @@ enum OptionTable {
       ("hiodctl export --format ansible -o /etc/ansible/facts.d/hiodctl.fact", "Ansible local facts"),
     ])
 
+  static let host = CommandSpec(
+    id: .host,
+    summary: "say whether this host can assign devices at all: one PASS, WARN or FAIL line per prerequisite",
+    overview: """
+      Checks what device assignment needs before any device or vIOMMU matters: an IOMMU \
+      and which kind, DMA remapping, interrupt remapping (MSI isolation) or \
+      allow_unsafe_interrupts, VFIO's unsafe no-IOMMU mode, the vfio, vfio-pci, \
+      vfio_iommu_type1 and iommufd modules, /dev/vfio/vfio and /dev/iommu, the kernel \
+      command line, and ACS on the upstream ports of the VFIO-bound devices where sysfs \
+      shows it. Each line gives its evidence (the file it read) and, unless it passes, \
+      the fix. Everything is read from sysfs, /proc and /dev (or --sysroot, or a \
+      snapshot); nothing is opened or changed. Exit status: 0 ready (PASS or WARN), 1 \
+      some prerequisite fails, 2 nothing fails but something could not be told (a file \
+      unreadable without privileges, or not in the snapshot).
+      """,
+    options: [quiet],
+    positionals: .none,
+    examples: [
+      ("hiodctl host", "every prerequisite, with evidence and fixes"),
+      ("hiodctl host -q && echo ready", "for scripts: only WARN and FAIL lines, and the exit status"),
+      ("hiodctl --json host | jq -r '.checks[] | select(.status == \"fail\") | .id'", "the failing prerequisites"),
+    ])
+
   /// Every command, in help order.
-  static let commands: [CommandSpec] = [list, caps, check, snapshot, export]
+  static let commands: [CommandSpec] = [list, caps, check, host, snapshot, export]
 
   static func command(named name: String) -> CommandSpec? {
     commands.first { $0.name == name }

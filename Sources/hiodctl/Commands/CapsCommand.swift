@@ -6,12 +6,12 @@ import HostIOMMU
 enum CapsCommand {
   static func run(_ invocation: Invocation, context: CommandContext) throws -> ExitStatus {
     let choice = invocation.value(.backend).flatMap(BackendChoice.init(rawValue:)) ?? .auto
-    let hosts = try context.hosts()
+    let hosts = try context.hosts(allowBusReset: invocation.has(.force))
     var results: [[DeviceRealization]] = []
     for host in hosts {
       let devices = try DeviceArguments.resolve(invocation.positionals, in: host, command: "caps")
       host.reportWarnings(among: hosts.count)
-      results.append(devices.map { host.realizer.realize($0, in: host.inventory, backend: choice) })
+      results.append(devices.map { host.realize($0, backend: choice) })
     }
     if context.json {
       if hosts.count == 1 {
@@ -22,12 +22,15 @@ enum CapsCommand {
       }
     } else {
       let sections = zip(hosts, results).map { host, realizations in
-        let text = realizations.map { CapsText.render($0, numeric: context.numeric) }.joined(separator: "\n\n")
+        let text = realizations.map { CapsText.render($0, numeric: context.numeric) }
+          .joined(separator: "\n\n")
         return hosts.count == 1 && host.file == nil ? text : "== \(host.title)\n\(text)"
       }
-      Output.line(sections.joined(separator: "\n\n"))
+      Output.line(context.contextual(sections.joined(separator: "\n\n")))
     }
-    // A prediction (or nothing) where the kernel's answer was wanted is undetermined.
-    return results.joined().allSatisfy(\.isDetermined) ? .success : .undetermined
+    // A prediction (or nothing) where the kernel's answer was wanted is undetermined, and
+    // so is everything when the groups could not be read.
+    let groupsUnknown = hosts.contains { $0.inventory.facts.iommuGroupsError != nil }
+    return results.joined().allSatisfy(\.isDetermined) && !groupsUnknown ? .success : .undetermined
   }
 }

@@ -9,7 +9,7 @@ enum CheckCommand {
     let configuration = input.configuration
     let assumptions = input.assumptions
     let explicitBackend = invocation.value(.backend).flatMap(BackendChoice.init(rawValue:))
-    let hosts = try context.hosts()
+    let hosts = try context.hosts(allowBusReset: invocation.has(.force))
     var poolHosts: [PoolHost] = []
     var realizations: [[DeviceRealization]] = []
     for host in hosts {
@@ -19,7 +19,7 @@ enum CheckCommand {
           guard let device = host.inventory.devices.first(where: { $0.address == assigned.host }) else {
             throw HIODError(
               .notFound,
-              "\(assigned.optionText): no PCI device \(assigned.host) on \(host.name.map { "host \($0)" } ?? "this host")",
+              "\(assigned.optionText): no PCI device \(assigned.host) on \(host.place)",
               hints: ["QEMU would say: vfio /sys/bus/pci/devices/\(assigned.host): no such host device"])
           }
           return device
@@ -27,24 +27,23 @@ enum CheckCommand {
       } else if input.all {
         devices = host.inventory.devices.filter(\.isVFIOBound)
         guard !devices.isEmpty else {
-          throw HIODError(
-            .noMatch, "no PCI device is bound to a VFIO driver\(host.name.map { " on host \($0)" } ?? "")",
-            hints: ["bind a device with: driverctl set-override <BDF> vfio-pci"])
+          throw ListCommand.noVFIODevice(
+            hosts: [host], deviceCount: host.inventory.devices.count, context: context)
         }
       } else {
         devices = try DeviceArguments.resolve(invocation.positionals, in: host, command: "check", keepDuplicates: true)
       }
       host.reportWarnings(among: hosts.count)
       // The backend to ask: as given; else the legacy container, which does not open the
-      // device (iommufd's bind resets it) — unless the check needs what only
-      // IOMMU_GET_HW_INFO tells (first-stage translation, accel).
+      // device (iommufd's bind resets it) — unless QEMU gives the device to iommufd and the
+      // check needs what only IOMMU_GET_HW_INFO tells (first-stage translation, accel).
       let choice = explicitBackend ?? .auto
-      let wantsHardwareInfo = explicitBackend == nil && needsHardwareInfo(configuration)
       var cache: [PCIAddress: DeviceRealization] = [:]
       let realized = devices.map { device -> DeviceRealization in
         if let known = cache[device.address] { return known }
-        let realization = host.realizer.realize(
-          device, in: host.inventory, backend: choice, preferIOMMUFD: wantsHardwareInfo)
+        let wantsHardwareInfo =
+          explicitBackend == nil && (input.invocation?.needsIOMMUFDAnswer(for: device.address, configuration) ?? false)
+        let realization = host.realize(device, backend: choice, preferIOMMUFD: wantsHardwareInfo)
         cache[device.address] = realization
         return realization
       }
@@ -52,9 +51,7 @@ enum CheckCommand {
       poolHosts.append(
         PoolHost(
           name: host.name ?? "this host",
-          devices: realized.map {
-            DeviceCheckInput(device: $0.device, realization: $0, group: host.inventory.group($0.device.iommuGroup))
-          },
+          devices: host.inventory.checkInputs(realized),
           facts: host.inventory.facts))
     }
     let vm =
@@ -64,6 +61,12 @@ enum CheckCommand {
         backend: explicitBackend == .iommufd ? .iommufd : .legacy)
     let reports = VIOMMUPool.check(configuration, hosts: poolHosts, invocation: vm, vmPerDevice: input.all)
     let suggest = invocation.has(.suggest)
+    let quiet = invocation.has(.quiet)
+    // Groups that could not be read leave every verdict open: at best undetermined.
+    let groupsUnknown = hosts.contains { $0.inventory.facts.iommuGroupsError != nil }
+    func atBest(_ status: ExitStatus) -> ExitStatus {
+      groupsUnknown && status == .success ? .undetermined : status
+    }
 
     if hosts.count == 1 {
       let suggestion =
@@ -78,12 +81,16 @@ enum CheckCommand {
             report: reports[0], realizations: realizations[0], assumptions: assumptions, suggestion: suggestion))
       } else {
         Output.line(
-          CheckText.render(
-            reports[0], realizations: realizations[0], assumptions: assumptions, numeric: context.numeric))
-        if let suggestion { Output.line("\n" + CheckText.render(suggestion)) }
+          context.contextual(
+            CheckText.render(
+              reports[0], realizations: realizations[0], assumptions: assumptions, numeric: context.numeric,
+              quiet: quiet)))
+        if let suggestion { Output.line("\n" + context.contextual(CheckText.render(suggestion, quiet: quiet))) }
       }
-      if let suggestion { return suggestion.configuration == nil ? .incompatible : .success }
-      return exitStatus(reports[0].verdict)
+      // With --suggest the answer is the suggested configuration's verdict over every
+      // device: a device it leaves incompatible (or undetermined) still says so.
+      if let suggestion { return atBest(suggestionStatus(suggestion.configuration, suggestion.report)) }
+      return atBest(exitStatus(reports[0].verdict))
     }
 
     // A pool: a configuration holds only if every host accepts it.
@@ -92,31 +99,55 @@ enum CheckCommand {
       ? VIOMMUPool.suggest(
         model: configuration.model, qemu: configuration.qemu, machine: configuration.machine, hosts: poolHosts)
       : nil
+    // The pool's answer, which its JSON `status` gives too: with --suggest the pool's
+    // configuration over every host (a host where it fails fails the pool).
+    let status: ExitStatus
+    if let pool {
+      status =
+        pool.configuration == nil
+        ? .incompatible
+        : atBest(ExitStatus.verdict(of: pool.hosts.map { suggestionStatus(pool.configuration, $0.poolReport) }))
+    } else {
+      status = atBest(ExitStatus.verdict(of: reports.map { exitStatus($0.verdict) }))
+    }
     let documents = zip(reports, realizations).map {
       CheckDocument(report: $0, realizations: $1, assumptions: assumptions, suggestion: nil)
     }
     if context.json {
       try Output.json(
         PoolCheckDocument(
-          configuration: configuration, assumptions: assumptions, status: VIOMMUPool.status(reports),
+          configuration: configuration, assumptions: assumptions, status: findingStatus(status),
           hosts: zip(hosts, documents).map { ($0.name, $0.file, $1) }, suggestion: pool))
     } else {
       var sections = zip(hosts, zip(reports, realizations)).map { host, pair in
         "== \(host.title)\n"
-          + CheckText.render(pair.0, realizations: pair.1, assumptions: assumptions, numeric: context.numeric)
+          + CheckText.render(
+            pair.0, realizations: pair.1, assumptions: assumptions, numeric: context.numeric, quiet: quiet)
       }
       sections.append(CheckText.renderPool(reports, hosts: poolHosts.map(\.name), suggestion: pool))
-      Output.line(sections.joined(separator: "\n\n"))
+      Output.line(context.contextual(sections.joined(separator: "\n\n")))
     }
-    if let pool { return pool.configuration == nil ? .incompatible : .success }
-    let verdicts = reports.map(\.verdict)
-    if verdicts.contains(.refuses) { return exitStatus(.refuses) }
-    if verdicts.contains(.dmaFails) { return exitStatus(.dmaFails) }
-    return exitStatus(verdicts.contains(.undetermined) ? .undetermined : .works)
+    return status
+  }
+
+  /// A verdict's exit status as a JSON `status`.
+  static func findingStatus(_ status: ExitStatus) -> FindingStatus {
+    switch status {
+    case .success: .pass
+    case .undetermined: .undetermined
+    default: .fail
+    }
+  }
+
+  /// The exit status of a suggested configuration: 1 when there is none or a device
+  /// fails under it, 2 when a verdict stays open, 0 when every device works.
+  static func suggestionStatus(_ configuration: VIOMMUConfiguration?, _ report: CheckReport?) -> ExitStatus {
+    guard configuration != nil, let report else { return .incompatible }
+    return exitStatus(report.verdict)
   }
 
   /// 0 works, 1 refuses or DMA fails, 2 undetermined.
-  private static func exitStatus(_ verdict: QEMUVerdict) -> ExitStatus {
+  static func exitStatus(_ verdict: QEMUVerdict) -> ExitStatus {
     switch verdict {
     case .works: .success
     case .refuses, .dmaFails: .incompatible
@@ -155,7 +186,7 @@ enum CheckCommand {
       if !all && invocation.positionals.isEmpty {
         throw UsageError(
           message: "'check' needs the devices to check: BDFs, --all, or a QEMU command line after --",
-          hints: ["'hiodctl list --vfio' shows the devices bound to VFIO"], command: "check")
+          hints: ["'\(context.commandPrefix) list --vfio' shows the devices bound to VFIO"], command: "check")
       }
       let (configuration, assumptions) = try configuration(from: invocation, context: context)
       return VMInput(configuration: configuration, assumptions: assumptions, invocation: nil, all: all)
@@ -227,18 +258,8 @@ enum CheckCommand {
     if !parsed.invocation.ignored.isEmpty {
       assumptions.append("ignored (no part in the verdict): " + parsed.invocation.ignored.joined(separator: " "))
     }
-    var vm = parsed.invocation
-    vm.extraVIOMMU = parsed.extraVIOMMU
-    var configuration = VIOMMUConfiguration(
-      model: parsed.model, qemu: qemu, machine: parsed.machine, options: parsed.options)
-    configuration.otherProperties = parsed.otherProperties
-    return VMInput(configuration: configuration, assumptions: assumptions, invocation: vm, all: false)
-  }
-
-  /// Whether the checks need the iommufd backend's answer (IOMMU_GET_HW_INFO, a nesting
-  /// parent): first-stage translation on intel-iommu, accel on arm-smmuv3.
-  static func needsHardwareInfo(_ configuration: VIOMMUConfiguration) -> Bool {
-    configuration.xFlts?.value == true || configuration.accel?.value == true
+    return VMInput(
+      configuration: parsed.configuration(qemu: qemu), assumptions: assumptions, invocation: parsed.vm, all: false)
   }
 
   /// The vIOMMU configuration the options describe, validated against the model (a
@@ -268,15 +289,21 @@ enum CheckCommand {
       assumptions.append("QEMU \(found.version): the host's (\(found.source)); --qemu checks another release")
     } else {
       qemu = .newest
-      assumptions.append(
-        "QEMU \(QEMUVersion.newest), the newest release hiodctl knows: no QEMU is installed \(context.root.isHost ? "on this host" : "in the tree") (--qemu names one)")
+      // Snapshots do not record the host's QEMU, and nothing looked for one here.
+      let why =
+        context.snapshotFiles.isEmpty
+        ? "no QEMU is installed \(context.root.isHost ? "on this host" : "in the tree")"
+        : context.snapshotFiles.count == 1
+          ? "the snapshot does not record which QEMU the host runs"
+          : "the snapshots do not record which QEMU the hosts run"
+      assumptions.append("QEMU \(QEMUVersion.newest), the newest release hiodctl knows: \(why) (--qemu names one)")
     }
     var machine: MachineType?
     if let text = invocation.value(.machine) {
       guard let parsed = MachineType(text) else {
         throw UsageError(
           message: "invalid machine type '\(text)'",
-          hints: ["e.g. pc-q35-9.1, q35, pc-i440fx-10.0, virt-10.0, virt"], command: "check")
+          hints: ["e.g. " + OptionTable.machineExamples.joined(separator: ", ")], command: "check")
       }
       machine = parsed
     }

@@ -9,10 +9,22 @@ enum SnapshotCommand {
       throw UsageError(
         message: "snapshot records the live host (or --sysroot); --host does not apply", command: "snapshot")
     }
-    let snapshot = try HostSnapshot.take(context.root, options: .init(resolveNames: !context.numeric))
+    try SnapshotMetadata.validateSourceDateEpoch()
+    // The iommufd answer only when asked: its bind opens each device, and the kernel
+    // resets it. Say so per device before any bind.
+    let withIOMMUFD = invocation.has(.iommufd)
+    let force = invocation.has(.force)
+    if withIOMMUFD {
+      let host = try context.hosts(allowBusReset: force)[0]
+      for device in host.inventory.devices where device.isVFIOBound {
+        host.announceReset(of: device, backend: .iommufd)
+      }
+    }
+    let snapshot = try HostSnapshot.take(
+      context.root, options: .init(resolveNames: !context.numeric),
+      backends: withIOMMUFD ? HostSnapshot.recordedBackends : HostSnapshot.defaultBackends, allowBusReset: force)
     Output.warnings(snapshot.inventory.warnings)
-    let text = String(decoding: try Output.jsonBytes(snapshot), as: UTF8.self) + "\n"
-    try Output.document(text, to: invocation.value(.output))
+    try Output.document(bytes: try Output.jsonBytes(snapshot) + [0x0A], to: invocation.value(.output))
     return .success
   }
 }

@@ -4,17 +4,24 @@
 import HostIOMMU
 
 enum CapsText {
+  /// The report stays within this many columns, as the README shows it.
+  static let width = 100
+
+  /// A device without an IOMMU group carries the fix `hiodctl host` gives (the library's
+  /// words, aware of virtual machines), as check's remedy does.
   static func render(_ result: DeviceRealization, numeric: Bool) -> String {
-    var lines = ["\(result.device.address)  \(ListText.describe(result.device, numeric: numeric))"]
+    let address = "\(result.device.address)  "
+    var lines = Help.wrap(ListText.describe(result.device, numeric: numeric), width: width - address.count, indent: "")
+      .enumerated().map { index, text in (index == 0 ? address : String(repeating: " ", count: address.count)) + text }
     var shown: Set<String> = []
     for attempt in result.attempts {
       // The predictor often fails for the same reason as the backend before it.
       guard let failure = attempt.failure, shown.insert(failure.message).inserted else { continue }
-      lines.append("  \(attempt.backend.rawValue): \(failure.message)")
+      lines += wrapped("  \(attempt.backend.rawValue): ", failure.message, continuation: "    ")
       if let errno = failure.errno {
         lines.append("    (\(failure.step): \(errno.symbol))")
       }
-      lines += failure.hints.map { "    hint: \($0)" }
+      for hint in failure.hints { lines += wrapped("    hint: ", hint, continuation: "          ") }
     }
     guard let device = result.hostIOMMUDevice, let used = result.attempts.first(where: { $0.failure == nil })
     else {
@@ -24,9 +31,9 @@ enum CapsText {
     if device.backend == .sysfs {
       lines.append("  PREDICTION from sysfs: what the kernel would probably answer, not its answer")
     }
-    var table = TextTable(headers: ["", "", ""])
+    var rows: [(label: String, value: String, source: String)] = []
     func row(_ label: String, _ value: String, _ source: String = "") {
-      table.append(["  " + label, value, source])
+      rows.append(("  " + label, value, source))
     }
     row("backend", device.backend.rawValue, "(\(used.reason))")
     row("realized", device.backend.qemuType)
@@ -72,10 +79,59 @@ enum CapsText {
         row(label, value, index == 0 ? vendor.provenance.origin : "")
       }
     }
-    lines += table.lines().dropFirst().map { $0.trailingSpacesRemoved }
-    lines += device.notes.map { "  note: \($0)" }
+    lines += layout(rows)
+    for note in device.notes {
+      lines += Help.wrap(note, width: width - 8, indent: "").enumerated().map { index, text in
+        (index == 0 ? "  note: " : "        ") + text
+      }
+    }
     return lines.joined(separator: "\n")
   }
+
+  /// Three columns within `width`. The value column is as wide as the short values that
+  /// have a source after them (at most `valueColumnLimit`): a longer value takes its
+  /// source after it when the line still fits, else on the next line under the source
+  /// column; the decoded register lines have no source and widen nothing. What does not
+  /// fit wraps under its own column.
+  static func layout(_ rows: [(label: String, value: String, source: String)]) -> [String] {
+    let labelWidth = rows.map(\.label.displayWidth).max() ?? 0
+    let valueStart = labelWidth + 2
+    let valueWidth = rows.filter { !$0.source.isEmpty && $0.value.displayWidth <= valueColumnLimit }
+      .map(\.value.displayWidth).max() ?? 0
+    let sourceStart = valueStart + valueWidth + 2
+    let sourceIndent = String(repeating: " ", count: sourceStart)
+    var lines: [String] = []
+    for row in rows {
+      let head = row.label.padding(to: labelWidth) + "  "
+      let valueLines = Help.wrap(row.value, width: width - valueStart, indent: "")
+      var out = valueLines.isEmpty ? [head] : valueLines.enumerated().map { index, text in
+        (index == 0 ? head : String(repeating: " ", count: valueStart)) + text
+      }
+      if !row.source.isEmpty {
+        let last = out[out.count - 1]
+        if last.displayWidth <= sourceStart - 2 {
+          let sourceLines = Help.wrap(row.source, width: width - sourceStart, indent: "")
+          out[out.count - 1] = last.padding(to: sourceStart) + (sourceLines.first ?? "")
+          out += sourceLines.dropFirst().map { sourceIndent + $0 }
+        } else if last.displayWidth + 2 + row.source.displayWidth <= width {
+          out[out.count - 1] = last + "  " + row.source
+        } else {
+          out += Help.wrap(row.source, width: width - sourceStart, indent: "").map { sourceIndent + $0 }
+        }
+      }
+      lines += out.map(\.trailingSpacesRemoved)
+    }
+    return lines
+  }
+
+  /// `prefix` and `text` within `width`, further lines indented by `continuation`.
+  static func wrapped(_ prefix: String, _ text: String, continuation: String) -> [String] {
+    let words = Help.wrap(text, width: width - prefix.count, indent: "")
+    return words.enumerated().map { index, line in (index == 0 ? prefix : continuation) + line }
+  }
+
+  /// Values up to this wide set the value column.
+  static let valueColumnLimit = 24
 
   /// One line per vendor register: raw value, then the fields that are set.
   static func vendorRows(_ vendor: VendorCaps) -> [(String, String)] {

@@ -4,9 +4,12 @@
 import HostIOMMU
 
 enum CheckText {
+  /// `quiet`: the verdict, one line per device and the summary.
   static func render(
-    _ report: CheckReport, realizations: [DeviceRealization], assumptions: [String], numeric: Bool
+    _ report: CheckReport, realizations: [DeviceRealization], assumptions: [String], numeric: Bool,
+    quiet: Bool = false
   ) -> String {
+    if quiet { return renderQuiet(report, realizations: realizations, numeric: numeric) }
     let configuration = report.configuration
     var lines = ["\(configuration.model.qemuDevice), QEMU \(configuration.qemu), \(configuration.effectiveMachine.value): \(configuration.qemuDeviceOption)"]
     lines += assumptions.map { "  \($0)" }
@@ -27,24 +30,64 @@ enum CheckText {
       lines += ["configuration:"] + describe(finding)
     }
     let byAddress = Dictionary(realizations.map { ($0.device.address, $0) }, uniquingKeysWith: { a, _ in a })
+    // On a host with thousands of devices the same reason repeats for each: its first
+    // line stays, pointing at the device it was shown in full for; a note, once.
+    var shownBlocks: [[String]: PCIAddress] = [:]
+    var shownNotes: Set<String> = []
     for verdict in report.devices {
-      let realization = byAddress[verdict.device.address]
-      let predicted = realization?.hostIOMMUDevice?.backend == .sysfs
-      var status = verdictWord(verdict)
-      if predicted { status += " (predicted from sysfs)" }
       lines.append("")
-      lines.append("\(verdict.device.address)  \(status)  \(ListText.describe(verdict.device, numeric: numeric))")
+      lines.append(deviceLine(verdict, realization: byAddress[verdict.device.address], numeric: numeric))
       if report.invocation?.perDevice == true, let error = verdict.qemuError, report.qemuError == nil {
         lines.append("  qemu: \(error.line)")
       }
       for finding in verdict.findings where finding.status != .pass {
-        lines += describe(finding)
+        let block = describe(finding)
+        let key = block.filter { !$0.hasPrefix("    evidence: ") }.map { $0.replacing(verdict.device.address.description, with: "<BDF>") }
+        if let first = shownBlocks[key], first != verdict.device.address {
+          lines.append("\(block[0])  (as for \(first) above)")
+        } else {
+          shownBlocks[key] = verdict.device.address
+          lines += block
+        }
       }
       // Passing checks with a caveat still deserve a line: they depend on the guest.
       for finding in verdict.findings where finding.status == .pass && finding.caveat != nil {
-        lines.append("  note: \(finding.caveat ?? "")")
+        let note = finding.caveat ?? ""
+        if shownNotes.insert(note).inserted { lines.append("  note: \(note)") }
       }
     }
+    if report.devices.count > 1 {
+      lines.append("")
+      lines.append(summary(report))
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  /// `0000:01:00.0  INCOMPATIBLE (predicted from sysfs)  Ethernet controller: …`.
+  static func deviceLine(_ verdict: DeviceVerdict, realization: DeviceRealization?, numeric: Bool) -> String {
+    var status = verdictWord(verdict)
+    if realization?.hostIOMMUDevice?.backend == .sysfs { status += " (predicted from sysfs)" }
+    return "\(verdict.device.address)  \(status)  \(ListText.describe(verdict.device, numeric: numeric))"
+  }
+
+  /// `summary: 2001 checked: 0 compatible, 2001 incompatible, 0 undetermined`.
+  static func summary(_ report: CheckReport) -> String {
+    let verdicts = report.devices.map(\.verdict)
+    let compatible = verdicts.filter { $0 == .works }.count
+    let incompatible = verdicts.filter { $0 == .refuses || $0 == .dmaFails }.count
+    let undetermined = verdicts.filter { $0 == .undetermined }.count
+    return "summary: \(verdicts.count) checked: \(compatible) compatible, \(incompatible) incompatible, \(undetermined) undetermined"
+  }
+
+  /// `check -q`: the verdict, each device's line, the summary.
+  static func renderQuiet(_ report: CheckReport, realizations: [DeviceRealization], numeric: Bool) -> String {
+    let byAddress = Dictionary(realizations.map { ($0.device.address, $0) }, uniquingKeysWith: { a, _ in a })
+    var lines = ["verdict: \(report.verdict.sentence)"]
+    if let error = report.qemuError { lines.append("  \(error.line)") }
+    for verdict in report.devices {
+      lines.append(deviceLine(verdict, realization: byAddress[verdict.device.address], numeric: numeric))
+    }
+    if report.devices.count > 1 { lines.append(summary(report)) }
     return lines.joined(separator: "\n")
   }
 
@@ -89,7 +132,8 @@ enum CheckText {
     return lines
   }
 
-  static func render(_ suggestion: Suggestion) -> String {
+  /// `quiet`: the suggested configuration only.
+  static func render(_ suggestion: Suggestion, quiet: Bool = false) -> String {
     var lines: [String] = []
     if let configuration = suggestion.configuration {
       lines.append("suggested: \(configuration.qemuDeviceOption)")
@@ -99,6 +143,7 @@ enum CheckText {
     } else {
       lines.append("suggested: no configuration works for every selected device")
     }
+    if quiet { return lines.prefix(1).joined(separator: "\n") }
     lines += suggestion.explanation.map { "  \($0)" }
     for alternative in suggestion.alternatives {
       lines.append("  alternative: \(alternative.qemuDeviceOption)")

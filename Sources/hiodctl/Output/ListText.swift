@@ -4,7 +4,10 @@
 import HostIOMMU
 
 enum ListText {
-  static func render(_ host: HostInventory, numeric: Bool) -> String {
+  /// `host` is what is listed; `whole` the host it was selected from (blockers of a
+  /// group may be outside the selection); `filtered`: -s, -d or --vfio chose devices.
+  static func render(_ host: HostInventory, whole: HostInventory? = nil, filtered: Bool = false, numeric: Bool) -> String {
+    let whole = whole ?? host
     var lines = hostSummary(host)
     lines.append("")
     var table = TextTable(headers: ["BDF", "GROUP", "DRIVER", "VFIO", "CDEV", "VIABLE", "DEVICE"])
@@ -21,9 +24,24 @@ enum ListText {
       ])
     }
     lines += table.lines()
-    for group in host.groups where !group.isViable {
+    // QEMU trips only on the groups of the devices it is given: explain those (or all
+    // the selected ones), and count the rest in one line.
+    let nonViable = host.groups.filter { !$0.isViable }
+    let explained = nonViable.filter { group in
+      filtered || group.members.contains { $0.role == .vfio }
+    }
+    for group in explained {
       lines.append("")
-      lines += viabilityExplanation(group)
+      lines += viabilityExplanation(group, in: whole)
+    }
+    let others = nonViable.count - explained.count
+    if others > 0 {
+      let ids = nonViable.filter { group in !explained.contains { $0.id == group.id } }.map { String($0.id) }
+      let shown = ids.prefix(8).joined(separator: ", ") + (ids.count > 8 ? ", …" : "")
+      lines.append("")
+      lines.append(
+        "\(others) \(explained.isEmpty ? "" : "more ")group\(others == 1 ? " is" : "s are") not viable, "
+          + "none with a device bound to a VFIO driver (QEMU only minds those): \(others == 1 ? "group" : "groups") \(shown)")
     }
     return lines.joined(separator: "\n")
   }
@@ -44,9 +62,10 @@ enum ListText {
     parts.append("\(facts.iommufd.path) \(facts.iommufd.present ? "present" : "missing")")
     parts.append("interrupt remapping \(facts.interruptRemapping.rawValue)")
     var lines = ["host: " + parts.joined(separator: ", ")]
+    // The words of `hiodctl host`: its WARN and FAIL lines and their fixes.
     for diagnosis in host.diagnoses {
-      lines.append("\(diagnosis.severity.rawValue): \(diagnosis.message)")
-      if let hint = diagnosis.hint { lines.append("  hint: \(hint)") }
+      lines.append("\(HostText.word(diagnosis.severity))  \(diagnosis.message)")
+      if let hint = diagnosis.hint { lines.append("  fix: \(hint)") }
     }
     return lines
   }
@@ -70,15 +89,12 @@ enum ListText {
     node.present ? node.path : "\(node.path) (missing)"
   }
 
-  /// Why QEMU would say "group N is not viable", and what to do.
-  static func viabilityExplanation(_ group: IOMMUGroup) -> [String] {
+  /// Why QEMU would say "group N is not viable", and what to do: the advice caps and
+  /// check give too (`ViabilityAdvice`).
+  static func viabilityExplanation(_ group: IOMMUGroup, in host: HostInventory) -> [String] {
     let blockers = group.blockers.map { "\($0.name) is bound to \($0.driver ?? "?")" }
-    var lines = ["group \(group.id) is not viable: \(blockers.joined(separator: "; "))"]
-    let first = group.blockers.first?.name ?? "<BDF>"
-    lines.append(
-      "  hint: bind every device of group \(group.id) to vfio-pci or unbind it, "
-        + "e.g. driverctl set-override \(first) vfio-pci")
-    return lines
+    return ["group \(group.id) is not viable: \(blockers.joined(separator: "; "))"]
+      + host.viabilityAdvice(for: group).hints.map { "  hint: \($0)" }
   }
 }
 

@@ -6,28 +6,76 @@ import Glibc
 import HostIOMMU
 
 enum Output {
-  /// Writes `text` and a newline to stdout.
-  static func line(_ text: String) {
-    print(text)
+  /// The first error writing standard output (errno), or nil. A script reading the
+  /// answer from a full disk or a closed pipe must not be told "success": `main` turns
+  /// it into exit status 3.
+  nonisolated(unsafe) static var standardOutputError: Int32?
+
+  /// Whether something was written to standard output (a JSON error document is only
+  /// printed when stdout is still empty).
+  nonisolated(unsafe) static var wroteStandardOutput = false
+
+  /// Prepares the process for writing: a file-size limit (`ulimit -f`) must surface as
+  /// EFBIG from write(2), reported, rather than SIGXFSZ killing the process after part
+  /// of the answer is written.
+  static func prepare() {
+    signal(SIGXFSZ, SIG_IGN)
   }
 
-  /// Writes `text` and a newline to stderr (errors, warnings, hints).
+  /// Writes `text` and a newline to stdout.
+  static func line(_ text: String) {
+    standardOutput(text + "\n")
+  }
+
+  /// Writes `text` to stdout as it is. Arguments that were not UTF-8 are written back as
+  /// the bytes they were (Support/PathBytes.swift).
+  static func standardOutput(_ text: String) {
+    standardOutput(bytes: PathBytes.bytes(text))
+  }
+
+  static func standardOutput(bytes: [UInt8]) {
+    wroteStandardOutput = true
+    guard standardOutputError == nil else { return }
+    if let failure = writeAll(bytes, to: STDOUT_FILENO) { standardOutputError = failure }
+  }
+
+  /// Writes `text` and a newline to stderr (errors, warnings, hints). Errors writing
+  /// stderr are ignored: there is nowhere left to complain.
   static func error(_ text: String) {
-    var message = text + "\n"
-    message.withUTF8 { bytes in
-      var rest = UnsafeRawBufferPointer(bytes)
+    _ = writeAll(PathBytes.bytes(text + "\n"), to: STDERR_FILENO)
+  }
+
+  /// Writes all of `bytes` to `descriptor`; the errno of the first failure, or nil.
+  private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
+    bytes.withUnsafeBytes { all -> Int32? in
+      var rest = all
       while !rest.isEmpty {
-        let written = write(STDERR_FILENO, rest.baseAddress, rest.count)
-        if written < 0 && errno == EINTR { continue }
-        if written <= 0 { return }  // stderr closed: nowhere left to complain
+        let written = write(descriptor, rest.baseAddress, rest.count)
+        if written < 0 {
+          if errno == EINTR { continue }
+          return errno
+        }
+        if written == 0 { return EIO }
         rest = UnsafeRawBufferPointer(rebasing: rest[written...])
       }
+      return nil
     }
+  }
+
+  /// `strerror` for an errno, as the rest of hiodctl words them.
+  static func describe(errno number: Int32) -> String {
+    String(cString: strerror(number))
   }
 
   /// At most this many warnings go to stderr; a broken tree can produce thousands
   /// (one per group), which would bury the answer. The JSON lists them all.
   static let warningLimit = 20
+
+  /// Prints `notice` to stderr as `hiodctl: notice: …`: something the user should know
+  /// is about to happen (a device reset), not a problem.
+  static func notice(_ notice: String) {
+    error("hiodctl: notice: \(notice)")
+  }
 
   /// Prints `warnings` to stderr as `hiodctl: warning: …`, the first `warningLimit`
   /// of them and then how many more there are.
@@ -44,23 +92,29 @@ enum Output {
 
   /// Encodes `value` as the one JSON document of this invocation, on stdout.
   static func json(_ value: some Encodable) throws {
-    print(String(decoding: try jsonBytes(value), as: UTF8.self))
+    standardOutput(bytes: try jsonBytes(value))
+    standardOutput(bytes: [0x0A])
   }
 
   /// `value` as pretty JSON with sorted keys: Foundation does not keep insertion order,
   /// and the output must be byte-for-byte stable across runs for scripts and goldens.
+  /// Bytes of arguments that were not UTF-8 become U+FFFD (JSON is UTF-8).
   static func jsonBytes(_ value: some Encodable) throws -> [UInt8] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return Array(try encoder.encode(value))
+    return PathBytes.jsonSafe(Array(try encoder.encode(value)))
   }
 
-  /// Writes a document to `path` atomically (-o), or to stdout.
+  /// Writes a document to `path` atomically (-o), or to stdout (no -o, or `-o -`).
   static func document(_ text: String, to path: String?) throws {
-    if let path {
-      try AtomicFile.write(Array(text.utf8), to: path)
+    try document(bytes: PathBytes.bytes(text), to: path)
+  }
+
+  static func document(bytes: [UInt8], to path: String?) throws {
+    if let path, path != "-" {
+      try OutputFile.replace(path, with: bytes)
     } else {
-      print(text, terminator: "")
+      standardOutput(bytes: bytes)
     }
   }
 }
