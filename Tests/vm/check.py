@@ -29,6 +29,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 
 # ============================================================================
 # The hiodctl `list --json` contract, schema_version 1.
@@ -306,6 +307,7 @@ VFIO_DRIVERS = re.compile(r"^(vfio-pci|.*[-_]vfio[-_]pci)$")
 # kernel): a group whose members are all VFIO-bound, unbound or on one of
 # these is viable.
 DMA_MANAGED_DRIVERS = {"pci-stub", "pcieport"}
+IR_ENABLED = re.compile(r"DMAR-IR: Enabled IRQ remapping|AMD-Vi: Interrupt remapping enabled")
 
 
 def is_vfio_driver(drv):
@@ -326,7 +328,7 @@ def hexdev_to_dec(s):  # busybox stat %t:%T prints hex major:minor
     return f"{int(a, 16)}:{int(b, 16)}"
 
 
-def parse_truth(text, interrupts=""):
+def parse_truth(text, dmesg=""):
     t = {"release": None, "cmdline": None, "devices": {}, "groups": {}, "units": {},
          "nodes": {}, "params": {}}
     for line in text.splitlines():
@@ -373,7 +375,9 @@ def parse_truth(text, interrupts=""):
         grp["noiommu"] = f"/dev/vfio/noiommu-{gid}" in t["nodes"] or grp["name"] == "vfio-noiommu"
         grp["vfio_node_path"] = f"/dev/vfio/noiommu-{gid}" if grp["noiommu"] else f"/dev/vfio/{gid}"
         grp["vfio_node_present"] = grp["vfio_node_path"] in t["nodes"]
-    t["interrupt_remapping"] = ("enabled" if re.search(r"\bIR-", interrupts or "") else "disabled")
+    # The kernel's own words when it turns interrupt remapping on (never hiodctl's
+    # heuristic, the IR- chip names): Intel and AMD print these once, at boot.
+    t["interrupt_remapping"] = ("enabled" if IR_ENABLED.search(dmesg or "") else "disabled")
     t["vfio_container_present"] = "/dev/vfio/vfio" in t["nodes"]
     t["iommufd_present"] = "/dev/iommu" in t["nodes"]
     return t
@@ -474,11 +478,12 @@ def synthesize(t):
                                        K["node.present"]: t["vfio_container_present"]},
             K["host.iommufd"]: {K["node.path"]: "/dev/iommu", K["node.present"]: t["iommufd_present"]},
             K["host.interrupt_remapping"]: t["interrupt_remapping"],
-            # not cross-checked; present so that scenario expectations about
-            # the virtio-iommu failure can be self-tested
+            # Only the MSI-isolation refusal is cross-checked (with the kernel's EPERM,
+            # when the probe asked; else with the kernel's IR log lines).
             K["host.diagnoses"]: ([{K["diag.severity"]: "error", K["diag.code"]: "interrupt-remapping-disabled",
                                     K["diag.message"]: "interrupt remapping is off", K["diag.hint"]: None}]
-                                  if t["units"] and t["interrupt_remapping"] == "disabled" else []),
+                                  if (t.get("msi_isolation") == "refused" if t.get("msi_isolation")
+                                      else t["units"] and t["interrupt_remapping"] == "disabled") else []),
         },
         K["devices"]: devices,
         K["groups"]: groups,
@@ -505,9 +510,8 @@ def crosscheck(doc, t):
     eq("$.host.iommu_group_count", g(host, "host.iommu_group_count"), g(ehost, "host.iommu_group_count"))
     for key in ("host.vfio_container", "host.iommufd"):
         eq(f"$.host.{K[key]}", g(host, key), g(ehost, key))
-    ir = g(host, "host.interrupt_remapping")
-    if ir != "unknown":
-        eq("$.host.interrupt_remapping", ir, t["interrupt_remapping"])
+    # The guest always shows its interrupt chips: "unknown" is as wrong as the opposite.
+    eq("$.host.interrupt_remapping", g(host, "host.interrupt_remapping"), t["interrupt_remapping"])
     units = {g(u, "unit.name"): u for u in g(host, "host.iommu_units")}
     eunits = {g(u, "unit.name"): u for u in g(ehost, "host.iommu_units")}
     eq("$.host.iommu_units[*].name", sorted(units), sorted(eunits))
@@ -577,6 +581,89 @@ def crosscheck(doc, t):
     return errs
 
 
+def refuses_without_msi_isolation(doc):
+    """hiodctl's claim that VFIO will refuse devices here (EPERM, no MSI isolation)."""
+    return any(g(d, "diag.code") == "interrupt-remapping-disabled" and g(d, "diag.severity") == "error"
+               for d in g(g(doc, "host"), "host.diagnoses") or [])
+
+
+def crosscheck_kernel(doc, t):
+    """Compare a hiodctl list document with what the kernel answered (guest/probe):
+    every group's viability, and the MSI-isolation refusal."""
+    errs = []
+    probe = t.get("kernel") or {"groups": {}}
+    grps = {str(g(x, "group.id")): x for x in g(doc, "groups") or []}
+    for gid, answer in sorted(probe["groups"].items()):
+        if "viable" not in answer:
+            continue
+        if gid not in grps:
+            errs.append(f"group {gid}: VFIO_GROUP_GET_STATUS answered, hiodctl lists no such group")
+        elif g(grps[gid], "group.viable") != answer["viable"]:
+            errs.append(f"$.groups[{gid}].viable: hiodctl says {json.dumps(g(grps[gid], 'group.viable'))}, "
+                        f"VFIO_GROUP_GET_STATUS says {json.dumps(answer['viable'])} (flags {answer.get('flags')})")
+    if t.get("msi_isolation") is not None:
+        claim = refuses_without_msi_isolation(doc)
+        kernel = t["msi_isolation"] == "refused"
+        if claim != kernel:
+            errs.append("$.host.diagnoses: hiodctl " + ("claims" if claim else "does not claim")
+                        + " that VFIO refuses devices without MSI isolation; the kernel "
+                        + ("refused with EPERM" if kernel else "accepted the attach"))
+    return errs
+
+
+def crosscheck_host(doc, t):
+    """Compare a `hiodctl --json host` document with the guest's state: each
+    prerequisite's status against what the kernel, sysfs and /dev show."""
+    errs = []
+    checks = {c.get("id"): c for c in doc.get("checks") or []}
+    params = t.get("params") or {}
+    def status(cid):
+        return (checks.get(cid) or {}).get("status")
+    def want(cid, ok, why):
+        got = status(cid)
+        if got is None:
+            errs.append(f"$.checks: no {cid!r} line")
+        elif (got == "pass") != ok:
+            errs.append(f"{cid}: hiodctl says {got}, the guest says {why}")
+    want("iommu", bool(t.get("units")), f"/sys/class/iommu has {sorted(t.get('units') or {}) or 'no unit'}")
+    want("dma-remapping", bool(t.get("groups")), f"{len(t.get('groups') or {})} IOMMU groups")
+    ir = t.get("interrupt_remapping")
+    unsafe = "Y" in (params.get("vfio_iommu_type1/parameters/allow_unsafe_interrupts"),
+                     params.get("iommufd/parameters/allow_unsafe_interrupts"))
+    if ir in ("enabled", "disabled") and t.get("units"):
+        # without remapping the line may still pass when unsafe interrupts are allowed
+        if ir == "enabled":
+            want("interrupt-remapping", True, "the kernel log says interrupt remapping is enabled")
+        elif status("interrupt-remapping") == "pass":
+            errs.append("interrupt-remapping: hiodctl says pass, the kernel log has no interrupt remapping")
+        if t.get("msi_isolation") == "refused" and status("interrupt-remapping") == "pass":
+            errs.append("interrupt-remapping: pass, but the kernel refused an attach with EPERM")
+    if "vfio_iommu_type1/parameters/allow_unsafe_interrupts" in params:
+        ev = " ".join((checks.get("unsafe-interrupts") or {}).get("evidence") or [])
+        v = params["vfio_iommu_type1/parameters/allow_unsafe_interrupts"]
+        if f"allow_unsafe_interrupts: {v}" not in ev:
+            errs.append(f"unsafe-interrupts: evidence {ev!r} does not show the guest's value {v}")
+    if unsafe and ir == "disabled" and status("unsafe-interrupts") == "pass":
+        errs.append("unsafe-interrupts: pass, but unsafe interrupts are allowed without remapping")
+    noiommu = params.get("vfio/parameters/enable_unsafe_noiommu_mode")
+    if noiommu is not None:
+        want("noiommu", noiommu == "N", f"enable_unsafe_noiommu_mode={noiommu}")
+    want("dev-vfio", bool(t.get("vfio_container_present")), f"/dev/vfio/vfio present={t.get('vfio_container_present')}")
+    want("dev-iommu", bool(t.get("iommufd_present")), f"/dev/iommu present={t.get('iommufd_present')}")
+    ev = " ".join((checks.get("cmdline") or {}).get("evidence") or [])
+    for word in (t.get("cmdline") or "").split():
+        if re.match(r"(intel_iommu|amd_iommu|iommu|iommu\.\w+|intremap|vfio\w*\.\w+)=", word) and word not in ev:
+            errs.append(f"cmdline: evidence {ev!r} lacks {word}")
+    fails = [c for c in checks if status(c) == "fail"]
+    if doc.get("ready") is not None and doc.get("ready") != (not fails):
+        errs.append(f"$.ready is {doc.get('ready')}, with failing lines {fails}")
+    return errs
+
+
+def is_host_document(j):
+    return isinstance(j, dict) and isinstance(j.get("checks"), list) and "ready" in j
+
+
 def hexval(s):
     try:
         return int(str(s), 16)
@@ -588,11 +675,85 @@ def hexvals(s):
     return [int(x, 16) for x in re.findall(r"(?:0x)?([0-9a-fA-F]+)", str(s))]
 
 
+def parse_probe(text):
+    """guest/probe's record: what the kernel answered for every VFIO group and cdev."""
+    groups, cdevs = {}, {}
+    for line in (text or "").splitlines():
+        parts = line.split(" ")
+        if len(parts) < 3 or parts[0] not in ("group", "cdev"):
+            continue
+        d = kv(parts[2:])
+        if parts[0] == "group":
+            if "viable" in d:
+                d["viable"] = d["viable"] == "1"
+                d["container_set"] = d.get("container_set") == "1"
+            groups[parts[1]] = d
+        else:
+            cdevs[parts[1]] = d
+    return {"groups": groups, "cdevs": cdevs}
+
+
+def apply_kernel_truth(t, probe):
+    """The kernel's answers replace the rig's sysfs rule wherever the kernel was asked:
+    VFIO_GROUP_GET_STATUS for viability, VFIO_SET_IOMMU / iommufd attach for MSI
+    isolation. Returns the places where the sysfs rule and the kernel disagree."""
+    t["kernel"] = probe
+    disagreements = []
+    for gid, answer in probe["groups"].items():
+        grp = t["groups"].get(gid)
+        if grp is None or "viable" not in answer:
+            continue
+        if grp["viable"] != answer["viable"]:
+            disagreements.append(f"group {gid}: the sysfs rule says viable={grp['viable']}, "
+                                 f"VFIO_GROUP_GET_STATUS says viable={answer['viable']}")
+            grp["viable"] = answer["viable"]
+        grp["viable_from"] = "kernel"
+    refusals = [a.get("set_iommu") for a in probe["groups"].values()] + \
+        [a.get("attach") for a in probe["cdevs"].values()]
+    if "EPERM" in refusals:
+        t["msi_isolation"] = "refused"      # the kernel said EPERM: no MSI isolation
+    elif "OK" in refusals:
+        t["msi_isolation"] = "accepted"
+    else:
+        t["msi_isolation"] = None           # never asked (no viable VFIO group)
+    return disagreements
+
+
+# `-trace pci_cfg_write` on the outer QEMU (the rig's TRACE_CFG scenarios).
+CFG_WRITE = re.compile(r"pci_cfg_write (\S+) (\S+) @0x([0-9a-f]+) <- 0x([0-9a-f]+)")
+MARKER_DEVICE, MARKER_OFFSET, MARKER_LAST = "pci-testdev", 0x40, 255
+
+
+def cfg_writes(qemu_log, markers):
+    """The guest's PCI config-space writes, by guest command: guest/init writes the
+    command's number to the marker device's 0x40 before it. "boot" is everything before
+    the first command, "after" everything after the last (the probe)."""
+    names = {}
+    for line in (markers or "").splitlines():
+        n, _, name = line.partition(" ")
+        if n.isdigit():
+            names[int(n)] = name
+    segs, cur = {"boot": []}, "boot"
+    for line in (qemu_log or "").splitlines():
+        m = CFG_WRITE.search(line)
+        if not m:
+            continue
+        dev, addr, off, val = m.groups()
+        if dev == MARKER_DEVICE and int(off, 16) == MARKER_OFFSET:
+            n = int(val, 16)
+            cur = "after" if n == MARKER_LAST else names.get(n, f"marker-{n}")
+            segs.setdefault(cur, [])
+            continue
+        segs[cur].append(f"{dev} {addr} @0x{off} <- 0x{val}")
+    return segs
+
+
 # ============================================================================
 # The result document the scenario's jq expectations see
 # ============================================================================
-def build_doc(sections, name, truth_only):
-    truth = parse_truth(text_of(sections, "truth") or "", text_of(sections, "interrupts") or "")
+def build_doc(sections, name, truth_only, qemu_log=None):
+    truth = parse_truth(text_of(sections, "truth") or "", text_of(sections, "dmesg") or "")
+    disagreements = apply_kernel_truth(truth, parse_probe(text_of(sections, "probe")))
     cmds = {}
     for sec in sections:
         m = re.match(r"^cmd:(.+):stdout$", sec)
@@ -620,6 +781,9 @@ def build_doc(sections, name, truth_only):
         "list": cmds.get("list", {}).get("json"),
         "interrupts": text_of(sections, "interrupts") or "",
         "dmesg": text_of(sections, "dmesg") or "",
+        # Config-space writes by command; null unless the scenario traces them.
+        "cfg_writes": cfg_writes(qemu_log, text_of(sections, "markers")) if "markers" in sections else None,
+        "rig_disagreements": disagreements,
     }
 
 
@@ -636,7 +800,14 @@ def evaluate(args, sections, done, doc):
     """All checks of one scenario. Returns (failures, notes)."""
     fails, notes = [], []
     if not done:
-        fails.append("guest did not finish (no @@HIOD DONE@@ on the data UART: timeout or crash)")
+        m = re.search(r"guest timed out after \d+ s", read_log(getattr(args, "qemu_log", None)) or "")
+        fails.append(m.group(0) if m else
+                     "guest did not finish (no @@HIOD DONE@@ on the data UART: it crashed or was killed)")
+    for cname, c in sorted(doc["cmds"].items()):
+        # guest/init runs each command under busybox timeout, which ends it with SIGTERM
+        if c["rc"] in (124, 143):
+            fails.append(f"command {cname} timed out (exit status {c['rc']}; CMD_TIMEOUT, scaled by "
+                         "HIODCTL_RIG_TIMEOUT_SCALE)")
     if "truth" not in sections:
         fails.append("no ground-truth section from the guest")
         return fails, notes
@@ -660,6 +831,14 @@ def evaluate(args, sections, done, doc):
             else:
                 for e in crosscheck(c["json"], t):
                     fails.append("hiodctl vs sysfs: " + e)
+                for e in crosscheck_kernel(c["json"], t):
+                    fails.append("hiodctl vs kernel: " + e)
+    for cname, c in sorted(doc["cmds"].items()):
+        if is_host_document(c.get("json")):
+            for e in crosscheck_host(c["json"], t):
+                fails.append(f"hiodctl {cname} vs the guest: " + e)
+    for e in doc.get("rig_disagreements") or []:
+        fails.append("rig truth vs kernel: " + e)
     doc_json = json.dumps(doc)
     for expr in args.expect or []:
         if args.truth_only and re.search(r"\.list\b|\.cmds\b", expr):
@@ -671,6 +850,16 @@ def evaluate(args, sections, done, doc):
     return fails, notes
 
 
+def read_log(path):
+    if not path:
+        return None
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def load(args):
     with open(args.data, "r", encoding="utf-8", errors="replace") as f:
         sections, done = parse_sections(f.read())
@@ -679,7 +868,7 @@ def load(args):
 
 def cmd_run(args):
     sections, done = load(args)
-    doc = build_doc(sections, args.name, args.truth_only)
+    doc = build_doc(sections, args.name, args.truth_only, read_log(args.qemu_log))
     if args.doc_out:
         with open(args.doc_out, "w") as f:
             json.dump(doc, f, indent=1)
@@ -695,14 +884,157 @@ def invert(expr):
     return f"(({expr}) | not)"
 
 
+# ---------------------------------------------------------------------------
+# Output mutations: proof that an expectation reads what hiodctl printed
+# ---------------------------------------------------------------------------
+def output_mutants(doc, roots, limit=600):
+    """(label, mutated doc) for the subtrees of `doc` an expectation reads (`roots`:
+    paths like ("cmds", "caps")): drop a command's output, null, flip, bump or change
+    each scalar, drop or swap list elements, drop keys. At most `limit`."""
+    out = []
+
+    def add(label, path, fn):
+        if len(out) >= limit:
+            return
+        bad = copy.deepcopy(doc)
+        node = bad
+        for key in path[:-1]:
+            node = node[key]
+        if fn(node, path[-1]) is not False:
+            out.append((label, bad))
+
+    def walk(node, path, depth):
+        if len(out) >= limit or depth > 12:
+            return
+        if isinstance(node, dict):
+            if not node:  # an empty object: one key more breaks "== {}"
+                add(f"add to {'/'.join(map(str, path))}", path, lambda n, k: n[k].__setitem__("mutated", 1))
+            for key in list(node)[:60]:
+                add(f"drop {'/'.join(map(str, path + (key,)))}", path + (key,), lambda n, k: n.pop(k))
+                walk(node[key], path + (key,), depth + 1)
+        elif isinstance(node, list):
+            p = "/".join(map(str, path))
+            # One element more (a copy of the first, or a string): breaks "none of them".
+            add(f"append to {p}", path, lambda n, k: n[k].append(copy.deepcopy(n[k][0]) if n[k] else "mutated"))
+            if node:
+                add(f"empty {p}", path, lambda n, k: n.__setitem__(k, []))
+                add(f"drop first of {p}", path, lambda n, k: n[k].pop(0))
+            if len(node) > 1:
+                add(f"drop last of {p}", path, lambda n, k: n[k].pop())
+                add(f"swap first two of {p}", path, lambda n, k: n.__setitem__(k, [n[k][1], n[k][0]] + n[k][2:]))
+            for i, item in enumerate(node[:3]):
+                walk(item, path + (i,), depth + 1)
+        else:
+            p = "/".join(map(str, path))
+            if node is not None:
+                add(f"null {p}", path, lambda n, k: n.__setitem__(k, None))
+            else:
+                add(f"set {p}", path, lambda n, k: n.__setitem__(k, 1))
+            if isinstance(node, bool):
+                add(f"flip {p}", path, lambda n, k: n.__setitem__(k, not n[k]))
+            elif isinstance(node, int):
+                add(f"bump {p}", path, lambda n, k: n.__setitem__(k, n[k] + 1))
+            elif isinstance(node, str):
+                add(f"change {p}", path, lambda n, k: n.__setitem__(k, n[k] + "-mutated" if n[k] else "mutated"))
+
+    for root in roots:
+        node = doc
+        try:
+            for key in root:
+                node = node[key]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if root[0] == "cmds" and len(root) == 2:
+            # The whole command gone: no output, no exit status.
+            add(f"drop output of {root[1]}", root,
+                lambda n, k: n.__setitem__(k, {"rc": -1, "stdout": "", "stderr": "", "json": None}))
+        walk(node, root, 0)
+    return out
+
+
+def expectation_roots(expr, doc=None):
+    """The parts of the result document an expectation reads (`.cmds` as a whole: each
+    command of `doc`)."""
+    roots = set()
+    if doc is not None and re.search(r"\.cmds(?![.\[A-Za-z0-9_])", expr):
+        roots.update(("cmds", name) for name in doc.get("cmds") or {})
+    for name in re.findall(r"\.cmds\.([A-Za-z0-9_]+)", expr):
+        roots.add(("cmds", name))
+    for name in re.findall(r'\.cmds\["([^"]+)"\]', expr):
+        roots.add(("cmds", name))
+    if re.search(r"\.list\b", expr):
+        roots.add(("list",))
+    for key in ("truth", "bind", "interrupts", "dmesg", "cfg_writes"):
+        # `.truth.kernel...`, `.cfg_writes.caps`: the named member only, so the mutation
+        # budget is not spent on the rest of a large subtree.
+        members = re.findall(r"\." + key + r"\.([A-Za-z0-9_]+)", expr)
+        members += re.findall(r"\." + key + r'\["([^"]+)"\]', expr)
+        if members:
+            roots.update((key, m) for m in members)
+        elif re.search(r"\." + key + r"\b", expr):
+            roots.add((key,))
+    return sorted(roots)
+
+
+def jq_batch(exprs, docs):
+    """For each document, whether each expression holds (one jq process per batch)."""
+    prog = "[" + ",".join(f"(try ([{e}] | (length > 0 and all)) catch false)" for e in exprs) + "]"
+    payload = "\n".join(json.dumps(d) for d in docs)
+    r = subprocess.run(["jq", "-c", prog], input=payload, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+def vacuous_expectations(exps, doc, verbose=False):
+    """Expectations no mutation of what they read makes false: they prove nothing.
+    Returns (vacuous, mutants tried)."""
+    by_root = {}
+    for e in exps:
+        for root in expectation_roots(e, doc):
+            by_root.setdefault(root, []).append(e)
+    broken = set()
+    tried = 0
+    for root, group in sorted(by_root.items()):
+        mutants = output_mutants(doc, [root])
+        tried += len(mutants)
+        for i in range(0, len(mutants), 40):
+            pending = [e for e in group if e not in broken]
+            if not pending:
+                break
+            batch = mutants[i:i + 40]
+            results = jq_batch(pending, [m for _, m in batch])
+            if results is None:
+                continue
+            for (label, _), verdicts in zip(batch, results):
+                for e, holds in zip(pending, verdicts):
+                    if not holds and e not in broken:
+                        broken.add(e)
+                        if verbose:
+                            print(f"  expectation broken by {label}: {e[:90]}")
+    return [e for e in exps if e not in broken], tried
+
+
 def cmd_selftest(args):
     """Prove that the checks can fail: on one real guest output, every
     expectation inverted must fail, a wrong bind must fail, and the
     cross-check must accept the synthesized document but reject each
     mutation of it."""
     sections, done = load(args)
-    doc = build_doc(sections, args.name, False)
+    doc = build_doc(sections, args.name, False, read_log(args.qemu_log))
     problems = []
+    exps = list(args.expect or [])
+    # Every expectation must hold on the real output and be broken by some mutation of
+    # what it reads (hiodctl's outputs, or the truth for the rig's own expectations):
+    # one that nothing breaks (`true`, a tautology) proves nothing.
+    real = copy.copy(args)
+    real.truth_only = False
+    held, _ = evaluate(real, sections, done, doc)
+    if held:
+        problems.append(f"the expectations do not hold on the real output: {held[:3]}")
+    vacuous, tried = vacuous_expectations(exps, doc, args.verbose)
+    for e in vacuous:
+        problems.append(f"vacuous expectation (no mutation of what it reads breaks it): {e}")
     # Stand the synthesized document in for hiodctl's output, so that the
     # scenario's hiodctl expectations are exercised as well.
     good = synthesize(doc["truth"])
@@ -711,18 +1043,14 @@ def cmd_selftest(args):
 
     base = copy.copy(args)
     base.needs_hiodctl, base.truth_only = True, False
+    # The rig's own (truth) expectations must hold on the synthesized list too.
+    base.expect = [e for e in exps if not any(r[0] in ("cmds", "list") for r in expectation_roots(e))]
     f0, _ = evaluate(base, sections, done, doc)
     if f0:
-        problems.append(f"the unmodified checks fail: {f0}")
-    exps = list(args.expect or [])
+        problems.append(f"the checks fail on the synthesized document: {f0}")
     if not exps:
-        problems.append("scenario has no expectation to invert")
-    for e in exps:
-        a = copy.copy(base)
-        a.expect = [invert(e)]
-        f1, _ = evaluate(a, sections, done, doc)
-        if not f1:
-            problems.append(f"inverted expectation did not fail: {e}")
+        problems.append("scenario has no expectation")
+    base.expect = []
     a = copy.copy(base)
     a.expect = ['.truth.devices["0000:00:02.0"].driver == "e1000e-this-is-wrong"']
     if not evaluate(a, sections, done, doc)[0]:
@@ -751,6 +1079,47 @@ def cmd_selftest(args):
             problems.append(f"mutation not detected: {label}")
         elif args.verbose:
             print(f"  mutation {label!r} -> {errs[0]}")
+    # The kernel's answers must catch a wrong viability and a wrong MSI-isolation claim.
+    for gid, answer in sorted(t.get("kernel", {}).get("groups", {}).items()):
+        if "viable" not in answer:
+            continue
+        bad = copy.deepcopy(good)
+        for x in bad[K["groups"]]:
+            if str(x[K["group.id"]]) == gid:
+                x[K["group.viable"]] = not x[K["group.viable"]]
+        if not crosscheck_kernel(bad, t):
+            problems.append(f"a wrong viability of group {gid} passes the kernel cross-check")
+        n_mut += 1
+        break
+    if t.get("msi_isolation") is not None:
+        bad = copy.deepcopy(good)
+        diags = bad[K["host"]][K["host.diagnoses"]]
+        if refuses_without_msi_isolation(bad):
+            bad[K["host"]][K["host.diagnoses"]] = [d for d in diags if d[K["diag.code"]] != "interrupt-remapping-disabled"]
+        else:
+            diags.append({K["diag.severity"]: "error", K["diag.code"]: "interrupt-remapping-disabled",
+                          K["diag.message"]: "mutated", K["diag.hint"]: None})
+        if not crosscheck_kernel(bad, t):
+            problems.append("a wrong MSI-isolation claim passes the kernel cross-check")
+        n_mut += 1
+    # Each host line must be checked against the guest: flipping one must be caught.
+    for cname, c in sorted((doc.get("cmds") or {}).items()):
+        if not is_host_document(c.get("json")) or crosscheck_host(c["json"], t):
+            continue
+        covered = {"iommu", "dma-remapping", "dev-vfio", "dev-iommu", "noiommu"}
+        if t.get("units") and t.get("interrupt_remapping") == "enabled":
+            covered.add("interrupt-remapping")
+        for line in c["json"]["checks"]:
+            if line.get("id") not in covered:
+                continue
+            bad = copy.deepcopy(c["json"])
+            for x in bad["checks"]:
+                if x.get("id") == line["id"]:
+                    x["status"] = "fail" if x.get("status") == "pass" else "pass"
+            if not crosscheck_host(bad, t):
+                problems.append(f"{cname}: a flipped {line['id']!r} line passes the host cross-check")
+            n_mut += 1
+        break
     # A renamed key must be reported with its name.
     bad = copy.deepcopy(good)
     bad[K["devices"]][0]["group"] = bad[K["devices"]][0].pop(K["dev.iommu_group"])
@@ -761,8 +1130,8 @@ def cmd_selftest(args):
         print(f"  renamed key -> {errs[0]}")
     for p in problems:
         print(f"  FAIL: {p}")
-    print(f"  selftest: {len(exps)} inverted expectations, {n_mut} cross-check mutations, "
-          f"{len(problems)} problems")
+    print(f"  selftest: {len(exps)} expectations, each broken by one of {tried} output mutations; "
+          f"{n_mut} cross-check mutations; {len(problems)} problems")
     return 1 if problems else 0
 
 
@@ -794,6 +1163,7 @@ def mutations(good):
     yield "interrupt remapping flipped", m_set(
         lambda d: d[H], K["host.interrupt_remapping"],
         "disabled" if good[H][K["host.interrupt_remapping"]] == "enabled" else "enabled")
+    yield "interrupt remapping unknown", m_set(lambda d: d[H], K["host.interrupt_remapping"], "unknown")
     yield "extra iommu unit", lambda d: d[H][K["host.iommu_units"]].append(
         {K["unit.name"]: "dmar99", K["unit.vendor"]: "intel", K["unit.intel_vtd"]: None,
          K["unit.amd_vi"]: None}) or True
@@ -807,7 +1177,7 @@ def mutations(good):
     yield "vtd cap MGAW changed", vtd_cap
     yield "vendor wrong", lambda d: bool(d[H][K["host.iommu_units"]]) and (
         d[H][K["host.iommu_units"]][0].__setitem__(K["unit.vendor"], "arm") or True)
-    yield "device dropped", lambda d: bool(d[D].pop())
+    yield "device dropped", lambda d: bool(d[D]) and bool(d[D].pop())
     yield "group of a device +1", m_set(lambda d: dev(d, grouped), K["dev.iommu_group"],
                                         (dev(good, grouped) or {}).get(K["dev.iommu_group"], 0) + 1)
     yield "driver of a bound device", m_set(lambda d: dev(d, bound), K["dev.driver"], "e1000e")
@@ -837,7 +1207,8 @@ def mutations(good):
     yield "blockers dropped", blockers
     yield "group viable flipped", lambda d: bool(d[G]) and (d[G][0].__setitem__(
         K["group.viable"], not d[G][0][K["group.viable"]]) or True)
-    yield "group member dropped", lambda d: bool(d[G]) and bool(d[G][0][K["group.devices"]].pop())
+    yield "group member dropped", lambda d: bool(d[G]) and bool(d[G][0][K["group.devices"]]) and bool(
+        d[G][0][K["group.devices"]].pop())
     yield "group type wrong", lambda d: bool(d[G]) and (d[G][0].__setitem__(K["group.type"], "identity-x") or True)
     yield "wrong type (string group id)", lambda d: bool(d[G]) and (
         d[G][0].__setitem__(K["group.id"], str(d[G][0][K["group.id"]])) or True)
@@ -953,6 +1324,95 @@ def cmd_cpio(args):
     return 0
 
 
+def json_diff(a, b, path="$", out=None, limit=8):
+    """Paths where two JSON values differ (at most `limit`)."""
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                out.append(f"{path}.{k}: {'missing live' if k not in a else 'missing from --host'}")
+            else:
+                json_diff(a[k], b[k], f"{path}.{k}", out, limit)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            json_diff(x, y, f"{path}[{i}]", out, limit)
+    elif a != b:
+        out.append(f"{path}: live {json.dumps(a)[:160]}, --host {json.dumps(b)[:160]}")
+    return out
+
+
+def cmd_snapshot_live(args):
+    """The guest's snapshot, read outside it with --host, must give the answers the guest
+    gave live: every `hiodctl --json caps|check ...` guest command (plain ones, no shell)
+    is replayed against the snapshot and its exit status and devices compared. Commands
+    that need a backend the snapshot did not record are skipped, and said so."""
+    with open(args.result) as f:
+        doc = json.load(f)
+    snap = (doc["cmds"].get("snapshot") or {}).get("json")
+    if not snap:
+        return 0
+    recorded = set()
+    recorded_bdfs = set()
+    for entry in snap.get("caps") or []:
+        recorded |= set((entry.get("backends") or {}).keys())
+        recorded_bdfs.add(entry.get("bdf"))
+    commands = {}
+    for line in args.command or []:
+        name, _, cmd = line.partition(":")
+        commands[name.strip()] = cmd.strip()
+    fails, compared, skipped, unrecorded = [], 0, [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "snapshot.json")
+        with open(path, "w") as f:
+            json.dump(snap, f)
+        for name, cmd in sorted(commands.items()):
+            words = cmd.split()
+            if (len(words) < 4 or words[:2] != ["hiodctl", "--json"] or words[2] not in ("caps", "check")
+                    or re.search(r"[;&|<>$`()]", cmd) or name not in doc["cmds"]):
+                continue
+            needs_iommufd = re.search(r"iommufd|--x-flts|--fsts|--accel", cmd)
+            if needs_iommufd and "iommufd" not in recorded:
+                skipped.append(name)
+                continue
+            live = doc["cmds"][name]
+            # A snapshot records the VFIO-bound devices only (what QEMU can be given); a
+            # command about another device answers "not recorded" there, by design.
+            named = [w for w in words[3:] if re.fullmatch(r"([0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", w)]
+            named = [w if len(w) > 7 else "0000:" + w for w in named]
+            if any(b not in recorded_bdfs for b in named):
+                unrecorded.append(name)
+                continue
+            try:
+                r = subprocess.run([args.hiodctl, "--json", "--host", path] + words[2:],
+                                   capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                fails.append(f"{name}: command hiodctl --host timed out after 120 s")
+                continue
+            try:
+                replay = json.loads(r.stdout)
+            except ValueError:
+                fails.append(f"{name}: --host printed no JSON (exit {r.returncode}): {r.stderr.strip()[:200]}")
+                continue
+            compared += 1
+            if r.returncode != live["rc"]:
+                fails.append(f"{name}: exit status live {live['rc']}, --host {r.returncode}")
+            diffs = json_diff((live["json"] or {}).get("devices"), replay.get("devices"), "$.devices")
+            for key in ("verdict", "status"):
+                if key in replay or key in (live["json"] or {}):
+                    json_diff((live["json"] or {}).get(key), replay.get(key), f"$.{key}", diffs)
+            for d in diffs:
+                fails.append(f"{name}: {d}")
+    for f_ in fails:
+        print(f"  FAIL: snapshot vs live: {f_}")
+    print(f"  snapshot vs live: {compared} commands replayed with --host"
+          + (f", {len(skipped)} skipped (need iommufd, not recorded): {' '.join(skipped)}" if skipped else "")
+          + (f", {len(unrecorded)} skipped (a device the snapshot does not record: not VFIO-bound): "
+             f"{' '.join(unrecorded)}" if unrecorded else ""))
+    return 1 if fails else 0
+
+
 def cmd_section(args):
     """Write one section's payload to a file (exit 1 when the guest did not send it)."""
     sections, _ = load(args)
@@ -976,12 +1436,17 @@ def main():
         p.add_argument("--bind-may-fail", action="store_true")
         p.add_argument("--list-rc", type=int, default=0)
         p.add_argument("--doc-out")
+        p.add_argument("--qemu-log", help="the outer QEMU's output (config-write trace)")
         p.add_argument("--verbose", action="store_true")
     p = sub.add_parser("synth")
     p.add_argument("--data", required=True)
     p = sub.add_parser("capture")
     p.add_argument("--data", required=True)
     p.add_argument("--dest", required=True)
+    p = sub.add_parser("snapshot-live")
+    p.add_argument("--result", required=True)
+    p.add_argument("--hiodctl", required=True)
+    p.add_argument("--command", action="append", help="NAME: COMMAND, as in the scenario's GUEST")
     p = sub.add_parser("section")
     p.add_argument("--data", required=True)
     p.add_argument("--section", required=True)
@@ -991,7 +1456,8 @@ def main():
     p.add_argument("out")
     args = ap.parse_args()
     return {"run": cmd_run, "selftest": cmd_selftest, "synth": cmd_synth,
-            "capture": cmd_capture, "cpio": cmd_cpio, "section": cmd_section}[args.cmd](args)
+            "capture": cmd_capture, "cpio": cmd_cpio, "section": cmd_section,
+            "snapshot-live": cmd_snapshot_live}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ for d in /sys/bus/pci/devices/*; do
         "subsystem_vendor=$(cat "$d/subsystem_vendor") subsystem_device=$(cat "$d/subsystem_device")" \
         "group=$(lnk "$d/iommu_group") driver=$(lnk "$d/driver") iommu=$(lnk "$d/iommu")" \
         "vfiodev=$vd vfiodevdev=$vdd override=$(cat "$d/driver_override" 2>/dev/null | tr -d ' ')" \
+        "reset_method=$(cat "$d/reset_method" 2>/dev/null | tr ' ' ',' | grep . || echo -)" \
         "path=$(readlink "$d")"
 done
 

@@ -2,7 +2,7 @@
 """The QEMU oracle: real QEMU judges every `hiodctl check` verdict.
 
 A cell is one QEMU invocation inside the rig's guest, whose own (emulated) IOMMU is
-the "host" IOMMU: `qemu-system-x86_64 -M q35 -accel tcg -m 64 -nodefaults -display
+the "host" IOMMU: `qemu-system-x86_64 -M q35 -accel tcg -m 128 -nodefaults -display
 none -S -monitor stdio <vIOMMU> [-object iommufd,id=fd0] -device vfio-pci,host=BDF...`
 with `quit` on the monitor. Exit 0 means QEMU accepted it; otherwise its error line
 is the verdict. "run" cells boot an inner guest with the assigned NIC and let it
@@ -175,7 +175,9 @@ def viommu_device(model, props):
 
 def qemu_argv(release, model, props, machine, roles, backend, mode, bridge=False):
     """The inner QEMU's arguments (after the program name)."""
-    argv = ["-M", machine or "q35", "-accel", "tcg", "-m", "64" if mode == "start" else "128", "-nodefaults",
+    # 128 MiB is QEMU's default RAM, which hiodctl's flags stand for: the listener's
+    # dma_map messages print the RAM size, so both forms must see the same VM.
+    argv = ["-M", machine or "q35", "-accel", "tcg", "-m", "128", "-nodefaults",
             "-display", "none"]
     if mode == "start":
         argv += ["-S", "-monitor", "stdio"]

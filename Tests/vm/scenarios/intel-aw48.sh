@@ -30,7 +30,7 @@ EXPECT=(
     '.cmds.caps_sysfs.json.devices[0].host_iommu_device as $p | .cmds.caps_legacy.json.devices[0].host_iommu_device as $k | $p.aw_bits.predicted and $p.aw_bits.value == $k.aw_bits.value and $p.iova_ranges.value == $k.iova_ranges.value'
     # snapshot: the host and each backend's answer, for --host
     '.cmds.snapshot.rc == 0 and .cmds.snapshot.json.kind == "hiodctl-snapshot" and .cmds.snapshot.json.hostname == "intel-aw48"'
-    '.cmds.snapshot.json.caps[0].backends | .legacy.realized and .iommufd.realized and .sysfs.realized'
+    '.cmds.snapshot.json.caps[0].backends | .legacy.realized and .sysfs.realized and (has("iommufd") | not)'
 )
 # Observed: same groups as intel-aw39 (2 = 00:02.0 on vfio-pci, 3 = 00:03.0);
 # cap d2008c222f0686, ecap f00f4a.

@@ -7,6 +7,7 @@ DEVICES=(e1000e,addr=02.0 e1000e,addr=03.0)
 BIND=()
 NEEDS_HIODCTL=1
 GUEST=(
+    'host: hiodctl --json host'
     'caps: hiodctl --json caps 0000:00:02.0'
 )
 EXPECT=(
