@@ -44,8 +44,11 @@ let package = Package(
     .systemLibrary(name: "CLibPCI", path: "Mirror/CLibPCI", pkgConfig: "libpci"),
     .target(name: "CHIODShim", dependencies: ["CLibPCI"], path: "Mirror/CHIODShim"),
     .target(
+      name: "CHIODXML", path: "Mirror/CHIODXML", cSettings: [.unsafeFlags(["-I/usr/include/libxml2"])],
+      linkerSettings: [.linkedLibrary("dl")]),
+    .target(
       name: "HostIOMMU",
-      dependencies: ["CHIODShim", "CLibPCI", .product(name: "SystemPackage", package: "swift-system")],
+      dependencies: ["CHIODShim", "CHIODXML", "CLibPCI", .product(name: "SystemPackage", package: "swift-system")],
       path: "Mirror/HostIOMMU",
       swiftSettings: strictSettings),
     // The executable's sources as a library, without its top-level code.

@@ -67,8 +67,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   if let text = invocation.value(.machine), let machine = MachineType(text) {
     require(MachineType(machine.description) == machine, "--machine \(text) does not round-trip as \(machine)")
   }
-  if invocation.command == "check" {
-    if let (configuration, _) = try? CheckCommand.configuration(from: invocation) {
+  // Only with --qemu: without it the configuration asks the host which QEMU it runs, a
+  // process per input. The context reads no file for argv without --sysroot/--host.
+  if invocation.command == "check", invocation.value(.qemu) != nil, invocation.value(.sysroot) == nil,
+    invocation.allValues(.host).isEmpty, let context = try? CommandContext(invocation)
+  {
+    if let (configuration, _) = try? CheckCommand.configuration(from: invocation, context: context) {
       _ = (configuration.effectiveProperties, configuration.explicitProperties, configuration.qemuDeviceOption)
     }
   }
