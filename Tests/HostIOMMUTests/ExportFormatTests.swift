@@ -21,3 +21,17 @@ struct ExportFormatTests {
     #expect(!result.unicodeScalars.contains("\n"))
   }
 }
+
+/// The fleet summary over devices of different widths: its aw-bits is the narrowest, the
+/// one every vIOMMU configuration must fit (synthetic/intel-host: dmar0 39 bits, dmar1 48).
+struct FleetWidthTests {
+  @Test func theNarrowestDeviceSetsTheFleetsAWBits() throws {
+    let host = try Fixtures.scan("synthetic/intel-host")
+    let summary = FleetSummary.summarize(
+      host, realizer: HostIOMMURealizer(root: try Fixtures.root("synthetic/intel-host")), backend: .sysfs,
+      hostname: "t", created: "0")
+    let widths = Set(summary.vfioDevices.compactMap(\.awBits))
+    #expect(widths.count > 1, "the fixture must hold devices of different widths: \(widths)")
+    #expect(summary.minimumAWBits == widths.min())
+  }
+}

@@ -245,6 +245,24 @@ struct SysfsOnlyPrerequisiteTests {
     #expect(report.devices.first?.status == .fail)
   }
 
+  /// Without interrupt remapping VFIO attaches only when allow_unsafe_interrupts is on;
+  /// when it cannot be told (the module is not loaded yet, so its parameter is not in
+  /// sysfs) the default, off, applies: refused, as vfio_iommu_type1 refuses by default.
+  @Test(arguments: [(Bool?.none, true), (false, true), (true, false)])
+  func unknownUnsafeInterruptsCountAsOff(_ allowed: Bool?, _ refused: Bool) throws {
+    let device = VIOMMUFixtures.pciDevice()
+    let group = IOMMUGroup(id: 3, members: [GroupMember(name: device.address.description, driver: "vfio-pci")])
+    var host = HostFacts(interruptRemapping: .disabled)
+    host.unsafeInterrupts = UnsafeInterruptsPolicy(vfioType1: allowed, iommufd: allowed)
+    let report = VIOMMUChecker.check(
+      VIOMMUFixtures.configuration(.intel) { $0.awBits = 39; $0.cachingMode = true },
+      devices: [Self.predicted(device: device, group: group)], host: host)
+    let verdict = try #require(report.devices.first)
+    let refusal = verdict.findings.first { $0.message.contains("Operation not permitted") }
+    #expect((refusal != nil) == refused, "allow_unsafe_interrupts \(String(describing: allowed))")
+    #expect((verdict.status == .fail) == refused)
+  }
+
   @Test func aBoundDeviceInAViableGroupPassesOnThePrediction() throws {
     let device = VIOMMUFixtures.pciDevice()
     let group = IOMMUGroup(id: 3, members: [GroupMember(name: device.address.description, driver: "vfio-pci")])
