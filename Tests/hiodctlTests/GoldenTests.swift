@@ -272,8 +272,17 @@ enum Golden {
       let path = stdin.hasPrefix("/") ? stdin : testsDirectory + "/Fixtures/" + stdin
       process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
     }
-    // Files, not pipes: reading one pipe to its end while the child fills the other
-    // would deadlock as soon as a run writes more than a pipe buffer to stderr.
+    let captured = try capture(process, stdout: stdout)
+    return Outcome(
+      status: captured.status, stdout: String(decoding: captured.stdout, as: UTF8.self),
+      stderr: String(decoding: captured.stderr, as: UTF8.self))
+  }
+
+  /// Runs `process` to its end and returns its exit status and the bytes it wrote
+  /// (standard output goes to the file `stdout` instead, when given: nothing is captured).
+  /// Files, not pipes: reading one pipe to its end while the child fills the other would
+  /// deadlock as soon as a run writes more than a pipe buffer to stderr.
+  static func capture(_ process: Process, stdout: String? = nil) throws -> (status: Int32, stdout: Data, stderr: Data) {
     let scratch = FileManager.default.temporaryDirectory
       .appendingPathComponent("hiodctl-run-\(getpid())-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -290,10 +299,7 @@ enum Golden {
     process.waitUntilExit()
     try out.close()
     try err.close()
-    return Outcome(
-      status: process.terminationStatus,
-      stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    return (process.terminationStatus, try Data(contentsOf: outURL), try Data(contentsOf: errURL))
   }
 }
 

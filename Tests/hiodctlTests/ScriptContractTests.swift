@@ -43,22 +43,8 @@ enum Scratch {
     process.arguments = ["-c", script, Golden.binary.path] + arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory ?? Golden.testsDirectory + "/Fixtures")
     process.environment = ["LC_ALL": "C", "PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "1795000000"]
-    let scratch = try Scratch.directory("run")
-    defer { try? FileManager.default.removeItem(atPath: scratch) }
-    let outURL = URL(fileURLWithPath: scratch + "/stdout")
-    let errURL = URL(fileURLWithPath: scratch + "/stderr")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    return Outcome(
-      status: process.terminationStatus, stdout: try Data(contentsOf: outURL), stderr: try Data(contentsOf: errURL))
+    let captured = try Golden.capture(process)
+    return Outcome(status: captured.status, stdout: captured.stdout, stderr: captured.stderr)
   }
 }
 

@@ -68,7 +68,15 @@ public struct HostSnapshot: Sendable {
     _ root: SystemRoot, options: HostInventory.Options = .init(),
     backends: [HostIOMMUBackend] = defaultBackends, allowBusReset: Bool = false
   ) throws(HIODError) -> HostSnapshot {
-    let inventory = try HostInventory.scan(root, options: options)
+    take(root, inventory: try HostInventory.scan(root, options: options), backends: backends, allowBusReset: allowBusReset)
+  }
+
+  /// The same, for an inventory of `root` already scanned (the caller looked at it first,
+  /// to announce the resets an iommufd bind makes).
+  public static func take(
+    _ root: SystemRoot, inventory: HostInventory, backends: [HostIOMMUBackend] = defaultBackends,
+    allowBusReset: Bool = false
+  ) -> HostSnapshot {
     let realizer = HostIOMMURealizer(root: root, allowBusReset: allowBusReset)
     var outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]] = [:]
     for device in inventory.devices where device.isVFIOBound {

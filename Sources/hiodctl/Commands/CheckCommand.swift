@@ -227,12 +227,7 @@ enum CheckCommand {
     }
     var assumptions: [String] = []
     let qemu: QEMUVersion
-    if let text = invocation.value(.qemu) {
-      guard let version = QEMUVersion(text) else {
-        throw UsageError(
-          message: "invalid QEMU version '\(text)'",
-          hints: ["known: " + QEMUVersion.known.map(\.description).joined(separator: ", ")], command: "check")
-      }
+    if let version = try requestedQEMU(invocation) {
       qemu = version
     } else if context.snapshotFiles.isEmpty, let program = parsed.invocation.program,
       let found = HostQEMUDetector.release(ofProgram: program, root: context.root)
@@ -262,6 +257,18 @@ enum CheckCommand {
       configuration: parsed.configuration(qemu: qemu), assumptions: assumptions, invocation: parsed.vm, all: false)
   }
 
+  /// The release --qemu names (nil: not given); a release hiodctl does not know is a
+  /// usage error listing the known ones.
+  static func requestedQEMU(_ invocation: Invocation) throws -> QEMUVersion? {
+    guard let text = invocation.value(.qemu) else { return nil }
+    guard let version = QEMUVersion(text) else {
+      throw UsageError(
+        message: "invalid QEMU version '\(text)'",
+        hints: ["known: " + QEMUVersion.known.map(\.description).joined(separator: ", ")], command: "check")
+    }
+    return version
+  }
+
   /// The vIOMMU configuration the options describe, validated against the model (a
   /// property the model does not have is a usage error, not silently ignored), and the
   /// assumptions hiodctl made beyond QEMU's defaults.
@@ -276,13 +283,7 @@ enum CheckCommand {
     }
     var assumptions: [String] = []
     let qemu: QEMUVersion
-    if let text = invocation.value(.qemu) {
-      guard let version = QEMUVersion(text) else {
-        throw UsageError(
-          message: "invalid QEMU version '\(text)'",
-          hints: ["known: " + QEMUVersion.known.map(\.description).joined(separator: ", ")],
-          command: "check")
-      }
+    if let version = try requestedQEMU(invocation) {
       qemu = version
     } else if let found = context.hostQEMU {
       qemu = found.version

@@ -14,14 +14,14 @@ enum SnapshotCommand {
     // resets it. Say so per device before any bind.
     let withIOMMUFD = invocation.has(.iommufd)
     let force = invocation.has(.force)
+    let host = try context.hosts(allowBusReset: force)[0]
     if withIOMMUFD {
-      let host = try context.hosts(allowBusReset: force)[0]
       for device in host.inventory.devices where device.isVFIOBound {
         host.announceReset(of: device, backend: .iommufd)
       }
     }
-    let snapshot = try HostSnapshot.take(
-      context.root, options: .init(resolveNames: !context.numeric),
+    let snapshot = HostSnapshot.take(
+      context.root, inventory: host.inventory,
       backends: withIOMMUFD ? HostSnapshot.recordedBackends : HostSnapshot.defaultBackends, allowBusReset: force)
     Output.warnings(snapshot.inventory.warnings)
     try Output.document(bytes: try Output.jsonBytes(snapshot) + [0x0A], to: invocation.value(.output))
