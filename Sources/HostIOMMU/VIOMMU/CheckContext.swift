@@ -108,8 +108,9 @@ struct DeviceContext {
   /// drivers/iommu/virtio-iommu.c and drivers/iommu/iommufd/io_pagetable.c; seen by the
   /// rig's oracle with QEMU 10.0 and 11.1). hiodctl's own iommufd realize attaches the
   /// device to the IOAS directly, where the kernel finalises the domain first, so neither
-  /// backend's answer shows it. Linux 6.14 allocates virtio-iommu domains for a device
-  /// (domain_alloc_paging), finalised at once; releases from 6.13 on are not claimed.
+  /// backend's answer shows it. A kernel whose virtio-iommu driver allocates domains for
+  /// a device (domain_alloc_paging) finalises them at once; only 6.12 was observed, so
+  /// releases from 6.13 on are not claimed.
   /// A VM that needs a nesting-parent domain (first-stage translation, accel) fails
   /// earlier: virtio-iommu cannot nest, so that allocation is refused.
   private func iommufdAutoDomainAperture(of device: HostIOMMUDevice) -> Sourced<[IOVARange]>? {
