@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import Glibc
+import Foundation
 import Testing
 
 struct FixtureIntegrityTests {
@@ -40,5 +41,22 @@ struct FixtureIntegrityTests {
     #expect(unreadable.isEmpty, "fixture directories that cannot be read: \(unreadable)")
     #expect(directories > 100, "the walk saw \(directories) directories under \(Fixtures.directory)")
     #expect(empty.isEmpty, "empty directories git would drop: \(empty)")
+  }
+
+  /// A tree without its own pci.ids is named from the machine's database, so its golden
+  /// names would change with the machine (a newer pci.ids names QEMU's 1234:1111).
+  @Test func everyFixtureTreeCarriesItsOwnPCIIDs() throws {
+    var trees: [String] = []
+    for kind in ["captured", "synthetic"] {
+      for name in try FileManager.default.contentsOfDirectory(atPath: "\(Fixtures.directory)/\(kind)").sorted()
+      where FileManager.default.fileExists(atPath: "\(Fixtures.directory)/\(kind)/\(name)/sys/bus/pci") {
+        trees.append("\(kind)/\(name)")
+      }
+    }
+    #expect(trees.count >= 12, "found the trees \(trees)")
+    let missing = trees.filter {
+      !FileManager.default.fileExists(atPath: "\(Fixtures.directory)/\($0)/usr/share/misc/pci.ids")
+    }
+    #expect(missing.isEmpty, "trees named from the machine's pci.ids: \(missing) (Tests/vm/check.py pci-ids TREE)")
   }
 }

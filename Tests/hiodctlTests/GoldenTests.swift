@@ -303,6 +303,21 @@ enum Golden {
   }
 }
 
+extension Golden {
+  /// Where a transcript first departs from its golden file, as one line a CI log's
+  /// summary can carry: "line 7: expected «…», got «…»".
+  static func firstDifference(expected: String, actual: String) -> String {
+    let want = expected.split(separator: "\n", omittingEmptySubsequences: false)
+    let got = actual.split(separator: "\n", omittingEmptySubsequences: false)
+    for index in 0..<max(want.count, got.count) {
+      let wanted = index < want.count ? "«\(want[index])»" : "nothing"
+      let found = index < got.count ? "«\(got[index])»" : "nothing"
+      if wanted != found { return "line \(index + 1): expected \(wanted), got \(found)" }
+    }
+    return "no line differs"
+  }
+}
+
 struct GoldenTests {
   @Test(arguments: Golden.cases)
   func matchesGolden(_ example: GoldenCase) throws {
@@ -314,7 +329,12 @@ struct GoldenTests {
       return
     }
     let expected = try String(contentsOfFile: file, encoding: .utf8)
-    #expect(actual == expected, "rerun with RECORD_GOLDEN=1 to update \(file) if intended")
+    // One line per failing case (not the two transcripts), so a CI log's summary names
+    // the case and the first line that differs.
+    if actual != expected {
+      Issue.record(
+        "golden \(example.name): \(Golden.firstDifference(expected: expected, actual: actual)); rerun with RECORD_GOLDEN=1 to update \(file) if intended")
+    }
   }
 
   @Test func everyGoldenFileHasACase() throws {

@@ -1275,11 +1275,110 @@ def cmd_capture(args):
         print(f"  FAIL: {p}")
     if log.strip():
         print("  guest capture log:\n" + "\n".join("    " + x for x in log.splitlines()))
+    write_pci_ids_subset(dest)
     t = parse_truth(text_of(sections, "truth") or "", text_of(sections, "interrupts") or "")
     with open(os.path.join(dest, "truth.json"), "w") as f:
         json.dump(t, f, indent=1, sort_keys=True)
         f.write("\n")
     return 1 if problems else 0
+
+
+# ============================================================================
+# pci.ids subset: a captured tree names its devices the same way on every machine
+# ============================================================================
+HOST_PCI_IDS = "/usr/share/misc/pci.ids"
+
+
+def write_pci_ids_subset(dest, database=HOST_PCI_IDS):
+    """Writes DEST/usr/share/misc/pci.ids: the entries of the host's pci.ids that the
+    tree's functions need (vendor, device, subsystem, class, subclass, prog-if). libpci
+    reads a tree's own database first (PCINameSource.forRoot), so the names a golden
+    records stay put when the machine's pci.ids is newer or missing."""
+    base = os.path.join(dest, "sys/bus/pci/devices")
+    wanted_ids, wanted_classes = set(), set()
+
+    def attribute(device, name):
+        try:
+            with open(os.path.join(base, device, name)) as f:
+                return int(f.read().strip(), 16)
+        except (OSError, ValueError):
+            return None
+
+    for device in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        vendor, dev = attribute(device, "vendor"), attribute(device, "device")
+        sub_vendor, sub_device = attribute(device, "subsystem_vendor"), attribute(device, "subsystem_device")
+        klass = attribute(device, "class")
+        if vendor is not None:
+            wanted_ids.add((vendor,))
+            if dev is not None:
+                wanted_ids.add((vendor, dev))
+                if sub_vendor is not None and sub_device is not None:
+                    wanted_ids.add((vendor, dev, sub_vendor, sub_device))
+        if sub_vendor is not None:
+            wanted_ids.add((sub_vendor,))
+        if klass is not None:
+            wanted_classes.update({(klass >> 16,), (klass >> 16, (klass >> 8) & 0xff),
+                                   (klass >> 16, (klass >> 8) & 0xff, klass & 0xff)})
+    lines = [f"# pci.ids subset written by Tests/vm/check.py pci-ids from {database}\n"]
+    with open(database, encoding="utf-8", errors="replace") as f:
+        version = ""
+        vendor = device = klass = subclass = None
+        in_classes = False
+        for line in f:
+            if line.startswith("#"):
+                if "Version:" in line and not version:
+                    version = line.strip()
+                    lines.append(line)
+                continue
+            if not line.strip():
+                continue
+            depth = len(line) - len(line.lstrip("\t"))
+            body = line.strip("\n").lstrip("\t")
+            if depth == 0:
+                in_classes = body.startswith("C ")
+                if in_classes:
+                    klass, subclass = int(body[2:4], 16), None
+                    if (klass,) in wanted_classes:
+                        lines.append(line)
+                else:
+                    try:
+                        vendor, device = int(body[:4], 16), None
+                    except ValueError:
+                        vendor = None  # the device-type sections after the classes
+                        continue
+                    if (vendor,) in wanted_ids:
+                        lines.append(line)
+                continue
+            if in_classes:
+                if depth == 1:
+                    subclass = int(body[:2], 16)
+                    if (klass, subclass) in wanted_classes:
+                        lines.append(line)
+                elif depth == 2 and (klass, subclass, int(body[:2], 16)) in wanted_classes:
+                    lines.append(line)
+                continue
+            if vendor is None:
+                continue
+            if depth == 1:
+                device = int(body[:4], 16)
+                if (vendor, device) in wanted_ids:
+                    lines.append(line)
+            elif depth == 2 and device is not None:
+                parts = body.split()
+                key = (vendor, device, int(parts[0], 16), int(parts[1], 16))
+                if key in wanted_ids:
+                    lines.append(line)
+    out = os.path.join(dest, "usr/share/misc/pci.ids")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.writelines(lines)
+    return out
+
+
+def cmd_pci_ids(args):
+    for dest in args.trees:
+        print(write_pci_ids_subset(dest, args.database))
+    return 0
 
 
 # ============================================================================
@@ -1447,6 +1546,9 @@ def main():
     p.add_argument("--result", required=True)
     p.add_argument("--hiodctl", required=True)
     p.add_argument("--command", action="append", help="NAME: COMMAND, as in the scenario's GUEST")
+    p = sub.add_parser("pci-ids", help="write a captured tree's pci.ids subset from the host's database")
+    p.add_argument("--database", default=HOST_PCI_IDS)
+    p.add_argument("trees", nargs="+")
     p = sub.add_parser("section")
     p.add_argument("--data", required=True)
     p.add_argument("--section", required=True)
@@ -1456,7 +1558,7 @@ def main():
     p.add_argument("out")
     args = ap.parse_args()
     return {"run": cmd_run, "selftest": cmd_selftest, "synth": cmd_synth,
-            "capture": cmd_capture, "cpio": cmd_cpio, "section": cmd_section,
+            "capture": cmd_capture, "cpio": cmd_cpio, "pci-ids": cmd_pci_ids, "section": cmd_section,
             "snapshot-live": cmd_snapshot_live}[args.cmd](args)
 
 
