@@ -5,7 +5,7 @@
 
 /// Checks every line of `text`; returns the label values read, unescaped, in order.
 @discardableResult
-public func checkPrometheusExposition(_ text: String, context: @autoclosure () -> String) -> [[UInt8]] {
+package func checkPrometheusExposition(_ text: String, context: @autoclosure () -> String) -> [[UInt8]] {
   var values: [[UInt8]] = []
   let bytes = Array(text.utf8)
   require(bytes.isEmpty || bytes.last == 0x0a, "\(context()): exposition does not end with a newline")

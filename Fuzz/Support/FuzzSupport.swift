@@ -8,7 +8,7 @@ import Glibc
 /// first, then abort(): libFuzzer reports a deadly signal and writes the input out as
 /// `crash-<sha1>`. (Swift's own traps — overflow, index out of range, precondition — end
 /// the same way, as SIGILL.)
-public func require(
+package func require(
   _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
   file: StaticString = #fileID, line: UInt = #line
 ) {
@@ -19,20 +19,20 @@ public func require(
 }
 
 /// The input as libFuzzer hands it over.
-public func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
+package func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
   guard let data, size > 0 else { return [] }
   return Array(UnsafeBufferPointer(start: data, count: size))
 }
 
 /// The input decoded as UTF-8 with invalid sequences replaced: how hiodctl turns the bytes
 /// of a sysfs file into text.
-public func text(_ data: UnsafePointer<UInt8>?, _ size: Int) -> String {
+package func text(_ data: UnsafePointer<UInt8>?, _ size: Int) -> String {
   String(decoding: bytes(data, size), as: UTF8.self)
 }
 
 /// The input as a command line: arguments separated by NUL bytes, as in
 /// /proc/PID/cmdline (empty arguments are kept; argv can hold them).
-public func arguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [String] {
+package func arguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [String] {
   let input = bytes(data, size)
   guard !input.isEmpty else { return [] }
   return input.split(separator: 0, omittingEmptySubsequences: false).map {
@@ -42,14 +42,14 @@ public func arguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [String] {
 
 /// Reads little-endian integers off the front of the input; zero once it runs out, so a
 /// harness can take what it needs from any input.
-public struct ByteReader {
-  public private(set) var remaining: ArraySlice<UInt8>
+package struct ByteReader {
+  package private(set) var remaining: ArraySlice<UInt8>
 
-  public init(_ bytes: [UInt8]) { remaining = bytes[...] }
+  package init(_ bytes: [UInt8]) { remaining = bytes[...] }
 
-  public var isEmpty: Bool { remaining.isEmpty }
+  package var isEmpty: Bool { remaining.isEmpty }
 
-  public mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
+  package mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
     var value: T = 0
     for index in 0..<MemoryLayout<T>.size {
       guard let byte = remaining.popFirst() else { break }

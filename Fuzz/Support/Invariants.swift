@@ -2,14 +2,14 @@
 // register fields, and IOVA windows cut out of an aperture.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-public import HostIOMMU
+package import HostIOMMU
 
 /// What every decoder's `fields` promises for one register (`width` bits, value `raw`):
 /// positions inside the register, in ascending bit order without overlap, each value the
 /// register's bits at that position, and `bits` spelled as the specs write it. Returns the
 /// union of the fields' masks, for an undecoded-bits check.
 @discardableResult
-public func checkFields(_ fields: [DecodedField], of raw: UInt64, width: Int, register: String) -> UInt64 {
+package func checkFields(_ fields: [DecodedField], of raw: UInt64, width: Int, register: String) -> UInt64 {
   var covered: UInt64 = 0
   var previousHigh = -1
   var names: Set<String> = []
@@ -37,7 +37,7 @@ public func checkFields(_ fields: [DecodedField], of raw: UInt64, width: Int, re
 /// `usableRanges(apertureEnd:excluding:)` as the kernel cuts the aperture: ascending,
 /// disjoint and not adjacent windows inside [0, apertureEnd], none touching an excluded
 /// region, and together with the excluded regions covering the whole aperture.
-public func checkUsableRanges(
+package func checkUsableRanges(
   _ ranges: [IOVARange], apertureEnd: UInt64, excluding regions: [ReservedRegion], context: @autoclosure () -> String
 ) {
   let holes = regions.filter { $0.type != .directRelaxable }

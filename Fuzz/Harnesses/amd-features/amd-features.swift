@@ -8,7 +8,7 @@ import FuzzSupport
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let input = text(data, size)
   guard let features = AMDExtendedFeatures.parseSysfsFeatures(input) else { return 0 }
   let values = features.values

@@ -11,7 +11,7 @@ import FuzzSupport
 @testable import hiodctl
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let argv = arguments(data, size)
   let invocation: Invocation
   do {

@@ -9,7 +9,7 @@ import FuzzSupport
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let input = bytes(data, size)
   let parts = input.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
   let hostname = String(decoding: parts.first ?? [], as: UTF8.self)

@@ -74,7 +74,7 @@ private func setUp() -> String {
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let path = setUp()
   var reader = ByteReader(bytes(data, size))
   var written: [Int: [UInt8]] = [:]

@@ -15,7 +15,7 @@ import FuzzSupport
 private let kinds: [ReservedRegion.Kind] = [.direct, .directRelaxable, .reserved, .msi, .init(rawValue: "other")]
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   var reader = ByteReader(bytes(data, size))
   let apertureEnd = reader.read(UInt64.self)
   let regionCount = Int(reader.read(UInt8.self) & 0x0f)

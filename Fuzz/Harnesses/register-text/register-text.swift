@@ -34,7 +34,7 @@ private func referencePadded(_ value: some BinaryInteger, _ width: Int) -> Strin
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let raw = bytes(data, size)
   let input = text(data, size)[...]
 

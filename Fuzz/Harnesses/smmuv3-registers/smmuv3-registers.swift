@@ -8,7 +8,7 @@ import FuzzSupport
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   var reader = ByteReader(bytes(data, size))
   let count = Int(reader.read(UInt8.self) % 9)
   _ = reader.read(UInt32.self)  // flags

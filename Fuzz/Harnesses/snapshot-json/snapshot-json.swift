@@ -23,7 +23,7 @@ private func decodeSnapshot(_ input: [UInt8]) -> HostSnapshot? {
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   guard let snapshot = decodeSnapshot(bytes(data, size)) else { return 0 }
 
   // Round trip: encode, decode, encode again — the same bytes.

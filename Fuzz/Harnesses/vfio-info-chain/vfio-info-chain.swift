@@ -11,7 +11,7 @@ import FuzzSupport
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let buffer = bytes(data, size)
   let info = Type1InfoParser.parse(buffer)
 

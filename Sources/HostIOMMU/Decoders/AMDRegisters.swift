@@ -11,13 +11,13 @@
 ///
 /// Accessor names follow Linux's `FEATURE_*` macros (`FEATURE_GAM_VAPIC` → `gamVAPIC`) so
 /// they can be matched against the kernel source and its "Extended features" boot line.
-public struct AMDExtendedFeatures: RegisterDecoding, Hashable, Sendable {
+package struct AMDExtendedFeatures: RegisterDecoding, Hashable, Sendable {
   /// EFR exactly as read.
-  public let efr: UInt64
+  package let efr: UInt64
   /// EFR2, or nil when the source had only EFR (older kernels' sysfs).
-  public let efr2: UInt64?
+  package let efr2: UInt64?
 
-  public init(efr: UInt64, efr2: UInt64?) {
+  package init(efr: UInt64, efr2: UInt64?) {
     self.efr = efr
     self.efr2 = efr2
   }
@@ -50,86 +50,86 @@ public struct AMDExtendedFeatures: RegisterDecoding, Hashable, Sendable {
   }
 
   /// EFR.PREFETCH, bit 0 (Linux "PreF"): prefetch of IOMMU page table entries.
-  public var prefetch: Bool { EFR.prefetch.isSet(in: efr) }
+  package var prefetch: Bool { EFR.prefetch.isSet(in: efr) }
 
   /// EFR.PPR, bit 1: peripheral page requests (the AMD counterpart of PRI handling).
-  public var ppr: Bool { EFR.ppr.isSet(in: efr) }
+  package var ppr: Bool { EFR.ppr.isSet(in: efr) }
 
   /// EFR.X2APIC (XTSup), bit 2: x2APIC interrupt remapping.
-  public var x2apic: Bool { EFR.x2apic.isSet(in: efr) }
+  package var x2apic: Bool { EFR.x2apic.isSet(in: efr) }
 
   /// EFR.NX, bit 3: no-execute protection in IOMMU page tables.
-  public var nx: Bool { EFR.nx.isSet(in: efr) }
+  package var nx: Bool { EFR.nx.isSet(in: efr) }
 
   /// EFR.GT, bit 4: guest translation (the v2, x86-format page table used for PASID/SVA
   /// and nesting). Linux only reads PASMAX and GLX when it is set.
-  public var gt: Bool { EFR.gt.isSet(in: efr) }
+  package var gt: Bool { EFR.gt.isSet(in: efr) }
 
   /// EFR.IA, bit 6: the INVALIDATE_IOMMU_ALL command.
-  public var ia: Bool { EFR.ia.isSet(in: efr) }
+  package var ia: Bool { EFR.ia.isSet(in: efr) }
 
   /// EFR.GA, bit 7: guest virtual APIC (AVIC) interrupt remapping.
-  public var ga: Bool { EFR.ga.isSet(in: efr) }
+  package var ga: Bool { EFR.ga.isSet(in: efr) }
 
   /// EFR.HE, bit 8: hardware error registers.
-  public var he: Bool { EFR.he.isSet(in: efr) }
+  package var he: Bool { EFR.he.isSet(in: efr) }
 
   /// EFR.PC, bit 9: performance counters.
-  public var pc: Bool { EFR.pc.isSet(in: efr) }
+  package var pc: Bool { EFR.pc.isSet(in: efr) }
 
   /// EFR.HATS, bits 11:10: host address translation size code. The digest found this
   /// position only in a derived copy of the Linux header — UNVERIFIED upstream.
-  public var hats: UInt8 { UInt8(truncatingIfNeeded: EFR.hats.value(in: efr)) }
+  package var hats: UInt8 { UInt8(truncatingIfNeeded: EFR.hats.value(in: efr)) }
 
   /// EFR.GATS, bits 13:12: guest address translation size code (Linux: 0 4-level,
   /// 1 5-level guest page tables, `GUEST_PGTABLE_*_LEVEL`).
-  public var gats: UInt8 { UInt8(truncatingIfNeeded: EFR.gats.value(in: efr)) }
+  package var gats: UInt8 { UInt8(truncatingIfNeeded: EFR.gats.value(in: efr)) }
 
   /// EFR.GLX, bits 15:14: guest CR3 table levels code (Linux `amd_iommu_max_glx_val`).
-  public var glx: UInt8 { UInt8(truncatingIfNeeded: EFR.glx.value(in: efr)) }
+  package var glx: UInt8 { UInt8(truncatingIfNeeded: EFR.glx.value(in: efr)) }
 
   /// EFR.GAM_VAPIC, bit 21: guest virtual APIC mode (vAPIC interrupt remapping mode).
-  public var gamVAPIC: Bool { EFR.gamVAPIC.isSet(in: efr) }
+  package var gamVAPIC: Bool { EFR.gamVAPIC.isSet(in: efr) }
 
   /// EFR.PASMAX, bits 36:32: the raw maximum PASID code (see `maxPASIDs`).
-  public var pasmax: UInt8 { UInt8(truncatingIfNeeded: EFR.pasmax.value(in: efr)) }
+  package var pasmax: UInt8 { UInt8(truncatingIfNeeded: EFR.pasmax.value(in: efr)) }
 
   /// PASIDs per device as Linux computes them: 2^(PASMAX + 1) − 1 (`iommu.max_pasids`;
   /// meaningful only when `gt` is set).
-  public var maxPASIDs: Int { (1 << (Int(pasmax) + 1)) - 1 }
+  package var maxPASIDs: Int { (1 << (Int(pasmax) + 1)) - 1 }
 
   /// EFR.GIOSUP, bit 48: guest I/O protection.
-  public var giosup: Bool { EFR.giosup.isSet(in: efr) }
+  package var giosup: Bool { EFR.giosup.isSet(in: efr) }
 
   /// EFR.HASUP, bit 49: host access (accessed bit updates in host page tables).
-  public var hasup: Bool { EFR.hasup.isSet(in: efr) }
+  package var hasup: Bool { EFR.hasup.isSet(in: efr) }
 
   /// EFR.EPHSUP, bit 50: enhanced PPR handling.
-  public var ephsup: Bool { EFR.ephsup.isSet(in: efr) }
+  package var ephsup: Bool { EFR.ephsup.isSet(in: efr) }
 
   /// EFR.HDSUP, bit 52: host dirty bit updates — what Linux needs to offer dirty tracking
   /// (IOMMU_HW_CAP_DIRTY_TRACKING) to iommufd users.
-  public var hdsup: Bool { EFR.hdsup.isSet(in: efr) }
+  package var hdsup: Bool { EFR.hdsup.isSet(in: efr) }
 
   /// EFR.SNP, bit 63: SEV-SNP support.
-  public var snp: Bool { EFR.snp.isSet(in: efr) }
+  package var snp: Bool { EFR.snp.isSet(in: efr) }
 
   /// EFR2.SNPAVICSUP, bits 7:5: SNP virtual APIC support code (Linux treats 1 as "GAM with
   /// SNP"); nil without EFR2.
-  public var snpAVICSup: UInt8? {
+  package var snpAVICSup: UInt8? {
     efr2.map { UInt8(truncatingIfNeeded: EFR2.snpAVICSup.value(in: $0)) }
   }
 
   /// EFR bits no field in `fields` covers.
-  public var undecodedEFRBits: UInt64 { efrFields.undecodedBits(of: efr) }
+  package var undecodedEFRBits: UInt64 { efrFields.undecodedBits(of: efr) }
 
   /// EFR2 bits no field in `fields` covers (all but SNPAVICSUP: the digest verified no
   /// other EFR2 field); nil without EFR2.
-  public var undecodedEFR2Bits: UInt64? { efr2.map { efr2Fields($0).undecodedBits(of: $0) } }
+  package var undecodedEFR2Bits: UInt64? { efr2.map { efr2Fields($0).undecodedBits(of: $0) } }
 
   /// Every field of abi-digest §5.4: EFR fields named "EFR.<field>" in ascending bit order,
   /// then (when EFR2 is known) "EFR2.SNPAVICSUP".
-  public var fields: [DecodedField] {
+  package var fields: [DecodedField] {
     efrFields + (efr2.map(efr2Fields) ?? [])
   }
 
@@ -186,21 +186,21 @@ extension AMDExtendedFeatures {
   /// EFR2:EFR and later changed to EFR:EFR2 (abi-digest §4.3; which kernel versions is
   /// UNVERIFIED), and the text itself does not say which — so the values are kept in the
   /// order printed and `orderKnown` says whether that order means anything.
-  public struct SysfsFeatures: Hashable, Sendable {
+  package struct SysfsFeatures: Hashable, Sendable {
     /// The hex values in the order printed: one (EFR) or two (EFR and EFR2, order unknown).
-    public let values: [UInt64]
+    package let values: [UInt64]
     /// Whether `values` is known to be EFR then EFR2. The parser sets it only for the
     /// one-value form, which is always EFR; a caller that knows its kernel's format may
     /// build a value with two values and `orderKnown: true`.
-    public let orderKnown: Bool
+    package let orderKnown: Bool
 
-    public init(values: [UInt64], orderKnown: Bool) {
+    package init(values: [UInt64], orderKnown: Bool) {
       self.values = values
       self.orderKnown = orderKnown
     }
 
     /// The decoding when the order is known (EFR, then EFR2 if present); nil otherwise.
-    public var unambiguous: AMDExtendedFeatures? {
+    package var unambiguous: AMDExtendedFeatures? {
       guard orderKnown, let efr = values.first else { return nil }
       return AMDExtendedFeatures(efr: efr, efr2: values.count > 1 ? values[1] : nil)
     }
@@ -208,7 +208,7 @@ extension AMDExtendedFeatures {
     /// Every reading the text allows: one for the EFR-only form; for two values, EFR:EFR2
     /// first (what current kernels print) and then EFR2:EFR. A report can show both rather
     /// than guess. Identical readings are listed once.
-    public var interpretations: [AMDExtendedFeatures] {
+    package var interpretations: [AMDExtendedFeatures] {
       if let unambiguous { return [unambiguous] }
       guard values.count == 2 else { return [] }
       let current = AMDExtendedFeatures(efr: values[0], efr2: values[1])
@@ -219,7 +219,7 @@ extension AMDExtendedFeatures {
     /// Resolves the order with an EFR learnt elsewhere (`iommu_hw_info_amd.efr` from
     /// IOMMU_GET_HW_INFO): the reading whose EFR matches `efr`, or nil if none or both do
     /// and they differ.
-    public func resolved(knownEFR efr: UInt64) -> AMDExtendedFeatures? {
+    package func resolved(knownEFR efr: UInt64) -> AMDExtendedFeatures? {
       let matching = interpretations.filter { $0.efr == efr }
       return matching.count == 1 ? matching.first : nil
     }
@@ -228,7 +228,7 @@ extension AMDExtendedFeatures {
   /// Parses the sysfs `features` text: one or two `:`-separated hex values (no `0x`, one
   /// trailing newline; a `0x` prefix is tolerated). Nil for anything else — empty text,
   /// non-hex, more than 16 digits, or more than two values.
-  public static func parseSysfsFeatures(_ text: String) -> SysfsFeatures? {
+  package static func parseSysfsFeatures(_ text: String) -> SysfsFeatures? {
     let parts = text.trimmingWhitespace().split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 1 || parts.count == 2 else { return nil }
     var values: [UInt64] = []

@@ -7,23 +7,23 @@
 /// The decoders list every field the reference digest (abi-digest §5) names, whatever its
 /// value, so a reader sees "NEST 26 0 nested translation not supported" rather than having
 /// to notice that a line is missing.
-public struct DecodedField: Hashable, Sendable {
+package struct DecodedField: Hashable, Sendable {
   /// The spec/Linux name, e.g. "MGAW", "SAGAW", "FS1GP", or "IDR0.STLEVEL" where one
   /// decoder covers several registers.
-  public let name: String
+  package let name: String
   /// The bit position as the specs write it: "21:16" (high:low, inclusive) or "56".
-  public let bits: String
+  package let bits: String
   /// The lowest bit of the field.
-  public let lowBit: Int
+  package let lowBit: Int
   /// The highest bit of the field (equal to `lowBit` for a one-bit flag).
-  public let highBit: Int
+  package let highBit: Int
   /// The raw field value, shifted down to bit 0.
-  public let value: UInt64
+  package let value: UInt64
   /// Short human text: "39-bit max guest address width", "supported", "2-level stream table".
-  public let meaning: String
+  package let meaning: String
 
   /// A field occupying `bitRange` (inclusive, bit 0 = least significant).
-  public init(name: String, bitRange: ClosedRange<Int>, value: UInt64, meaning: String) {
+  package init(name: String, bitRange: ClosedRange<Int>, value: UInt64, meaning: String) {
     self.name = name
     self.lowBit = bitRange.lowerBound
     self.highBit = bitRange.upperBound
@@ -34,18 +34,18 @@ public struct DecodedField: Hashable, Sendable {
 
   /// The field's bits in place within the register (`value << lowBit`, masked); zero for
   /// positions outside a 64-bit register, so a malformed field cannot trap.
-  public var mask: UInt64 {
+  package var mask: UInt64 {
     BitRange(highBit, lowBit).mask
   }
 
   /// The field's value put back at its position in the register.
-  public var valueInPlace: UInt64 {
+  package var valueInPlace: UInt64 {
     (value &<< UInt64(clamping: max(lowBit, 0))) & mask
   }
 }
 
 /// A decoded register (or register set) that can list its fields.
-public protocol RegisterDecoding: Sendable {
+package protocol RegisterDecoding: Sendable {
   /// Every named field, in ascending bit order (grouped by register where there are
   /// several), whatever the field's value.
   var fields: [DecodedField] { get }

@@ -11,18 +11,18 @@
 /// QEMU ≥ 11.0 `arm-smmuv3,accel=on` compares these against its own vSMMU's registers
 /// (`smmuv3_accel_set_iommu_device`): STLEVEL and GRAN4K/16K/64K must be equal; TTENDIAN
 /// host ≤ vSMMU; TTF, SIDSIZE, SSIDSIZE, RIL, OAS and (with `ats=on`) ATS host ≥ vSMMU.
-public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
+package struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
   /// IDR0…IDR5, in order. IDR2 and IDR4 are kept raw: they hold nothing the digest decodes.
-  public let idr: [UInt32]
+  package let idr: [UInt32]
   /// IIDR: implementer, revision, variant and product of this SMMU.
-  public let iidr: UInt32
+  package let iidr: UInt32
   /// AIDR: the SMMU architecture revision, kept raw.
-  public let aidr: UInt32
+  package let aidr: UInt32
 
   /// The registers of one SMMU. `idr` must hold exactly the six IDRs the uapi struct has;
   /// any other count is a programming error. Use `init(exactly:iidr:aidr:)` for values from
   /// a file or other untrusted source.
-  public init(idr: [UInt32], iidr: UInt32, aidr: UInt32) {
+  package init(idr: [UInt32], iidr: UInt32, aidr: UInt32) {
     precondition(idr.count == 6, "SMMUv3Registers needs IDR0...IDR5, got \(idr.count) values")
     self.idr = idr
     self.iidr = iidr
@@ -30,7 +30,7 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
   }
 
   /// The registers of one SMMU, or nil unless `idr` holds exactly six values.
-  public init?(exactly idr: [UInt32], iidr: UInt32, aidr: UInt32) {
+  package init?(exactly idr: [UInt32], iidr: UInt32, aidr: UInt32) {
     guard idr.count == 6 else { return nil }
     self.init(idr: idr, iidr: iidr, aidr: aidr)
   }
@@ -102,18 +102,18 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
 
   /// IDR0.S2P, bit 0: stage 2 translation. Linux needs it for a nesting-parent HWPT, which
   /// QEMU `accel=on` allocates.
-  public var stage2: Bool { IDR0.s2p.isSet(in: register(0)) }
+  package var stage2: Bool { IDR0.s2p.isSet(in: register(0)) }
 
   /// IDR0.S1P, bit 1: stage 1 translation.
-  public var stage1: Bool { IDR0.s1p.isSet(in: register(0)) }
+  package var stage1: Bool { IDR0.s1p.isSet(in: register(0)) }
 
   /// IDR0.TTF, bits 3:2: translation table formats (1 AArch32, 2 AArch64, 3 both).
   /// QEMU `accel=on` needs host ≥ its own value (2): "Host SMMUv3 doesn't support AArch64
   /// translation table format".
-  public var translationTableFormat: UInt8 { code(IDR0.ttf, of: 0) }
+  package var translationTableFormat: UInt8 { code(IDR0.ttf, of: 0) }
 
   /// `translationTableFormat` in words.
-  public var translationTableFormatDescription: String {
+  package var translationTableFormatDescription: String {
     switch translationTableFormat {
     case 1: "AArch32 (LPAE) tables only"
     case 2: "AArch64 tables"
@@ -123,17 +123,17 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
   }
 
   /// IDR0.COHACC, bit 4: coherent access to tables and queues.
-  public var coherentAccess: Bool { IDR0.cohacc.isSet(in: register(0)) }
+  package var coherentAccess: Bool { IDR0.cohacc.isSet(in: register(0)) }
 
   /// IDR0.BTM, bit 5: broadcast TLB maintenance.
-  public var broadcastTLBMaintenance: Bool { IDR0.btm.isSet(in: register(0)) }
+  package var broadcastTLBMaintenance: Bool { IDR0.btm.isSet(in: register(0)) }
 
   /// IDR0.HTTU, bits 7:6: hardware translation table updates (1 access flag, 2 access and
   /// dirty flags; Linux `IDR0_HTTU_ACCESS`, `IDR0_HTTU_ACCESS_DIRTY`).
-  public var httu: UInt8 { code(IDR0.httu, of: 0) }
+  package var httu: UInt8 { code(IDR0.httu, of: 0) }
 
   /// `httu` in words.
-  public var httuDescription: String {
+  package var httuDescription: String {
     switch httu {
     case 0: "no hardware table updates"
     case 1: "hardware access flag updates"
@@ -144,24 +144,24 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
 
   /// IDR0.ATS, bit 10: PCIe ATS. QEMU `accel=on,ats=on` needs it on the host: "Host SMMUv3
   /// doesn't support Address Translation Services".
-  public var ats: Bool { IDR0.ats.isSet(in: register(0)) }
+  package var ats: Bool { IDR0.ats.isSet(in: register(0)) }
 
   /// IDR0.ASID16, bit 12: 16-bit ASIDs (else 8-bit).
-  public var asid16: Bool { IDR0.asid16.isSet(in: register(0)) }
+  package var asid16: Bool { IDR0.asid16.isSet(in: register(0)) }
 
   /// IDR0.VMID16, bit 18: 16-bit VMIDs (else 8-bit).
-  public var vmid16: Bool { IDR0.vmid16.isSet(in: register(0)) }
+  package var vmid16: Bool { IDR0.vmid16.isSet(in: register(0)) }
 
   /// IDR0.CD2L, bit 19: 2-level context descriptor tables.
-  public var twoLevelContextDescriptors: Bool { IDR0.cd2l.isSet(in: register(0)) }
+  package var twoLevelContextDescriptors: Bool { IDR0.cd2l.isSet(in: register(0)) }
 
   /// IDR0.TTENDIAN, bits 22:21: translation table endianness (0 mixed, 2 little-endian only,
   /// 3 big-endian only). QEMU `accel=on` needs host ≤ its own value (2): "Host SMMUv3
   /// doesn't support Little-endian translation table".
-  public var ttEndian: UInt8 { code(IDR0.ttendian, of: 0) }
+  package var ttEndian: UInt8 { code(IDR0.ttendian, of: 0) }
 
   /// `ttEndian` in words: "mixed", "little-endian only", "big-endian only".
-  public var ttEndianDescription: String {
+  package var ttEndianDescription: String {
     switch ttEndian {
     case 0: "mixed"
     case 2: "little-endian only"
@@ -172,10 +172,10 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
 
   /// IDR0.STALL_MODEL, bits 25:24: 0 stall and terminate, 1 terminate only (no stall),
   /// 2 stall forced (Linux `IDR0_STALL_MODEL_STALL`/`_FORCE`; QEMU's own value is 1).
-  public var stallModel: UInt8 { code(IDR0.stallModel, of: 0) }
+  package var stallModel: UInt8 { code(IDR0.stallModel, of: 0) }
 
   /// `stallModel` in words.
-  public var stallModelDescription: String {
+  package var stallModelDescription: String {
     switch stallModel {
     case 0: "stall and terminate models"
     case 1: "terminate model only (no stall)"
@@ -186,14 +186,14 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
 
   /// IDR0.TERM_MODEL, bit 26: 0 a terminated transaction may be completed RAZ/WI or
   /// aborted, 1 it is always aborted (QEMU's own value is 1).
-  public var terminationModel: UInt8 { code(IDR0.termModel, of: 0) }
+  package var terminationModel: UInt8 { code(IDR0.termModel, of: 0) }
 
   /// IDR0.STLEVEL, bits 28:27: stream table format (0 linear, 1 2-level). QEMU `accel=on`
   /// needs it equal to its own (1): "Host SMMUv3 Stream Table format mismatch".
-  public var streamTableLevel: UInt8 { code(IDR0.stlevel, of: 0) }
+  package var streamTableLevel: UInt8 { code(IDR0.stlevel, of: 0) }
 
   /// `streamTableLevel` in words.
-  public var streamTableLevelDescription: String {
+  package var streamTableLevelDescription: String {
     switch streamTableLevel {
     case 0: "linear stream table"
     case 1: "2-level stream table"
@@ -204,62 +204,62 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
   // MARK: IDR1
 
   /// IDR1.SIDSIZE, bits 5:0: StreamID width in bits. QEMU `accel=on` needs host ≥ 16.
-  public var sidSize: Int { Int(IDR1.sidsize.value(in: register(1))) }
+  package var sidSize: Int { Int(IDR1.sidsize.value(in: register(1))) }
 
   /// IDR1.SSIDSIZE, bits 10:6: SubstreamID (PASID) width in bits; 0 means no substreams.
   /// QEMU `accel=on` needs host ≥ its `ssidsize` property.
-  public var ssidSize: Int { Int(IDR1.ssidsize.value(in: register(1))) }
+  package var ssidSize: Int { Int(IDR1.ssidsize.value(in: register(1))) }
 
   /// IDR1.PRIQS, bits 15:11: log2 of the maximum PRI queue entries.
-  public var priQueueSizeLog2: Int { Int(IDR1.priqs.value(in: register(1))) }
+  package var priQueueSizeLog2: Int { Int(IDR1.priqs.value(in: register(1))) }
 
   /// IDR1.EVENTQS, bits 20:16: log2 of the maximum event queue entries.
-  public var eventQueueSizeLog2: Int { Int(IDR1.eventqs.value(in: register(1))) }
+  package var eventQueueSizeLog2: Int { Int(IDR1.eventqs.value(in: register(1))) }
 
   /// IDR1.CMDQS, bits 25:21: log2 of the maximum command queue entries.
-  public var commandQueueSizeLog2: Int { Int(IDR1.cmdqs.value(in: register(1))) }
+  package var commandQueueSizeLog2: Int { Int(IDR1.cmdqs.value(in: register(1))) }
 
   // MARK: IDR3
 
   /// IDR3.HAD, bit 2: hierarchical attribute disable.
-  public var hierarchicalAttributeDisable: Bool { IDR3.had.isSet(in: register(3)) }
+  package var hierarchicalAttributeDisable: Bool { IDR3.had.isSet(in: register(3)) }
 
   /// IDR3.PBHA, bit 3: page-based hardware attributes.
-  public var pageBasedHardwareAttributes: Bool { IDR3.pbha.isSet(in: register(3)) }
+  package var pageBasedHardwareAttributes: Bool { IDR3.pbha.isSet(in: register(3)) }
 
   /// IDR3.XNX, bit 4: stage 2 distinguishes EL0 and EL1 execute-never.
-  public var executeNeverByExceptionLevel: Bool { IDR3.xnx.isSet(in: register(3)) }
+  package var executeNeverByExceptionLevel: Bool { IDR3.xnx.isSet(in: register(3)) }
 
   /// IDR3.PPS, bit 5: PRI responses carry the PASID of the request.
-  public var priResponsePASID: Bool { IDR3.pps.isSet(in: register(3)) }
+  package var priResponsePASID: Bool { IDR3.pps.isSet(in: register(3)) }
 
   /// IDR3.MPAM, bit 7: memory partitioning and monitoring.
-  public var mpam: Bool { IDR3.mpam.isSet(in: register(3)) }
+  package var mpam: Bool { IDR3.mpam.isSet(in: register(3)) }
 
   /// IDR3.FWB, bit 8: stage 2 forced write-back.
-  public var stage2ForcedWriteBack: Bool { IDR3.fwb.isSet(in: register(3)) }
+  package var stage2ForcedWriteBack: Bool { IDR3.fwb.isSet(in: register(3)) }
 
   /// IDR3.STT, bit 9: small translation tables.
-  public var smallTranslationTables: Bool { IDR3.stt.isSet(in: register(3)) }
+  package var smallTranslationTables: Bool { IDR3.stt.isSet(in: register(3)) }
 
   /// IDR3.RIL, bit 10: range-based TLB invalidation. QEMU `accel=on,ril=on` (the default)
   /// needs it on the host: "Host SMMUv3 doesn't support Range Invalidation".
-  public var rangeInvalidation: Bool { IDR3.ril.isSet(in: register(3)) }
+  package var rangeInvalidation: Bool { IDR3.ril.isSet(in: register(3)) }
 
   /// IDR3.BBML, bits 12:11: break-before-make level (0, 1 or 2; QEMU's own value is 2).
-  public var bbml: UInt8 { code(IDR3.bbml, of: 3) }
+  package var bbml: UInt8 { code(IDR3.bbml, of: 3) }
 
   // MARK: IDR5
 
   /// IDR5.OAS, bits 2:0: the raw output address size code (see `outputAddressBits`).
   /// QEMU `accel=on` needs host ≥ its own (4, or 5 with `oas=48`).
-  public var oasCode: UInt8 { code(IDR5.oas, of: 5) }
+  package var oasCode: UInt8 { code(IDR5.oas, of: 5) }
 
   /// IDR5.OAS as bits: 0→32, 1→36, 2→40, 3→42, 4→44, 5→48, 6→52, 7→56.
-  public var outputAddressBits: Int { Self.outputAddressBits(oasCode: oasCode) }
+  package var outputAddressBits: Int { Self.outputAddressBits(oasCode: oasCode) }
 
   /// The OAS code table (abi-digest §2.3/§5.3); total over the 3-bit field.
-  public static func outputAddressBits(oasCode: UInt8) -> Int {
+  package static func outputAddressBits(oasCode: UInt8) -> Int {
     switch oasCode & 0b111 {
     case 0: 32
     case 1: 36
@@ -273,20 +273,20 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
   }
 
   /// IDR5.GRAN4K, bit 4: 4 KiB translation granule. QEMU `accel=on` needs it equal.
-  public var granule4K: Bool { IDR5.gran4K.isSet(in: register(5)) }
+  package var granule4K: Bool { IDR5.gran4K.isSet(in: register(5)) }
 
   /// IDR5.GRAN16K, bit 5: 16 KiB translation granule. QEMU `accel=on` needs it equal.
-  public var granule16K: Bool { IDR5.gran16K.isSet(in: register(5)) }
+  package var granule16K: Bool { IDR5.gran16K.isSet(in: register(5)) }
 
   /// IDR5.GRAN64K, bit 6: 64 KiB translation granule. QEMU `accel=on` needs it equal.
-  public var granule64K: Bool { IDR5.gran64K.isSet(in: register(5)) }
+  package var granule64K: Bool { IDR5.gran64K.isSet(in: register(5)) }
 
   /// IDR5.VAX, bits 11:10: virtual address extension (0 48-bit, 1 52-bit stage 1 input
   /// addresses; Linux `IDR5_VAX_52_BIT`).
-  public var vax: UInt8 { code(IDR5.vax, of: 5) }
+  package var vax: UInt8 { code(IDR5.vax, of: 5) }
 
   /// `vax` in words.
-  public var vaxDescription: String {
+  package var vaxDescription: String {
     switch vax {
     case 0: "48-bit virtual addresses"
     case 1: "52-bit virtual addresses"
@@ -297,30 +297,30 @@ public struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
   // MARK: IIDR
 
   /// IIDR.Implementer, bits 11:0: the implementer's JEP106 code (0x43b is Arm).
-  public var implementer: UInt16 { UInt16(truncatingIfNeeded: IIDR.implementer.value(in: UInt64(iidr))) }
+  package var implementer: UInt16 { UInt16(truncatingIfNeeded: IIDR.implementer.value(in: UInt64(iidr))) }
 
   /// IIDR.Revision, bits 15:12.
-  public var revision: UInt8 { UInt8(truncatingIfNeeded: IIDR.revision.value(in: UInt64(iidr))) }
+  package var revision: UInt8 { UInt8(truncatingIfNeeded: IIDR.revision.value(in: UInt64(iidr))) }
 
   /// IIDR.Variant, bits 19:16.
-  public var variant: UInt8 { UInt8(truncatingIfNeeded: IIDR.variant.value(in: UInt64(iidr))) }
+  package var variant: UInt8 { UInt8(truncatingIfNeeded: IIDR.variant.value(in: UInt64(iidr))) }
 
   /// IIDR.ProductID, bits 31:20.
-  public var productID: UInt16 { UInt16(truncatingIfNeeded: IIDR.productID.value(in: UInt64(iidr))) }
+  package var productID: UInt16 { UInt16(truncatingIfNeeded: IIDR.productID.value(in: UInt64(iidr))) }
 
   // MARK: Fields
 
   /// The registers `fields` decodes, in the order it lists them (IDR2, IDR4 and AIDR stay raw).
-  public static let decodedRegisterNames = ["IDR0", "IDR1", "IDR3", "IDR5", "IIDR"]
+  package static let decodedRegisterNames = ["IDR0", "IDR1", "IDR3", "IDR5", "IIDR"]
 
   /// Every field of abi-digest §5.3 plus IIDR, named "<register>.<field>" ("IDR0.STLEVEL"),
   /// grouped by register (IDR0, IDR1, IDR3, IDR5, IIDR) and in ascending bit order within each.
-  public var fields: [DecodedField] {
+  package var fields: [DecodedField] {
     idr0Fields + idr1Fields + idr3Fields + idr5Fields + iidrFields
   }
 
   /// Bits of IDRn (0...5) that no field in `fields` covers; all of IDR2 and IDR4.
-  public func undecodedBits(idr index: Int) -> UInt32 {
+  package func undecodedBits(idr index: Int) -> UInt32 {
     let raw = register(index)
     let prefix = "IDR\(index)."
     let mask = fields.filter { $0.name.hasPrefix(prefix) }.reduce(UInt64(0)) { $0 | $1.mask }

@@ -11,11 +11,11 @@
 /// QEMU reads it for one host check: with `x-flts=on,fs1gp=on` it needs FS1GP (bit 56).
 /// MGAW/SAGAW explain the host's address width, but QEMU takes aw_bits from the IOVA ranges,
 /// not from this register.
-public struct VTdCapability: RegisterDecoding, Hashable, Sendable {
+package struct VTdCapability: RegisterDecoding, Hashable, Sendable {
   /// The register exactly as read.
-  public let raw: UInt64
+  package let raw: UInt64
 
-  public init(_ raw: UInt64) {
+  package init(_ raw: UInt64) {
     self.raw = raw
   }
 
@@ -47,106 +47,106 @@ public struct VTdCapability: RegisterDecoding, Hashable, Sendable {
   }
 
   /// CAP.ND, bits 2:0: the raw "number of domains" code.
-  public var nd: UInt8 { UInt8(truncatingIfNeeded: Bits.nd.value(in: raw)) }
+  package var nd: UInt8 { UInt8(truncatingIfNeeded: Bits.nd.value(in: raw)) }
 
   /// CAP.ND, bits 2:0, as a count: 2^(4 + 2·ND) domain ids (Linux `cap_ndoms`; code 7 is
   /// reserved and yields 2^18 by the same rule).
-  public var numberOfDomains: Int { 1 << (4 + 2 * Int(nd)) }
+  package var numberOfDomains: Int { 1 << (4 + 2 * Int(nd)) }
 
   /// CAP.AFL, bit 3: advanced fault logging.
-  public var advancedFaultLogging: Bool { Bits.afl.isSet(in: raw) }
+  package var advancedFaultLogging: Bool { Bits.afl.isSet(in: raw) }
 
   /// CAP.RWBF, bit 4: software must flush the write buffer after updating tables.
-  public var requiredWriteBufferFlushing: Bool { Bits.rwbf.isSet(in: raw) }
+  package var requiredWriteBufferFlushing: Bool { Bits.rwbf.isSet(in: raw) }
 
   /// CAP.PLMR, bit 5: protected low-memory region.
-  public var protectedLowMemoryRegion: Bool { Bits.plmr.isSet(in: raw) }
+  package var protectedLowMemoryRegion: Bool { Bits.plmr.isSet(in: raw) }
 
   /// CAP.PHMR, bit 6: protected high-memory region.
-  public var protectedHighMemoryRegion: Bool { Bits.phmr.isSet(in: raw) }
+  package var protectedHighMemoryRegion: Bool { Bits.phmr.isSet(in: raw) }
 
   /// CAP.CM, bit 7: caching mode — the unit may cache not-present entries, so software must
   /// invalidate after making entries present. Emulated units (QEMU `caching-mode=on`) set it
   /// so the hypervisor sees every mapping; QEMU requires it of its own vIOMMU for VFIO.
-  public var cachingMode: Bool { Bits.cm.isSet(in: raw) }
+  package var cachingMode: Bool { Bits.cm.isSet(in: raw) }
 
   /// CAP.SAGAW, bits 12:8: supported adjusted guest address widths, one bit per page-table
   /// depth (bit 1 = 39-bit/3-level, bit 2 = 48-bit/4-level, bit 3 = 57-bit/5-level).
   /// Zero means no second-stage translation (QEMU with `dma-translation=off`).
-  public var sagaw: UInt8 { UInt8(truncatingIfNeeded: Bits.sagaw.value(in: raw)) }
+  package var sagaw: UInt8 { UInt8(truncatingIfNeeded: Bits.sagaw.value(in: raw)) }
 
   /// The address widths SAGAW advertises, ascending, by Linux's `agaw_to_width` rule:
   /// SAGAW bit n ⇒ min(30 + 9·n, 64) bits. Bits 0 (30-bit) and 4 (64-bit) are reserved in
   /// current specs but are reported if set, as Linux would use them.
-  public var supportedAddressWidths: [Int] {
+  package var supportedAddressWidths: [Int] {
     (0..<5).filter { sagaw & (1 << $0) != 0 }.map(Self.addressWidth(agaw:))
   }
 
   /// CAP.MGAW, bits 21:16: maximum guest address width in bits (field + 1; Linux `cap_mgaw`,
   /// QEMU `VTD_CAP_MGAW(aw-bits)`), e.g. 39 or 48.
-  public var mgaw: Int { Int(Bits.mgaw.value(in: raw)) + 1 }
+  package var mgaw: Int { Int(Bits.mgaw.value(in: raw)) + 1 }
 
   /// CAP.ZLR, bit 22: zero-length DMA reads to write-only pages are allowed.
-  public var zeroLengthRead: Bool { Bits.zlr.isSet(in: raw) }
+  package var zeroLengthRead: Bool { Bits.zlr.isSet(in: raw) }
 
   /// CAP.ISOCH, bit 23 (deprecated in current specs): isochrony.
-  public var isochrony: Bool { Bits.isoch.isSet(in: raw) }
+  package var isochrony: Bool { Bits.isoch.isSet(in: raw) }
 
   /// CAP.FRO, bits 33:24: offset of the fault recording registers from the register base,
   /// in bytes (field × 16; Linux `cap_fault_reg_offset`).
-  public var faultRecordingOffset: Int { Int(Bits.fro.value(in: raw)) * 16 }
+  package var faultRecordingOffset: Int { Int(Bits.fro.value(in: raw)) * 16 }
 
   /// CAP.SLLPS, bits 37:34: the raw second-stage large-page support bits
   /// (bit 34 = 2 MiB, bit 35 = 1 GiB; Linux `cap_super_page_val`).
-  public var sllps: UInt8 { UInt8(truncatingIfNeeded: Bits.sllps.value(in: raw)) }
+  package var sllps: UInt8 { UInt8(truncatingIfNeeded: Bits.sllps.value(in: raw)) }
 
   /// CAP.SLLPS bits 34 and 35: second-stage 2 MiB and 1 GiB pages.
-  public var secondStageLargePages: (twoMiB: Bool, oneGiB: Bool) {
+  package var secondStageLargePages: (twoMiB: Bool, oneGiB: Bool) {
     (sllps & 0b01 != 0, sllps & 0b10 != 0)
   }
 
   /// CAP.PSI, bit 39: page-selective IOTLB invalidation.
-  public var pageSelectiveInvalidation: Bool { Bits.psi.isSet(in: raw) }
+  package var pageSelectiveInvalidation: Bool { Bits.psi.isSet(in: raw) }
 
   /// CAP.NFR, bits 47:40: number of fault recording registers (field + 1).
-  public var numberOfFaultRecordingRegisters: Int { Int(Bits.nfr.value(in: raw)) + 1 }
+  package var numberOfFaultRecordingRegisters: Int { Int(Bits.nfr.value(in: raw)) + 1 }
 
   /// CAP.MAMV, bits 53:48: maximum address mask value for page-selective invalidation
   /// (one invalidation can cover 2^MAMV pages).
-  public var maxAddressMaskValue: Int { Int(Bits.mamv.value(in: raw)) }
+  package var maxAddressMaskValue: Int { Int(Bits.mamv.value(in: raw)) }
 
   /// CAP.DWD, bit 54: write draining.
-  public var writeDraining: Bool { Bits.dwd.isSet(in: raw) }
+  package var writeDraining: Bool { Bits.dwd.isSet(in: raw) }
 
   /// CAP.DRD, bit 55: read draining.
-  public var readDraining: Bool { Bits.drd.isSet(in: raw) }
+  package var readDraining: Bool { Bits.drd.isSet(in: raw) }
 
   /// CAP.FS1GP, bit 56: first-stage 1 GiB pages (Linux `cap_fl1gp_support`). QEMU ≥ 11.0
   /// with `x-flts=on` and `fs1gp=on` (the default) rejects a host without it: "First stage
   /// 1GB large page is unsupported by host IOMMU".
-  public var firstStage1GiBPages: Bool { Bits.fs1gp.isSet(in: raw) }
+  package var firstStage1GiBPages: Bool { Bits.fs1gp.isSet(in: raw) }
 
   /// CAP.PI, bit 59: posted interrupts.
-  public var postedInterrupts: Bool { Bits.pi.isSet(in: raw) }
+  package var postedInterrupts: Bool { Bits.pi.isSet(in: raw) }
 
   /// CAP.FS5LP, bit 60: first-stage 5-level paging (Linux `cap_fl5lp_support`).
-  public var firstStage5LevelPaging: Bool { Bits.fs5lp.isSet(in: raw) }
+  package var firstStage5LevelPaging: Bool { Bits.fs5lp.isSet(in: raw) }
 
   /// CAP.ECMDS, bit 61: enhanced command support.
-  public var enhancedCommand: Bool { Bits.ecmds.isSet(in: raw) }
+  package var enhancedCommand: Bool { Bits.ecmds.isSet(in: raw) }
 
   /// CAP.ESIRTPS, bit 62: setting the interrupt remapping table pointer also invalidates
   /// the interrupt entry cache.
-  public var enhancedSetInterruptRemapTablePointer: Bool { Bits.esirtps.isSet(in: raw) }
+  package var enhancedSetInterruptRemapTablePointer: Bool { Bits.esirtps.isSet(in: raw) }
 
   /// CAP.ESRTPS, bit 63: setting the root table pointer also invalidates the caches.
-  public var enhancedSetRootTablePointer: Bool { Bits.esrtps.isSet(in: raw) }
+  package var enhancedSetRootTablePointer: Bool { Bits.esrtps.isSet(in: raw) }
 
   /// Register bits no field in `fields` covers (reserved in the digest's field list).
-  public var undecodedBits: UInt64 { fields.undecodedBits(of: raw) }
+  package var undecodedBits: UInt64 { fields.undecodedBits(of: raw) }
 
   /// Every CAP field of abi-digest §5.1, in ascending bit order.
-  public var fields: [DecodedField] {
+  package var fields: [DecodedField] {
     [
       DecodedField(
         "ND", Bits.nd, in: raw, "\(numberOfDomains) domain ids" + (nd == 7 ? " (reserved encoding)" : "")),
@@ -221,11 +221,11 @@ public struct VTdCapability: RegisterDecoding, Hashable, Sendable {
 /// asks for with `x-flts=on`) only when its scalable mode is on and ECAP.SMTS and ECAP.NEST
 /// are set (`nested_supported`), and offers dirty tracking when SMTS, SLADS and SMPWC are
 /// set (`ssads_supported`).
-public struct VTdExtendedCapability: RegisterDecoding, Hashable, Sendable {
+package struct VTdExtendedCapability: RegisterDecoding, Hashable, Sendable {
   /// The register exactly as read.
-  public let raw: UInt64
+  package let raw: UInt64
 
-  public init(_ raw: UInt64) {
+  package init(_ raw: UInt64) {
     self.raw = raw
   }
 
@@ -264,126 +264,126 @@ public struct VTdExtendedCapability: RegisterDecoding, Hashable, Sendable {
   }
 
   /// ECAP.C, bit 0: page-walk coherency (legacy-mode table walks snoop the CPU caches).
-  public var pageWalkCoherency: Bool { Bits.c.isSet(in: raw) }
+  package var pageWalkCoherency: Bool { Bits.c.isSet(in: raw) }
 
   /// ECAP.QI, bit 1: queued invalidation.
-  public var queuedInvalidation: Bool { Bits.qi.isSet(in: raw) }
+  package var queuedInvalidation: Bool { Bits.qi.isSet(in: raw) }
 
   /// ECAP.DT, bit 2: device-TLB (ATS) support.
-  public var deviceTLB: Bool { Bits.dt.isSet(in: raw) }
+  package var deviceTLB: Bool { Bits.dt.isSet(in: raw) }
 
   /// ECAP.IR, bit 3: interrupt remapping. Without it (or another MSI isolation) VFIO
   /// refuses the device unless `allow_unsafe_interrupts` is set.
-  public var interruptRemapping: Bool { Bits.ir.isSet(in: raw) }
+  package var interruptRemapping: Bool { Bits.ir.isSet(in: raw) }
 
   /// ECAP.EIM, bit 4: extended interrupt mode (x2APIC, 32-bit destination ids).
-  public var extendedInterruptMode: Bool { Bits.eim.isSet(in: raw) }
+  package var extendedInterruptMode: Bool { Bits.eim.isSet(in: raw) }
 
   /// ECAP.PT, bit 6: pass-through translation.
-  public var passThrough: Bool { Bits.pt.isSet(in: raw) }
+  package var passThrough: Bool { Bits.pt.isSet(in: raw) }
 
   /// ECAP.SC, bit 7: snoop control.
-  public var snoopControl: Bool { Bits.sc.isSet(in: raw) }
+  package var snoopControl: Bool { Bits.sc.isSet(in: raw) }
 
   /// ECAP.IRO, bits 17:8: offset of the IOTLB registers from the register base, in bytes
   /// (field × 16; Linux `ecap_iotlb_offset`).
-  public var iotlbRegisterOffset: Int { Int(Bits.iro.value(in: raw)) * 16 }
+  package var iotlbRegisterOffset: Int { Int(Bits.iro.value(in: raw)) * 16 }
 
   /// ECAP.MHMV, bits 23:20: maximum handle mask value for interrupt-entry-cache invalidation.
-  public var maxHandleMaskValue: Int { Int(Bits.mhmv.value(in: raw)) }
+  package var maxHandleMaskValue: Int { Int(Bits.mhmv.value(in: raw)) }
 
   /// ECAP.MTS, bit 25: memory type support.
-  public var memoryTypeSupport: Bool { Bits.mts.isSet(in: raw) }
+  package var memoryTypeSupport: Bool { Bits.mts.isSet(in: raw) }
 
   /// ECAP.NEST, bit 26: nested translation. Linux needs it (and SMTS, with its scalable mode
   /// on) to allocate a nesting-parent HWPT. QEMU's emulated VT-d does not set it (the
   /// project's VM rig saw the guest kernel refuse a nesting-parent HWPT for that reason).
-  public var nestedTranslation: Bool { Bits.nest.isSet(in: raw) }
+  package var nestedTranslation: Bool { Bits.nest.isSet(in: raw) }
 
   /// ECAP.DIS, bit 27 (deprecated): deferred invalidate support.
-  public var deferredInvalidate: Bool { Bits.dis.isSet(in: raw) }
+  package var deferredInvalidate: Bool { Bits.dis.isSet(in: raw) }
 
   /// ECAP bit 28 (deprecated): the VT-d 2.x extended-context PASID support that Linux treats
   /// as broken (`ecap_broken_pasid`) and ignores; scalable-mode PASID is bit 40.
-  public var legacyPASID: Bool { Bits.legacyPASID.isSet(in: raw) }
+  package var legacyPASID: Bool { Bits.legacyPASID.isSet(in: raw) }
 
   /// ECAP.PRS, bit 29: page requests (PRI).
-  public var pageRequests: Bool { Bits.prs.isSet(in: raw) }
+  package var pageRequests: Bool { Bits.prs.isSet(in: raw) }
 
   /// ECAP.ERS, bit 30: execute requests.
-  public var executeRequests: Bool { Bits.ers.isSet(in: raw) }
+  package var executeRequests: Bool { Bits.ers.isSet(in: raw) }
 
   /// ECAP.SRS, bit 31: supervisor requests.
-  public var supervisorRequests: Bool { Bits.srs.isSet(in: raw) }
+  package var supervisorRequests: Bool { Bits.srs.isSet(in: raw) }
 
   /// ECAP.NWFS, bit 33: no write flag.
-  public var noWriteFlag: Bool { Bits.nwfs.isSet(in: raw) }
+  package var noWriteFlag: Bool { Bits.nwfs.isSet(in: raw) }
 
   /// ECAP.EAFS, bit 34: extended accessed flag.
-  public var extendedAccessedFlag: Bool { Bits.eafs.isSet(in: raw) }
+  package var extendedAccessedFlag: Bool { Bits.eafs.isSet(in: raw) }
 
   /// ECAP.PSS, bits 39:35: the raw PASID size field.
-  public var pss: UInt8 { UInt8(truncatingIfNeeded: Bits.pss.value(in: raw)) }
+  package var pss: UInt8 { UInt8(truncatingIfNeeded: Bits.pss.value(in: raw)) }
 
   /// ECAP.PSS, bits 39:35, as a width: PASIDs are PSS + 1 bits wide (meaningful only when
   /// `pasid` is set). QEMU `x-pasid-mode=on` advertises PSS 7 (8-bit PASIDs).
-  public var pasidWidth: Int { Int(pss) + 1 }
+  package var pasidWidth: Int { Int(pss) + 1 }
 
   /// ECAP.PASID, bit 40: scalable-mode PASID support (Linux `pasid_supported` also needs
   /// its scalable mode on).
-  public var pasid: Bool { Bits.pasid.isSet(in: raw) }
+  package var pasid: Bool { Bits.pasid.isSet(in: raw) }
 
   /// ECAP.DIT, bit 41: device-TLB invalidation throttling.
-  public var deviceTLBInvalidationThrottling: Bool { Bits.dit.isSet(in: raw) }
+  package var deviceTLBInvalidationThrottling: Bool { Bits.dit.isSet(in: raw) }
 
   /// ECAP.PDS, bit 42: page-request drain.
-  public var pageRequestDrain: Bool { Bits.pds.isSet(in: raw) }
+  package var pageRequestDrain: Bool { Bits.pds.isSet(in: raw) }
 
   /// ECAP.SMTS, bit 43: scalable-mode translation. Every Linux nesting, PASID and dirty
   /// tracking feature needs it.
-  public var scalableMode: Bool { Bits.smts.isSet(in: raw) }
+  package var scalableMode: Bool { Bits.smts.isSet(in: raw) }
 
   /// ECAP.VCS, bit 44: virtual command support.
-  public var virtualCommand: Bool { Bits.vcs.isSet(in: raw) }
+  package var virtualCommand: Bool { Bits.vcs.isSet(in: raw) }
 
   /// ECAP.SLADS, bit 45: second-stage accessed/dirty bits (the hardware half of dirty
   /// tracking).
-  public var secondStageAccessDirty: Bool { Bits.slads.isSet(in: raw) }
+  package var secondStageAccessDirty: Bool { Bits.slads.isSet(in: raw) }
 
   /// ECAP.SSTS (older name SLTS), bit 46: second-stage translation in scalable mode.
-  public var secondStageTranslation: Bool { Bits.ssts.isSet(in: raw) }
+  package var secondStageTranslation: Bool { Bits.ssts.isSet(in: raw) }
 
   /// ECAP.FSTS (older name FLTS), bit 47: first-stage translation in scalable mode —
   /// what QEMU's `x-flts=on` advertises to the guest and nests onto the host.
-  public var firstStageTranslation: Bool { Bits.fsts.isSet(in: raw) }
+  package var firstStageTranslation: Bool { Bits.fsts.isSet(in: raw) }
 
   /// ECAP.SMPWC, bit 48: scalable-mode page-walk coherency. Newer Linux requires it for
   /// dirty tracking.
-  public var pageWalkCoherencyScalable: Bool { Bits.smpwc.isSet(in: raw) }
+  package var pageWalkCoherencyScalable: Bool { Bits.smpwc.isSet(in: raw) }
 
   /// ECAP.RPS, bit 49: RID-PASID support.
-  public var ridPASID: Bool { Bits.rps.isSet(in: raw) }
+  package var ridPASID: Bool { Bits.rps.isSet(in: raw) }
 
   /// ECAP.PMS, bit 51: performance monitoring.
-  public var performanceMonitoring: Bool { Bits.pms.isSet(in: raw) }
+  package var performanceMonitoring: Bool { Bits.pms.isSet(in: raw) }
 
   /// The register half of Linux's `nested_supported()`: SMTS and NEST. The other half —
   /// the kernel running in scalable mode (`intel_iommu=sm_on`, default on recent kernels) —
   /// is not in the register, so this is a necessary condition, not a verdict.
-  public var registersAllowNesting: Bool { scalableMode && nestedTranslation }
+  package var registersAllowNesting: Bool { scalableMode && nestedTranslation }
 
   /// The register half of Linux's `ssads_supported()` (dirty tracking,
   /// IOMMU_HW_CAP_DIRTY_TRACKING) in newer kernels: SMTS, SLADS and SMPWC. Older kernels did
   /// not require SMPWC.
-  public var registersAllowDirtyTracking: Bool {
+  package var registersAllowDirtyTracking: Bool {
     scalableMode && secondStageAccessDirty && pageWalkCoherencyScalable
   }
 
   /// Register bits no field in `fields` covers (reserved in the digest's field list).
-  public var undecodedBits: UInt64 { fields.undecodedBits(of: raw) }
+  package var undecodedBits: UInt64 { fields.undecodedBits(of: raw) }
 
   /// Every ECAP field of abi-digest §5.2, in ascending bit order.
-  public var fields: [DecodedField] {
+  package var fields: [DecodedField] {
     [
       .flag("C", Bits.c, in: raw, "page-walk coherency"),
       .flag("QI", Bits.qi, in: raw, "queued invalidation"),
@@ -425,12 +425,12 @@ public struct VTdExtendedCapability: RegisterDecoding, Hashable, Sendable {
 extension VTdCapability {
   /// Parses a VT-d register as sysfs prints it (`cap`, `ecap`: "%llx\n", hex without `0x`;
   /// a `0x` prefix is tolerated). Nil for anything else, including more than 16 digits.
-  public static func parseSysfsRegister(_ text: String) -> UInt64? {
+  package static func parseSysfsRegister(_ text: String) -> UInt64? {
     UInt64(registerText: text[...])
   }
 
   /// Decodes `/sys/class/iommu/dmarN/intel-iommu/cap`.
-  public init?(sysfsText text: String) {
+  package init?(sysfsText text: String) {
     guard let raw = Self.parseSysfsRegister(text) else { return nil }
     self.init(raw)
   }
@@ -438,7 +438,7 @@ extension VTdCapability {
 
 extension VTdExtendedCapability {
   /// Decodes `/sys/class/iommu/dmarN/intel-iommu/ecap`.
-  public init?(sysfsText text: String) {
+  package init?(sysfsText text: String) {
     guard let raw = VTdCapability.parseSysfsRegister(text) else { return nil }
     self.init(raw)
   }

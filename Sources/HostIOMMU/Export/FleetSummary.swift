@@ -3,38 +3,38 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// One VFIO-bound device, as the exports show it.
-public struct FleetDevice: Sendable {
-  public var device: PCIDevice
-  public var viable: Bool?
-  public var awBits: Int?
+package struct FleetDevice: Sendable {
+  package var device: PCIDevice
+  package var viable: Bool?
+  package var awBits: Int?
   /// The backend that answered (`sysfs` for a prediction).
-  public var backend: HostIOMMUBackend?
+  package var backend: HostIOMMUBackend?
 }
 
 /// Whether every VFIO-bound device accepts a vIOMMU model, and with what.
-public struct FleetModelVerdict: Sendable {
-  public var model: VIOMMUModel
+package struct FleetModelVerdict: Sendable {
+  package var model: VIOMMUModel
   /// The strongest configuration all devices accept (nil: none).
-  public var configuration: VIOMMUConfiguration?
+  package var configuration: VIOMMUConfiguration?
   /// pass: all devices accept it; fail: some device cannot; undetermined: not decidable.
-  public var status: FindingStatus
+  package var status: FindingStatus
   /// Per device: pass, fail or undetermined under `configuration` (or the default one).
-  public var devices: [(address: PCIAddress, status: FindingStatus)]
+  package var devices: [(address: PCIAddress, status: FindingStatus)]
   /// intel only: whether x-flts (nested first-stage translation) works for all devices.
-  public var xFlts: Bool?
+  package var xFlts: Bool?
 }
 
 /// The host summary behind `hiodctl export`.
-public struct FleetSummary: Sendable {
-  public var hostname: String
-  public var created: String
-  public var facts: HostFacts
-  public var vfioDevices: [FleetDevice]
-  public var models: [FleetModelVerdict]
-  public var warnings: [String]
+package struct FleetSummary: Sendable {
+  package var hostname: String
+  package var created: String
+  package var facts: HostFacts
+  package var vfioDevices: [FleetDevice]
+  package var models: [FleetModelVerdict]
+  package var warnings: [String]
 
   /// The IOMMU vendor: intel, amd, arm, virtio, mixed, or none.
-  public var iommuVendor: String {
+  package var iommuVendor: String {
     let vendors = Set(facts.iommuUnits.map(\.vendor.rawValue))
     switch vendors.count {
     case 0: return "none"
@@ -45,14 +45,14 @@ public struct FleetSummary: Sendable {
 
   /// The number of IOMMU groups; nil when /sys/kernel/iommu_groups could not be read
   /// (the exports then say unknown, not that there is no IOMMU).
-  public var iommuGroupCount: Int? { facts.iommuGroupsError == nil ? facts.iommuGroupCount : nil }
+  package var iommuGroupCount: Int? { facts.iommuGroupsError == nil ? facts.iommuGroupCount : nil }
 
   /// The narrowest host aw_bits among the VFIO-bound devices (nil: none known).
-  public var minimumAWBits: Int? { vfioDevices.compactMap(\.awBits).min() }
+  package var minimumAWBits: Int? { vfioDevices.compactMap(\.awBits).min() }
 
   /// Summarizes `host`: realizes each VFIO-bound device with `backend` and asks each
   /// vIOMMU model's suggester (newest QEMU rules) for the strongest accepted configuration.
-  public static func summarize(
+  package static func summarize(
     _ host: HostInventory, realizer: HostIOMMURealizer, backend: BackendChoice, hostname: String,
     created: String
   ) -> FleetSummary {

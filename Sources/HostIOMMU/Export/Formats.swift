@@ -7,14 +7,14 @@
 /// The namespace is a sub-namespace of feature.node.kubernetes.io, which nfd-master
 /// accepts without extra configuration. Names and values follow Kubernetes label rules
 /// (≤ 63 characters, alphanumeric at both ends, `-_.` inside).
-public enum NFDFeatures {
-  public static let namespace = "hiodctl.feature.node.kubernetes.io"
+package enum NFDFeatures {
+  package static let namespace = "hiodctl.feature.node.kubernetes.io"
 
   /// `readiness`: the `hiodctl host` verdicts, as `host.ready`, `host.status` and one
   /// `host.check.<id>` label each (pass, warn, fail; unknown when it could not be told).
   /// When /sys/kernel/iommu_groups cannot be read, `iommu.enabled` is `unknown` and
   /// `iommu.groups` is left out: no groups read is not no IOMMU.
-  public static func render(_ summary: FleetSummary, readiness: HostReadiness? = nil) -> String {
+  package static func render(_ summary: FleetSummary, readiness: HostReadiness? = nil) -> String {
     let groups = summary.iommuGroupCount
     var labels: [(String, String)] = [("iommu.vendor", summary.iommuVendor)]
     labels.append(("iommu.enabled", groups.map { String($0 > 0) } ?? "unknown"))
@@ -60,11 +60,11 @@ public enum NFDFeatures {
 
 /// Prometheus text exposition format for node_exporter's textfile collector: HELP and
 /// TYPE lines, gauges only, no timestamps (the collector drops them).
-public enum PrometheusMetrics {
+package enum PrometheusMetrics {
   /// The readiness states a check's gauge has one sample for.
   static let checkStates = ["pass", "warn", "fail", "unknown"]
 
-  public static func render(_ summary: FleetSummary, readiness: HostReadiness? = nil) -> String {
+  package static func render(_ summary: FleetSummary, readiness: HostReadiness? = nil) -> String {
     var output = ""
     func metric(_ name: String, _ help: String, _ samples: [([(String, String)], Int)]) {
       guard !samples.isEmpty else { return }
@@ -166,15 +166,15 @@ public enum PrometheusMetrics {
 }
 
 /// Ansible local facts (`/etc/ansible/facts.d/hiodctl.fact`): one JSON object.
-public struct AnsibleFacts: Encodable, Sendable {
-  public let summary: FleetSummary?
+package struct AnsibleFacts: Encodable, Sendable {
+  package let summary: FleetSummary?
   /// The `hiodctl host` verdicts, as the `host` fact.
-  public let readiness: HostReadiness?
+  package let readiness: HostReadiness?
   /// A failure to read the host: reported inside the facts, because ansible-core turns
   /// a non-zero exit of a fact script into an unparseable string.
-  public let error: String?
+  package let error: String?
 
-  public init(summary: FleetSummary?, readiness: HostReadiness? = nil, error: String?) {
+  package init(summary: FleetSummary?, readiness: HostReadiness? = nil, error: String?) {
     self.summary = summary
     self.readiness = readiness
     self.error = error
@@ -196,7 +196,7 @@ public struct AnsibleFacts: Encodable, Sendable {
   }
   enum ModelKey: String, CodingKey { case compatible, status, configuration, awBits = "aw_bits", xFlts = "x_flts" }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     try container.encode(HIODVersion.string, forKey: .hiodctlVersion)

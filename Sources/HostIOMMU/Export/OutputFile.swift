@@ -8,11 +8,11 @@ import SystemPackage
 /// link is written through (its target is replaced, the link stays a link), and an
 /// existing file keeps its permissions (a 0600 file stays 0600, whatever the umask).
 /// The replacement itself is atomic (AtomicFile).
-public enum OutputFile {
+package enum OutputFile {
   /// Links followed before giving up, as the kernel's own limit (ELOOP after 40).
   static let linkLimit = 40
 
-  public static func replace(_ path: String, with bytes: [UInt8]) throws(HIODError) {
+  package static func replace(_ path: String, with bytes: [UInt8]) throws(HIODError) {
     let target = try resolve(path)
     let existingMode: mode_t?
     do throws(Errno) {

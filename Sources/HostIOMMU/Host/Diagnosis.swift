@@ -4,8 +4,8 @@
 /// A host-level finding of `hiodctl list`: the common reasons device assignment
 /// cannot work at all, diagnosed before anyone starts a VM. Each is a WARN or FAIL line of
 /// `hiodctl host` (HostReadiness), in the same words.
-public struct Diagnosis: Hashable, Sendable {
-  public enum Severity: String, Sendable, Hashable {
+package struct Diagnosis: Hashable, Sendable {
+  package enum Severity: String, Sendable, Hashable {
     /// Device assignment cannot work on this host as it is.
     case error
     /// Something will fail or is unsafe for some configurations.
@@ -14,13 +14,13 @@ public struct Diagnosis: Hashable, Sendable {
     case info
   }
 
-  public var severity: Severity
+  package var severity: Severity
   /// A stable identifier scripts can match on (`iommu-disabled`).
-  public var code: String
-  public var message: String
-  public var hint: String?
+  package var code: String
+  package var message: String
+  package var hint: String?
 
-  public init(severity: Severity, code: String, message: String, hint: String? = nil) {
+  package init(severity: Severity, code: String, message: String, hint: String? = nil) {
     self.severity = severity
     self.code = code
     self.message = message

@@ -6,19 +6,19 @@
 import SystemPackage
 
 /// The modules device assignment needs, as /sys/module names them.
-public enum VFIOModule: String, Sendable, CaseIterable, Hashable {
+package enum VFIOModule: String, Sendable, CaseIterable, Hashable {
   case vfio
   case vfioPCI = "vfio_pci"
   case vfioIOMMUType1 = "vfio_iommu_type1"
   case iommufd
 
   /// How people (and modprobe) spell it.
-  public var displayName: String { self == .vfioPCI ? "vfio-pci" : rawValue }
+  package var displayName: String { self == .vfioPCI ? "vfio-pci" : rawValue }
 }
 
 /// An upstream port's Access Control Services, as its config space shows them.
-public struct PortACS: Hashable, Sendable {
-  public enum PortType: String, Sendable, Hashable {
+package struct PortACS: Hashable, Sendable {
+  package enum PortType: String, Sendable, Hashable {
     case rootPort = "root-port"
     case downstreamPort = "downstream-port"
     case upstreamPort = "upstream-port"
@@ -30,7 +30,7 @@ public struct PortACS: Hashable, Sendable {
     case unknown
   }
 
-  public enum State: String, Sendable, Hashable {
+  package enum State: String, Sendable, Hashable {
     /// The ACS capability with every control Linux requires (SV, RR, CR, UF, where the
     /// port implements them) enabled.
     case enabled
@@ -44,17 +44,17 @@ public struct PortACS: Hashable, Sendable {
     case unknown
   }
 
-  public var port: PCIAddress
-  public var type: PortType
-  public var state: State
+  package var port: PCIAddress
+  package var type: PortType
+  package var state: State
   /// The controls enabled (`SV`, `RR`, `CR`, `UF`…), when the capability was read.
-  public var enabled: [String]
+  package var enabled: [String]
   /// The controls Linux requires that are off.
-  public var missing: [String]
+  package var missing: [String]
   /// The VFIO-bound devices below the port.
-  public var devices: [PCIAddress]
+  package var devices: [PCIAddress]
 
-  public init(
+  package init(
     port: PCIAddress, type: PortType, state: State, enabled: [String] = [], missing: [String] = [],
     devices: [PCIAddress] = []
   ) {
@@ -68,12 +68,12 @@ public struct PortACS: Hashable, Sendable {
 }
 
 /// A PCI device the host itself is using: rebinding it to vfio-pci takes that away.
-public struct DeviceUse: Hashable, Sendable {
-  public var device: PCIAddress
+package struct DeviceUse: Hashable, Sendable {
+  package var device: PCIAddress
   /// `controls /dev/sda1, mounted on /`, `carries the default route (eth0)`.
-  public var use: String
+  package var use: String
 
-  public init(device: PCIAddress, use: String) {
+  package init(device: PCIAddress, use: String) {
     self.device = device
     self.use = use
   }

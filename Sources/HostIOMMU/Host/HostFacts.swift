@@ -4,7 +4,7 @@
 import SystemPackage
 
 /// Whether the host remaps interrupts, which VFIO needs for MSI isolation.
-public enum InterruptRemapping: String, Sendable, Hashable {
+package enum InterruptRemapping: String, Sendable, Hashable {
   case enabled
   case disabled
   /// Nothing readable tells (a fixture tree without IRQ information, say).
@@ -12,61 +12,61 @@ public enum InterruptRemapping: String, Sendable, Hashable {
 }
 
 /// The CPU vendor, only used to give the right kernel parameter in hints.
-public enum CPUVendor: String, Sendable, Hashable {
+package enum CPUVendor: String, Sendable, Hashable {
   case intel, amd, other
 }
 
 /// The `allow_unsafe_interrupts` module parameters, which bypass VFIO's MSI-isolation
 /// check (nil: the module is not loaded or the tree does not say).
-public struct UnsafeInterruptsPolicy: Hashable, Sendable {
+package struct UnsafeInterruptsPolicy: Hashable, Sendable {
   /// `vfio_iommu_type1.allow_unsafe_interrupts` (legacy container backend).
-  public var vfioType1: Bool?
+  package var vfioType1: Bool?
   /// `iommufd.allow_unsafe_interrupts` (iommufd backend).
-  public var iommufd: Bool?
+  package var iommufd: Bool?
 
-  public init(vfioType1: Bool? = nil, iommufd: Bool? = nil) {
+  package init(vfioType1: Bool? = nil, iommufd: Bool? = nil) {
     self.vfioType1 = vfioType1
     self.iommufd = iommufd
   }
 }
 
 /// What the host as a whole offers for device assignment.
-public struct HostFacts: Hashable, Sendable {
-  public var iommuUnits: [IOMMUUnit]
-  public var iommuGroupCount: Int
+package struct HostFacts: Hashable, Sendable {
+  package var iommuUnits: [IOMMUUnit]
+  package var iommuGroupCount: Int
   /// `/dev/vfio/vfio`, the legacy type1 container.
-  public var vfioContainer: DeviceNode
+  package var vfioContainer: DeviceNode
   /// `/dev/iommu`, iommufd.
-  public var iommufd: DeviceNode
-  public var interruptRemapping: InterruptRemapping
-  public var unsafeInterrupts: UnsafeInterruptsPolicy
-  public var cpuVendor: CPUVendor?
+  package var iommufd: DeviceNode
+  package var interruptRemapping: InterruptRemapping
+  package var unsafeInterrupts: UnsafeInterruptsPolicy
+  package var cpuVendor: CPUVendor?
   /// Why /sys/kernel/iommu_groups could not be listed (`Permission denied`); nil when it
   /// could, or does not exist (no IOMMU). With it the group count says nothing.
-  public var iommuGroupsError: String?
+  package var iommuGroupsError: String?
   /// /proc/cmdline (nil: unreadable).
-  public var kernelCommandLine: String?
+  package var kernelCommandLine: String?
   /// The running kernel's release (`uname -r`, /proc/sys/kernel/osrelease; a snapshot's
   /// kernel.release), for the checks whose answer depends on the kernel (nil: unknown).
-  public var kernelRelease: String?
+  package var kernelRelease: String?
   /// Which of `VFIOModule` are loaded or built in, by /sys/module name (nil: the tree has
   /// no /sys/module).
-  public var modules: [String: Bool]?
+  package var modules: [String: Bool]?
   /// `vfio.enable_unsafe_noiommu_mode` (nil: vfio not loaded, or not told).
-  public var noIOMMUMode: Bool?
+  package var noIOMMUMode: Bool?
   /// The hypervisor the host runs under, when it says (DMI, /sys/hypervisor, the CPU's
   /// hypervisor flag); nil on bare metal or when nothing tells.
-  public var hypervisor: String?
+  package var hypervisor: String?
   /// ACS of the ports above the VFIO-bound devices.
-  public var upstreamPorts: [PortACS]
+  package var upstreamPorts: [PortACS]
   /// Devices the host itself uses: mounted disks' controllers, default-route NICs (nil:
   /// neither the mounts nor the routes could be read).
-  public var devicesInUse: [DeviceUse]?
+  package var devicesInUse: [DeviceUse]?
   /// false for a snapshot taken before hiodctl recorded the facts above: `host` then
   /// says "not recorded" instead of judging nil as unreadable.
-  public var environmentRecorded: Bool
+  package var environmentRecorded: Bool
 
-  public init(
+  package init(
     iommuUnits: [IOMMUUnit] = [], iommuGroupCount: Int = 0,
     vfioContainer: DeviceNode = DeviceNode(path: "/dev/vfio/vfio", present: false),
     iommufd: DeviceNode = DeviceNode(path: "/dev/iommu", present: false),
@@ -95,7 +95,7 @@ public struct HostFacts: Hashable, Sendable {
   }
 
   /// The kernel command line's words (empty when unknown).
-  public var kernelParameters: [String] {
+  package var kernelParameters: [String] {
     kernelCommandLine.map { $0.split(separator: " ").map(String.init) } ?? []
   }
 }

@@ -4,22 +4,22 @@
 import SystemPackage
 
 /// Everything `hiodctl list` knows about a host, gathered in one pass.
-public struct HostInventory: Sendable {
+package struct HostInventory: Sendable {
   /// The system root this was read from (`/` for the live host).
-  public let sysroot: String
-  public internal(set) var facts: HostFacts
+  package let sysroot: String
+  package internal(set) var facts: HostFacts
   /// In PCI address order.
-  public let devices: [PCIDevice]
+  package let devices: [PCIDevice]
   /// In group-number order.
-  public let groups: [IOMMUGroup]
-  public let diagnoses: [Diagnosis]
+  package let groups: [IOMMUGroup]
+  package let diagnoses: [Diagnosis]
   /// Things that could not be read or parsed; the rest of the answer still stands.
-  public let warnings: [String]
+  package let warnings: [String]
   /// Position of each group in `groups`, so per-device lookups stay O(1) on hosts with
   /// thousands of groups (one per SR-IOV VF).
   private let groupIndex: [Int: Int]
 
-  public init(
+  package init(
     sysroot: String, facts: HostFacts, devices: [PCIDevice], groups: [IOMMUGroup],
     diagnoses: [Diagnosis], warnings: [String]
   ) {
@@ -34,18 +34,18 @@ public struct HostInventory: Sendable {
   }
 
   /// How the scan should go.
-  public struct Options: Sendable {
+  package struct Options: Sendable {
     /// Look device, vendor and class names up (pci.ids / hwdb); off for `--numeric`.
-    public var resolveNames: Bool
+    package var resolveNames: Bool
 
-    public init(resolveNames: Bool = true) {
+    package init(resolveNames: Bool = true) {
       self.resolveNames = resolveNames
     }
   }
 
   /// Reads the host under `root`. Throws only when there is no PCI bus to enumerate;
   /// everything else that cannot be read becomes a warning and the scan carries on.
-  public static func scan(_ root: SystemRoot, options: Options = Options()) throws(HIODError)
+  package static func scan(_ root: SystemRoot, options: Options = Options()) throws(HIODError)
     -> HostInventory
   {
     var warnings: [String] = []
@@ -172,14 +172,14 @@ public struct HostInventory: Sendable {
   }
 
   /// The group with number `id`, if the host has it.
-  public func group(_ id: Int?) -> IOMMUGroup? {
+  package func group(_ id: Int?) -> IOMMUGroup? {
     guard let id, let position = groupIndex[id] else { return nil }
     return groups[position]
   }
 
   /// The same host restricted to the devices `keep` selects and the groups they are
   /// in; host facts, diagnoses and warnings stay whole.
-  public func selecting(_ keep: (PCIDevice) -> Bool) -> HostInventory {
+  package func selecting(_ keep: (PCIDevice) -> Bool) -> HostInventory {
     let selected = devices.filter(keep)
     let groupIDs = Set(selected.compactMap(\.iommuGroup))
     return HostInventory(

@@ -3,40 +3,40 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// PASS, WARN or FAIL.
-public enum ReadinessStatus: String, Sendable, Hashable, Comparable {
+package enum ReadinessStatus: String, Sendable, Hashable, Comparable {
   case pass, warn, fail
 
   /// How the text output writes it.
-  public var word: String { rawValue.uppercased() }
+  package var word: String { rawValue.uppercased() }
 
-  public static func < (lhs: ReadinessStatus, rhs: ReadinessStatus) -> Bool {
+  package static func < (lhs: ReadinessStatus, rhs: ReadinessStatus) -> Bool {
     let order: [ReadinessStatus] = [.pass, .warn, .fail]
     return order.firstIndex(of: lhs)! < order.firstIndex(of: rhs)!
   }
 }
 
 /// One prerequisite of device assignment and what the host shows about it.
-public struct ReadinessCheck: Sendable, Hashable {
+package struct ReadinessCheck: Sendable, Hashable {
   /// A stable identifier (`interrupt-remapping`).
-  public var id: String
+  package var id: String
   /// A short name for people (`interrupt remapping`).
-  public var title: String
-  public var status: ReadinessStatus
+  package var title: String
+  package var status: ReadinessStatus
   /// false: the host could not be asked (a file unreadable without privileges, a
   /// snapshot that does not record it); the status is then WARN.
-  public var determined: Bool
+  package var determined: Bool
   /// One sentence that stands on its own (`list` prints it without the title).
-  public var message: String
+  package var message: String
   /// What was read, and where.
-  public var evidence: [String]
+  package var evidence: [String]
   /// What to do, unless it passes.
-  public var fix: String?
+  package var fix: String?
   /// The `list` diagnosis code for a WARN or FAIL that is one (`iommu-disabled`).
-  public var code: String?
+  package var code: String?
   /// The diagnosis severity, when it is not the status's (`iommufd-unavailable` is info).
-  public var severity: Diagnosis.Severity?
+  package var severity: Diagnosis.Severity?
 
-  public init(
+  package init(
     id: String, title: String, status: ReadinessStatus, determined: Bool = true, message: String,
     evidence: [String] = [], fix: String? = nil, code: String? = nil, severity: Diagnosis.Severity? = nil
   ) {
@@ -53,25 +53,25 @@ public struct ReadinessCheck: Sendable, Hashable {
 }
 
 /// The readiness of one host.
-public struct HostReadiness: Sendable {
-  public var checks: [ReadinessCheck]
+package struct HostReadiness: Sendable {
+  package var checks: [ReadinessCheck]
 
   /// The worst status.
-  public var status: ReadinessStatus { checks.map(\.status).max() ?? .pass }
+  package var status: ReadinessStatus { checks.map(\.status).max() ?? .pass }
   /// No prerequisite fails.
-  public var ready: Bool { status != .fail }
+  package var ready: Bool { status != .fail }
   /// Every check could be told.
-  public var determined: Bool { checks.allSatisfy(\.determined) }
+  package var determined: Bool { checks.allSatisfy(\.determined) }
 
   /// 0 ready, 1 some prerequisite fails, 2 nothing fails but something is unknown.
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     if status == .fail { return .incompatible }
     return determined ? .success : .undetermined
   }
 
   /// The WARN and FAIL lines `list` prints under its host line (and the JSON
   /// `diagnoses`): those with a diagnosis code, in check order.
-  public var diagnoses: [Diagnosis] {
+  package var diagnoses: [Diagnosis] {
     // Without an IOMMU everything else follows from it: that one line says it all.
     let rootCauses = ["iommu-disabled", "dma-remapping-disabled"]
     let shown = checks.contains { $0.status == .fail && rootCauses.contains($0.code ?? "") }
@@ -84,14 +84,14 @@ public struct HostReadiness: Sendable {
   }
 
   /// `pass: 7, warn: 2, fail: 1`.
-  public var counts: [ReadinessStatus: Int] {
+  package var counts: [ReadinessStatus: Int] {
     Dictionary(grouping: checks, by: \.status).mapValues(\.count)
   }
 }
 
 extension HostReadiness {
   /// Every check over `host`, from what its scan (or snapshot) recorded.
-  public static func evaluate(_ host: HostInventory) -> HostReadiness {
+  package static func evaluate(_ host: HostInventory) -> HostReadiness {
     evaluate(facts: host.facts, devices: host.devices, groups: host.groups)
   }
 

@@ -4,35 +4,35 @@
 import SystemPackage
 
 /// A device in an IOMMU group (usually a PCI function; groups may hold other devices).
-public struct GroupMember: Hashable, Sendable {
+package struct GroupMember: Hashable, Sendable {
   /// The device name in `/sys/kernel/iommu_groups/N/devices/` (`0000:00:02.0`).
-  public var name: String
-  public var driver: String?
+  package var name: String
+  package var driver: String?
 
-  public init(name: String, driver: String?) {
+  package init(name: String, driver: String?) {
     self.name = name
     self.driver = driver
   }
 
-  public var role: DriverRole { DriverRole(driver: driver) }
+  package var role: DriverRole { DriverRole(driver: driver) }
 }
 
 /// An IOMMU group, `/sys/kernel/iommu_groups/<id>/`.
-public struct IOMMUGroup: Hashable, Sendable {
-  public var id: Int
+package struct IOMMUGroup: Hashable, Sendable {
+  package var id: Int
   /// The default domain type (`DMA`, `DMA-FQ`, `identity`, `blocked`…), kernel ≥ 5.11.
-  public var type: String?
+  package var type: String?
   /// The optional `name` attribute (`vfio-noiommu` for VFIO's fake no-IOMMU groups).
-  public var name: String?
+  package var name: String?
   /// A group VFIO made up in unsafe no-IOMMU mode (`/dev/vfio/noiommu-N`): no isolation,
   /// and QEMU cannot use it.
-  public var isNoIOMMU: Bool
-  public var members: [GroupMember]
-  public var reservedRegions: [ReservedRegion]
+  package var isNoIOMMU: Bool
+  package var members: [GroupMember]
+  package var reservedRegions: [ReservedRegion]
   /// `/dev/vfio/N` (or `/dev/vfio/noiommu-N`) when it exists or a member is VFIO-bound.
-  public var vfioNode: DeviceNode?
+  package var vfioNode: DeviceNode?
 
-  public init(
+  package init(
     id: Int, type: String? = nil, name: String? = nil, isNoIOMMU: Bool = false,
     members: [GroupMember] = [], reservedRegions: [ReservedRegion] = [],
     vfioNode: DeviceNode? = nil
@@ -48,14 +48,14 @@ public struct IOMMUGroup: Hashable, Sendable {
 
   /// The members that keep the group from being viable: bound to a host driver that
   /// does its own DMA. QEMU then fails with "group N is not viable".
-  public var blockers: [GroupMember] { members.filter { $0.role.blocksViability } }
+  package var blockers: [GroupMember] { members.filter { $0.role.blocksViability } }
 
   /// Whether VFIO can use the group: every member on a VFIO driver, a DMA-free driver
   /// (pci-stub, pcieport) or none.
-  public var isViable: Bool { !members.contains { $0.role.blocksViability } }
+  package var isViable: Bool { !members.contains { $0.role.blocksViability } }
 
   /// The host path of the group's VFIO node.
-  public var vfioNodePath: String {
+  package var vfioNodePath: String {
     isNoIOMMU ? "/dev/vfio/noiommu-\(id)" : "/dev/vfio/\(id)"
   }
 }

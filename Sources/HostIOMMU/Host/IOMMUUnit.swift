@@ -4,7 +4,7 @@
 import SystemPackage
 
 /// Who made an IOMMU unit, told from its sysfs name and attribute group.
-public enum IOMMUVendor: String, Sendable, Hashable {
+package enum IOMMUVendor: String, Sendable, Hashable {
   /// Intel VT-d: `dmar<N>` with an `intel-iommu/` attribute group.
   case intel
   /// AMD-Vi: `ivhd<N>` with an `amd-iommu/` attribute group.
@@ -18,13 +18,13 @@ public enum IOMMUVendor: String, Sendable, Hashable {
 
 /// The raw VT-d registers sysfs shows in `dmar<N>/intel-iommu/`: the same values
 /// `IOMMU_GET_HW_INFO` returns in `iommu_hw_info_vtd`, readable without privileges.
-public struct IntelVTdRegisters: Hashable, Sendable {
+package struct IntelVTdRegisters: Hashable, Sendable {
   /// `version`: "major:minor".
-  public var version: String?
-  public var capability: UInt64
-  public var extendedCapability: UInt64
+  package var version: String?
+  package var capability: UInt64
+  package var extendedCapability: UInt64
 
-  public init(version: String?, capability: UInt64, extendedCapability: UInt64) {
+  package init(version: String?, capability: UInt64, extendedCapability: UInt64) {
     self.version = version
     self.capability = capability
     self.extendedCapability = extendedCapability
@@ -32,28 +32,28 @@ public struct IntelVTdRegisters: Hashable, Sendable {
 }
 
 /// AMD-Vi attributes from `ivhd<N>/amd-iommu/`.
-public struct AMDViRegisters: Hashable, Sendable {
+package struct AMDViRegisters: Hashable, Sendable {
   /// `cap`: the IOMMU's 32-bit PCI capability header dword.
-  public var capability: UInt32?
+  package var capability: UInt32?
   /// `features` verbatim. Kernels print `EFR`, `EFR2:EFR` or `EFR:EFR2`; the order cannot
   /// be told from the text, so hiodctl does not guess.
-  public var features: String?
+  package var features: String?
 
-  public init(capability: UInt32?, features: String?) {
+  package init(capability: UInt32?, features: String?) {
     self.capability = capability
     self.features = features
   }
 }
 
 /// One IOMMU unit of the host.
-public struct IOMMUUnit: Hashable, Sendable {
+package struct IOMMUUnit: Hashable, Sendable {
   /// The name under /sys/class/iommu (`dmar0`, `ivhd0`, `smmu3.0x0000000009050000`).
-  public var name: String
-  public var vendor: IOMMUVendor
-  public var intelVTd: IntelVTdRegisters?
-  public var amdVi: AMDViRegisters?
+  package var name: String
+  package var vendor: IOMMUVendor
+  package var intelVTd: IntelVTdRegisters?
+  package var amdVi: AMDViRegisters?
 
-  public init(
+  package init(
     name: String, vendor: IOMMUVendor, intelVTd: IntelVTdRegisters? = nil,
     amdVi: AMDViRegisters? = nil
   ) {
@@ -64,7 +64,7 @@ public struct IOMMUUnit: Hashable, Sendable {
   }
 
   /// A one-word description for people: "Intel VT-d", "AMD-Vi".
-  public var vendorDescription: String {
+  package var vendorDescription: String {
     switch vendor {
     case .intel: "Intel VT-d"
     case .amd: "AMD-Vi"

@@ -4,21 +4,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// The advice for one non-viable IOMMU group.
-public struct ViabilityAdvice: Hashable, Sendable {
-  public let group: Int
+package struct ViabilityAdvice: Hashable, Sendable {
+  package let group: Int
   /// The member to name in `driverctl set-override … vfio-pci`; nil when every blocker
   /// is a bridge (rebinding one would take it from the host, and would not be enough).
-  public let rebind: String?
+  package let rebind: String?
   /// Blockers that are bridges: the host needs them, so the group cannot be made viable.
-  public let bridges: [String]
+  package let bridges: [String]
   /// One sentence per blocker that must not be rebound lightly (a bridge, a device in use).
-  public let cautions: [String]
+  package let cautions: [String]
   /// The group has blockers at all (a group the kernel says is not viable may list none).
   private let blocked: Bool
 
   /// `device` finds the PCI device of a member by name (its class tells a bridge);
   /// `uses` are what the host uses its devices for (`HostFacts.devicesInUse`).
-  public init(_ group: IOMMUGroup, device: (String) -> PCIDevice?, uses: [DeviceUse]) {
+  package init(_ group: IOMMUGroup, device: (String) -> PCIDevice?, uses: [DeviceUse]) {
     self.group = group.id
     var rebindable: [GroupMember] = []
     var bridges: [String] = []
@@ -49,7 +49,7 @@ public struct ViabilityAdvice: Hashable, Sendable {
 
   /// The hints, in order: how to make the group viable (when rebinding can), then the
   /// cautions.
-  public var hints: [String] {
+  package var hints: [String] {
     var hints: [String] = []
     if let rebind {
       hints.append(
@@ -61,7 +61,7 @@ public struct ViabilityAdvice: Hashable, Sendable {
   }
 
   /// The remedy's one-line summary (check's `fix:`).
-  public var summary: String {
+  package var summary: String {
     bridges.isEmpty
       ? "bind every device of group \(group) to vfio-pci (or leave it unbound)"
       : "group \(group) holds a bridge the host needs: assign a device whose IOMMU group holds none"
@@ -70,7 +70,7 @@ public struct ViabilityAdvice: Hashable, Sendable {
 
 extension HostInventory {
   /// The advice for `group`, from this host's devices and what it uses them for.
-  public func viabilityAdvice(for group: IOMMUGroup) -> ViabilityAdvice {
+  package func viabilityAdvice(for group: IOMMUGroup) -> ViabilityAdvice {
     let members = devices.filter { $0.iommuGroup == group.id }
     return ViabilityAdvice(
       group, device: { name in members.first { $0.address.description == name } }, uses: facts.devicesInUse ?? [])
@@ -80,7 +80,7 @@ extension HostInventory {
 extension HostInventory {
   /// The check inputs for `realizations` of this host's devices, each with its group and
   /// the group's devices (the advice on a group that is not viable needs their classes).
-  public func checkInputs(_ realizations: [DeviceRealization]) -> [DeviceCheckInput] {
+  package func checkInputs(_ realizations: [DeviceRealization]) -> [DeviceCheckInput] {
     let byGroup = Dictionary(grouping: devices.filter { $0.iommuGroup != nil }, by: { $0.iommuGroup ?? -1 })
     return realizations.map { realization in
       let id = realization.device.iommuGroup

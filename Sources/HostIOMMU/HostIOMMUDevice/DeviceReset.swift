@@ -9,29 +9,29 @@
 /// device, and the sysfs prediction opens nothing, so only the iommufd backend resets.
 /// The kernel tries the methods in /sys/bus/pci/devices/BDF/reset_method in order and
 /// lists only those the device supports, so the first one is the one it uses.
-public struct DeviceReset: Sendable, Hashable {
+package struct DeviceReset: Sendable, Hashable {
   /// reset_method, in the kernel's order (empty: no method, the kernel does not reset).
-  public var methods: [String]
+  package var methods: [String]
 
-  public init(methods: [String]) {
+  package init(methods: [String]) {
     self.methods = methods
   }
 
   /// The method the kernel will use.
-  public var method: String? { methods.first }
+  package var method: String? { methods.first }
 
   /// A secondary bus reset (through the parent bridge, or CXL's): it reaches past the
   /// function, and some devices (many GPUs) do not come back from it.
-  public var reachesBeyondFunction: Bool { method == "bus" || method == "cxl_bus" }
+  package var reachesBeyondFunction: Bool { method == "bus" || method == "cxl_bus" }
 
   /// reset_method of `device` (absent before Linux 5.15, and for devices without one).
-  public static func of(_ device: PCIDevice, root: SystemRoot) -> DeviceReset {
+  package static func of(_ device: PCIDevice, root: SystemRoot) -> DeviceReset {
     let text = root.readText("/sys/bus/pci/devices/\(device.address)/reset_method").ok ?? ""
     return DeviceReset(methods: text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
   }
 
   /// One line for people: what will happen to `device`.
-  public func notice(for device: PCIDevice) -> String {
+  package func notice(for device: PCIDevice) -> String {
     guard let method else {
       return "\(device.address): the iommufd bind opens the device; it has no reset method, so the kernel does not reset it"
     }

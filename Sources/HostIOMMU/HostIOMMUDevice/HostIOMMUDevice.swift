@@ -2,11 +2,11 @@
 // behind an assigned device once it has realized it.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-public import SystemPackage
+package import SystemPackage
 
 /// Which HostIOMMUDevice implementation produced an answer (QEMU's class tree, plus
 /// hiodctl's unprivileged predictor).
-public enum HostIOMMUBackend: String, Sendable, Hashable, CaseIterable {
+package enum HostIOMMUBackend: String, Sendable, Hashable, CaseIterable {
   /// VFIO group + type1 container (`TYPE_HOST_IOMMU_DEVICE_LEGACY_VFIO`).
   case legacy
   /// VFIO cdev + /dev/iommu (`TYPE_HOST_IOMMU_DEVICE_IOMMUFD_VFIO`).
@@ -15,7 +15,7 @@ public enum HostIOMMUBackend: String, Sendable, Hashable, CaseIterable {
   case sysfs
 
   /// QEMU's QOM type name for the realized object.
-  public var qemuType: String {
+  package var qemuType: String {
     switch self {
     case .legacy: "host-iommu-device-legacy-vfio"
     case .iommufd: "host-iommu-device-iommufd-vfio"
@@ -25,44 +25,44 @@ public enum HostIOMMUBackend: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Where a value came from: the backend and the ioctl or file that gave it.
-public struct Provenance: Hashable, Sendable {
-  public var backend: HostIOMMUBackend
+package struct Provenance: Hashable, Sendable {
+  package var backend: HostIOMMUBackend
   /// `VFIO_IOMMU_GET_INFO: IOVA_RANGE capability`, `/sys/class/iommu/dmar0/intel-iommu/cap`.
-  public var origin: String
+  package var origin: String
 
-  public init(_ backend: HostIOMMUBackend, _ origin: String) {
+  package init(_ backend: HostIOMMUBackend, _ origin: String) {
     self.backend = backend
     self.origin = origin
   }
 
   /// A sysfs-derived value is a prediction of what the kernel would answer.
-  public var isPrediction: Bool { backend == .sysfs }
+  package var isPrediction: Bool { backend == .sysfs }
 }
 
 /// A value with its provenance.
-public struct Sourced<Value: Hashable & Sendable>: Hashable, Sendable {
-  public var value: Value
-  public var provenance: Provenance
+package struct Sourced<Value: Hashable & Sendable>: Hashable, Sendable {
+  package var value: Value
+  package var provenance: Provenance
 
-  public init(_ value: Value, _ provenance: Provenance) {
+  package init(_ value: Value, _ provenance: Provenance) {
     self.value = value
     self.provenance = provenance
   }
 }
 
 /// `enum iommu_hw_info_type`: what kind of IOMMU serves the device.
-public struct IOMMUHardwareType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-  public let rawValue: UInt32
-  public init(rawValue: UInt32) { self.rawValue = rawValue }
+package struct IOMMUHardwareType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+  package let rawValue: UInt32
+  package init(rawValue: UInt32) { self.rawValue = rawValue }
 
-  public static let none = IOMMUHardwareType(rawValue: 0)
-  public static let intelVTd = IOMMUHardwareType(rawValue: 1)
-  public static let armSMMUv3 = IOMMUHardwareType(rawValue: 2)
-  public static let tegra241CMDQV = IOMMUHardwareType(rawValue: 3)
-  public static let amd = IOMMUHardwareType(rawValue: 4)
+  package static let none = IOMMUHardwareType(rawValue: 0)
+  package static let intelVTd = IOMMUHardwareType(rawValue: 1)
+  package static let armSMMUv3 = IOMMUHardwareType(rawValue: 2)
+  package static let tegra241CMDQV = IOMMUHardwareType(rawValue: 3)
+  package static let amd = IOMMUHardwareType(rawValue: 4)
 
   /// The kernel's name without the `IOMMU_HW_INFO_TYPE_` prefix.
-  public var name: String {
+  package var name: String {
     switch rawValue {
     case 0: "NONE"
     case 1: "INTEL_VTD"
@@ -73,12 +73,12 @@ public struct IOMMUHardwareType: RawRepresentable, Hashable, Sendable, CustomStr
     }
   }
 
-  public var description: String { "\(name) (\(rawValue))" }
+  package var description: String { "\(name) (\(rawValue))" }
 }
 
 /// QEMU's `VendorCaps`: the raw vendor registers `IOMMU_GET_HW_INFO` returns (or sysfs
 /// shows). Kept raw here; `Decoders/` names the fields.
-public enum VendorCaps: Hashable, Sendable {
+package enum VendorCaps: Hashable, Sendable {
   case intelVTd(flags: UInt32, capability: UInt64, extendedCapability: UInt64)
   case armSMMUv3(flags: UInt32, idr: [UInt32], iidr: UInt32, aidr: UInt32)
   case amd(efr: UInt64, efr2: UInt64)
@@ -89,15 +89,15 @@ public enum VendorCaps: Hashable, Sendable {
 /// QEMU's `HostIOMMUDeviceCaps`. The legacy backend fills none of these (QEMU's
 /// legacy realize issues no ioctl of its own); iommufd fills them from
 /// `IOMMU_GET_HW_INFO`; the sysfs predictor fills what sysfs shows.
-public struct HostIOMMUDeviceCaps: Hashable, Sendable {
-  public var type: Sourced<IOMMUHardwareType>?
+package struct HostIOMMUDeviceCaps: Hashable, Sendable {
+  package var type: Sourced<IOMMUHardwareType>?
   /// `out_capabilities` (`IOMMU_HW_CAP_*`).
-  public var hwCaps: Sourced<UInt64>?
+  package var hwCaps: Sourced<UInt64>?
   /// `out_max_pasid_log2`: 0 when PASID is off for the device or the kernel is older.
-  public var maxPASIDLog2: Sourced<UInt8>?
-  public var vendor: Sourced<VendorCaps>?
+  package var maxPASIDLog2: Sourced<UInt8>?
+  package var vendor: Sourced<VendorCaps>?
 
-  public init(
+  package init(
     type: Sourced<IOMMUHardwareType>? = nil, hwCaps: Sourced<UInt64>? = nil,
     maxPASIDLog2: Sourced<UInt8>? = nil, vendor: Sourced<VendorCaps>? = nil
   ) {
@@ -109,13 +109,13 @@ public struct HostIOMMUDeviceCaps: Hashable, Sendable {
 }
 
 /// `HOST_IOMMU_DEVICE_CAP_*`: the capabilities `get_cap` answers.
-public enum HostIOMMUDeviceCapability: UInt32, Sendable, CaseIterable {
+package enum HostIOMMUDeviceCapability: UInt32, Sendable, CaseIterable {
   case iommuType = 0
   case awBits = 1
 }
 
 /// What `get_cap` returns.
-public enum CapabilityAnswer: Hashable, Sendable {
+package enum CapabilityAnswer: Hashable, Sendable {
   case value(UInt64, Provenance)
   /// QEMU's error for a capability the backend cannot answer.
   case unsupported(message: String)
@@ -125,13 +125,13 @@ public enum CapabilityAnswer: Hashable, Sendable {
 
 /// Whether the kernel lets the device's IOMMU allocate a nesting-parent HWPT, which
 /// intel-iommu `x-flts=on` and arm-smmuv3 `accel=on` need.
-public struct NestingParentProbe: Hashable, Sendable {
-  public var allowed: Bool
+package struct NestingParentProbe: Hashable, Sendable {
+  package var allowed: Bool
   /// The errno of a refused `IOMMU_HWPT_ALLOC` (EOPNOTSUPP: no ECAP.NEST/SMTS).
-  public var refusal: Errno?
-  public var provenance: Provenance
+  package var refusal: Errno?
+  package var provenance: Provenance
 
-  public init(allowed: Bool, refusal: Errno?, provenance: Provenance) {
+  package init(allowed: Bool, refusal: Errno?, provenance: Provenance) {
     self.allowed = allowed
     self.refusal = refusal
     self.provenance = provenance
@@ -139,18 +139,18 @@ public struct NestingParentProbe: Hashable, Sendable {
 }
 
 /// What the legacy container set-up showed besides ranges and page sizes.
-public struct LegacyContainerInfo: Hashable, Sendable {
+package struct LegacyContainerInfo: Hashable, Sendable {
   /// The IOMMU model set on the container (`VFIO_TYPE1v2_IOMMU` = 3).
-  public var iommuModel: Int32
+  package var iommuModel: Int32
   /// `VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL`: how many more DMA mappings the container allows
   /// (the `dma_entry_limit` module parameter); nil on kernels without the capability.
-  public var dmaMappingsAvailable: UInt32?
+  package var dmaMappingsAvailable: UInt32?
   /// Whether the kernel reports dirty-page tracking for migration (`CAP_MIGRATION`).
-  public var migrationCapable: Bool
+  package var migrationCapable: Bool
   /// `VFIO_CHECK_EXTENSION(VFIO_UNMAP_ALL)`.
-  public var unmapAll: Bool
+  package var unmapAll: Bool
 
-  public init(iommuModel: Int32, dmaMappingsAvailable: UInt32?, migrationCapable: Bool, unmapAll: Bool) {
+  package init(iommuModel: Int32, dmaMappingsAvailable: UInt32?, migrationCapable: Bool, unmapAll: Bool) {
     self.iommuModel = iommuModel
     self.dmaMappingsAvailable = dmaMappingsAvailable
     self.migrationCapable = migrationCapable
@@ -159,16 +159,16 @@ public struct LegacyContainerInfo: Hashable, Sendable {
 }
 
 /// The iommufd objects hiodctl made to realize the device (all destroyed again).
-public struct IOMMUFDObjects: Hashable, Sendable {
+package struct IOMMUFDObjects: Hashable, Sendable {
   /// `out_devid` of `VFIO_DEVICE_BIND_IOMMUFD`.
-  public var deviceID: UInt32
-  public var ioasID: UInt32
+  package var deviceID: UInt32
+  package var ioasID: UInt32
   /// The HWPT the device was attached to, as QEMU allocates it.
-  public var hwptID: UInt32
+  package var hwptID: UInt32
   /// `IOMMU_HWPT_ALLOC` flags used (`DIRTY_TRACKING` when the hardware has it, as QEMU).
-  public var hwptFlags: UInt32
+  package var hwptFlags: UInt32
 
-  public init(deviceID: UInt32, ioasID: UInt32, hwptID: UInt32, hwptFlags: UInt32) {
+  package init(deviceID: UInt32, ioasID: UInt32, hwptID: UInt32, hwptFlags: UInt32) {
     self.deviceID = deviceID
     self.ioasID = ioasID
     self.hwptID = hwptID
@@ -179,22 +179,22 @@ public struct IOMMUFDObjects: Hashable, Sendable {
 /// A realized HostIOMMUDevice, as QEMU's `hiod` would hold it after realize: the
 /// capabilities, the usable IOVA ranges and the page-size mask — each with where it
 /// came from. All kernel objects used to learn them have been released again.
-public struct HostIOMMUDevice: Hashable, Sendable {
+package struct HostIOMMUDevice: Hashable, Sendable {
   /// The VFIO device name (`0000:00:02.0`), QEMU's `hiod->name`.
-  public var name: String
-  public var backend: HostIOMMUBackend
-  public var caps: HostIOMMUDeviceCaps
+  package var name: String
+  package var backend: HostIOMMUBackend
+  package var caps: HostIOMMUDeviceCaps
   /// `get_iova_ranges`, ascending; nil when the predictor cannot tell.
-  public var iovaRanges: Sourced<[IOVARange]>?
+  package var iovaRanges: Sourced<[IOVARange]>?
   /// `get_page_size_mask`.
-  public var pageSizeMask: Sourced<UInt64>?
-  public var nestingParent: NestingParentProbe?
-  public var legacy: LegacyContainerInfo?
-  public var iommufd: IOMMUFDObjects?
+  package var pageSizeMask: Sourced<UInt64>?
+  package var nestingParent: NestingParentProbe?
+  package var legacy: LegacyContainerInfo?
+  package var iommufd: IOMMUFDObjects?
   /// Assumptions and oddities worth stating next to the values.
-  public var notes: [String]
+  package var notes: [String]
 
-  public init(
+  package init(
     name: String, backend: HostIOMMUBackend, caps: HostIOMMUDeviceCaps = HostIOMMUDeviceCaps(),
     iovaRanges: Sourced<[IOVARange]>?, pageSizeMask: Sourced<UInt64>?,
     nestingParent: NestingParentProbe? = nil, legacy: LegacyContainerInfo? = nil,
@@ -212,13 +212,13 @@ public struct HostIOMMUDevice: Hashable, Sendable {
   }
 
   /// The host address width as QEMU computes it from the ranges (nil: ranges unknown).
-  public var awBits: Int? { iovaRanges.map { qemuAWBits($0.value) } }
+  package var awBits: Int? { iovaRanges.map { qemuAWBits($0.value) } }
 
   /// QEMU's `HostIOMMUDeviceClass.get_cap`.
   ///
   /// The legacy backend answers only `AW_BITS` — "There is no VFIO uAPI to query host
   /// platform IOMMU type" — and fails every other capability with QEMU's message.
-  public func getCap(_ capability: HostIOMMUDeviceCapability) -> CapabilityAnswer {
+  package func getCap(_ capability: HostIOMMUDeviceCapability) -> CapabilityAnswer {
     switch capability {
     case .awBits:
       guard let ranges = iovaRanges, let bits = awBits else {

@@ -6,33 +6,33 @@
 /// The type1 `IOVA_RANGE` capability reports `{start, end}` and iommufd's
 /// `IOMMU_IOAS_IOVA_RANGES` reports `{start, last}`; both mean the same and are
 /// normalised into this one type (as the kernel's VFIO selftests do).
-public struct IOVARange: Hashable, Sendable, Comparable {
-  public var start: UInt64
-  public var last: UInt64
+package struct IOVARange: Hashable, Sendable, Comparable {
+  package var start: UInt64
+  package var last: UInt64
 
-  public init(start: UInt64, last: UInt64) {
+  package init(start: UInt64, last: UInt64) {
     self.start = start
     self.last = last
   }
 
-  public static func < (lhs: IOVARange, rhs: IOVARange) -> Bool {
+  package static func < (lhs: IOVARange, rhs: IOVARange) -> Bool {
     (lhs.start, lhs.last) < (rhs.start, rhs.last)
   }
 }
 
 extension IOVARange: CustomStringConvertible {
   /// `0x00000000fef00000-0x0000007fffffffff`.
-  public var description: String { "\(start.hex64)-\(last.hex64)" }
+  package var description: String { "\(start.hex64)-\(last.hex64)" }
 }
 
 /// QEMU's `HOST_IOMMU_DEVICE_CAP_AW_BITS_MAX`: the width reported without ranges.
-public let awBitsMax = 64
+package let awBitsMax = 64
 
 /// The host IOMMU address width exactly as QEMU computes it
 /// (`vfio_device_get_aw_bits`): the last usable range's inclusive end, position of its
 /// highest set bit plus one; 64 when the kernel reports no ranges. Ranges must be in
 /// ascending order, as QEMU keeps them.
-public func qemuAWBits(_ ranges: [IOVARange]) -> Int {
+package func qemuAWBits(_ ranges: [IOVARange]) -> Int {
   guard let last = ranges.last else { return awBitsMax }
   return last.last == 0 ? 1 : 64 - last.last.leadingZeroBitCount
 }
@@ -56,7 +56,7 @@ extension Array where Element == IOVARange {
 /// The usable windows of an aperture `[0, apertureEnd]` once the reserved regions the
 /// kernel excludes are cut out: every type except `direct-relaxable`, as both type1
 /// (`vfio_iommu_resv_exclude`) and iommufd (`iopt_table_enforce_dev_resv_regions`) do.
-public func usableRanges(apertureEnd: UInt64, excluding regions: [ReservedRegion]) -> [IOVARange] {
+package func usableRanges(apertureEnd: UInt64, excluding regions: [ReservedRegion]) -> [IOVARange] {
   // A reversed region (start > end) covers nothing; the sysfs parser never makes one,
   // but a hand-edited snapshot can.
   let holes = regions.filter {
@@ -78,7 +78,7 @@ public func usableRanges(apertureEnd: UInt64, excluding regions: [ReservedRegion
 }
 
 /// Page sizes as a bitmap (`0x40201000` = 4K | 2M | 1G), printed the way people read them.
-public func pageSizeNames(_ mask: UInt64) -> [String] {
+package func pageSizeNames(_ mask: UInt64) -> [String] {
   (0..<64).compactMap { bit -> String? in
     guard mask & (1 << UInt64(bit)) != 0 else { return nil }
     switch bit {

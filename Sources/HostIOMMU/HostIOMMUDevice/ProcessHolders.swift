@@ -2,12 +2,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// A process with a descriptor open on a node.
-public struct NodeHolder: Hashable, Sendable {
-  public var pid: Int
+package struct NodeHolder: Hashable, Sendable {
+  package var pid: Int
   /// `/proc/<pid>/comm`.
-  public var command: String?
+  package var command: String?
 
-  public init(pid: Int, command: String?) {
+  package init(pid: Int, command: String?) {
     self.pid = pid
     self.command = command
   }

@@ -1,11 +1,11 @@
 // hiodctl — why a HostIOMMUDevice could not be realized, in words, with the fix.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-public import SystemPackage
+package import SystemPackage
 
 /// The kinds of answer a failed realize gives. Busy, non-viable, unprivileged and
 /// unsupported cases are answers to explain, not crashes.
-public enum DeviceProblem: String, Sendable, Hashable {
+package enum DeviceProblem: String, Sendable, Hashable {
   /// The device is not behind an IOMMU: no IOMMU group, VFIO cannot bind it.
   case noIOMMUGroup = "no-iommu-group"
   /// /sys/kernel/iommu_groups could not be read: the device's group is unknown, which
@@ -36,17 +36,17 @@ public enum DeviceProblem: String, Sendable, Hashable {
 
 /// A realize that did not complete: which backend, which step, the errno, and what it
 /// means. Every kernel object acquired before the failure has been released.
-public struct RealizeFailure: Error, Sendable, Hashable {
-  public var backend: HostIOMMUBackend
+package struct RealizeFailure: Error, Sendable, Hashable {
+  package var backend: HostIOMMUBackend
   /// The call or file that failed: `open /dev/vfio/2`, `VFIO_GROUP_SET_CONTAINER`.
-  public var step: String
-  public var errno: Errno?
-  public var problem: DeviceProblem
+  package var step: String
+  package var errno: Errno?
+  package var problem: DeviceProblem
   /// A sentence naming the object and the cause.
-  public var message: String
-  public var hints: [String]
+  package var message: String
+  package var hints: [String]
 
-  public init(
+  package init(
     backend: HostIOMMUBackend, step: String, errno: Errno? = nil, problem: DeviceProblem,
     message: String, hints: [String] = []
   ) {
@@ -84,7 +84,7 @@ extension Errno {
   }
 
   /// The C name (`EBUSY`), which is what people search for.
-  public var symbol: String {
+  package var symbol: String {
     Self.symbols.first { $0.0 == self }?.1 ?? "errno \(rawValue)"
   }
 }

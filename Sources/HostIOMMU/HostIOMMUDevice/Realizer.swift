@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// `--backend`: which HostIOMMUDevice implementation to use.
-public enum BackendChoice: String, Sendable, CaseIterable {
+package enum BackendChoice: String, Sendable, CaseIterable {
   /// The legacy container, which never opens the device, else the sysfs prediction.
   /// (iommufd first only when a check needs IOMMU_GET_HW_INFO: its bind opens the
   /// device, and the kernel resets it.)
@@ -13,16 +13,16 @@ public enum BackendChoice: String, Sendable, CaseIterable {
 }
 
 /// One backend tried for a device, and how it went.
-public struct RealizeAttempt: Hashable, Sendable {
-  public var backend: HostIOMMUBackend
+package struct RealizeAttempt: Hashable, Sendable {
+  package var backend: HostIOMMUBackend
   /// Why this backend was tried.
-  public var reason: String
+  package var reason: String
   /// nil when it realized the device.
-  public var failure: RealizeFailure?
+  package var failure: RealizeFailure?
   /// For iommufd: the reset its bind makes the kernel do (nil for the other backends).
-  public var reset: DeviceReset?
+  package var reset: DeviceReset?
 
-  public init(backend: HostIOMMUBackend, reason: String, failure: RealizeFailure?, reset: DeviceReset? = nil) {
+  package init(backend: HostIOMMUBackend, reason: String, failure: RealizeFailure?, reset: DeviceReset? = nil) {
     self.backend = backend
     self.reason = reason
     self.failure = failure
@@ -31,22 +31,22 @@ public struct RealizeAttempt: Hashable, Sendable {
 }
 
 /// Everything `caps` says about one device.
-public struct DeviceRealization: Hashable, Sendable {
-  public var device: PCIDevice
-  public var requested: BackendChoice
+package struct DeviceRealization: Hashable, Sendable {
+  package var device: PCIDevice
+  package var requested: BackendChoice
   /// In the order tried.
-  public var attempts: [RealizeAttempt]
+  package var attempts: [RealizeAttempt]
   /// The answer: from the first backend that succeeded (possibly the sysfs prediction).
-  public var hostIOMMUDevice: HostIOMMUDevice?
+  package var hostIOMMUDevice: HostIOMMUDevice?
 
   /// The kernel answered (a prediction does not count unless it was asked for).
-  public var isDetermined: Bool {
+  package var isDetermined: Bool {
     guard let answer = hostIOMMUDevice else { return false }
     return answer.backend != .sysfs || requested == .sysfs
   }
 
   /// The first failure of a kernel backend: the reason there is no kernel answer.
-  public var primaryFailure: RealizeFailure? {
+  package var primaryFailure: RealizeFailure? {
     attempts.first { $0.failure != nil && $0.backend != .sysfs }?.failure
       ?? attempts.first { $0.failure != nil }?.failure
   }
@@ -54,7 +54,7 @@ public struct DeviceRealization: Hashable, Sendable {
 
 /// Realizes HostIOMMUDevices for devices of a scanned host — through the live kernel, or
 /// by replaying what a snapshot recorded, with the same backend choice and fallbacks.
-public struct HostIOMMURealizer: Sendable {
+package struct HostIOMMURealizer: Sendable {
   private enum Source: Sendable {
     case live(kernel: any KernelInterface, root: SystemRoot, allowBusReset: Bool)
     case recorded([PCIAddress: [HostIOMMUBackend: RealizeOutcome]])
@@ -64,7 +64,7 @@ public struct HostIOMMURealizer: Sendable {
 
   /// The live kernel, under `root` (device nodes resolve under --sysroot too).
   /// `allowBusReset`: let the iommufd backend bind a device whose reset is a bus reset.
-  public init(root: SystemRoot, allowBusReset: Bool = false) {
+  package init(root: SystemRoot, allowBusReset: Bool = false) {
     self.init(root: root, kernel: LinuxKernel(), allowBusReset: allowBusReset)
   }
 
@@ -75,7 +75,7 @@ public struct HostIOMMURealizer: Sendable {
   /// The reset realizing `device` this way would make the kernel do: non-nil only when
   /// the plan binds it to iommufd on the live host (say so before doing it). A --sysroot
   /// tree's device nodes are files, so nothing there is ever bound.
-  public func reset(
+  package func reset(
     for device: PCIDevice, in host: HostInventory, backend choice: BackendChoice, preferIOMMUFD: Bool = false
   ) -> DeviceReset? {
     guard case .live(_, let root, _) = source, root.isHost,
@@ -92,7 +92,7 @@ public struct HostIOMMURealizer: Sendable {
 
   /// Tries the chosen backend (or, for `auto`, each usable one in QEMU's order of
   /// preference) and falls back to the sysfs prediction when no kernel backend works.
-  public func realize(
+  package func realize(
     _ device: PCIDevice, in host: HostInventory, backend choice: BackendChoice, preferIOMMUFD: Bool = false
   ) -> DeviceRealization {
     var result = DeviceRealization(device: device, requested: choice, attempts: [], hostIOMMUDevice: nil)

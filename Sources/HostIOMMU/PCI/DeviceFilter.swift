@@ -11,7 +11,7 @@ import CLibPCI
 /// Parsing goes through libpci's `pci_filter_parse_slot`/`pci_filter_parse_id`, so the
 /// grammar (and its corner cases) is exactly the one users know from lspci. Matching is
 /// done here on hiodctl's own device values, so it also works on snapshots.
-public struct DeviceFilter: Sendable, Equatable {
+package struct DeviceFilter: Sendable, Equatable {
   // -1 means "any", as in libpci's struct pci_filter.
   var domain: Int32 = -1
   var bus: Int32 = -1
@@ -24,19 +24,19 @@ public struct DeviceFilter: Sendable, Equatable {
   var progIf: Int32 = -1
 
   /// The filter that selects every device.
-  public static let all = DeviceFilter()
+  package static let all = DeviceFilter()
 
   init() {}
 
   /// Adds an lspci `-s` slot filter.
-  public mutating func addSlot(_ text: String) throws(HIODError) {
+  package mutating func addSlot(_ text: String) throws(HIODError) {
     try parse(text, option: "-s", grammar: "[[[[domain]:]bus]:][device][.[func]]") {
       hiod_pci_filter_parse_slot(&$0, text)
     }
   }
 
   /// Adds an lspci `-d` ID filter.
-  public mutating func addID(_ text: String) throws(HIODError) {
+  package mutating func addID(_ text: String) throws(HIODError) {
     try parse(text, option: "-d", grammar: "[vendor]:[device][:class[:progif]]") {
       hiod_pci_filter_parse_id(&$0, text)
     }
@@ -73,10 +73,10 @@ public struct DeviceFilter: Sendable, Equatable {
   }
 
   /// Whether the filter selects nothing in particular.
-  public var isEmpty: Bool { self == .all }
+  package var isEmpty: Bool { self == .all }
 
   /// Whether `device` passes the filter (libpci's `pci_filter_match`, restated).
-  public func matches(_ device: PCIDevice) -> Bool {
+  package func matches(_ device: PCIDevice) -> Bool {
     let address = device.address
     if domain >= 0 && Int64(domain) != Int64(address.domain) { return false }
     if bus >= 0 && Int32(address.bus) != bus { return false }

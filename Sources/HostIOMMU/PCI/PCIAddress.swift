@@ -5,13 +5,13 @@
 ///
 /// The canonical text form is the kernel's `%04x:%02x:%02x.%d`, so domains wider than
 /// 16 bits (Intel VMD, Azure) print with more than four digits: `10000:00:02.0`.
-public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
-  public let domain: UInt32
-  public let bus: UInt8
-  public let device: UInt8
-  public let function: UInt8
+package struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
+  package let domain: UInt32
+  package let bus: UInt8
+  package let device: UInt8
+  package let function: UInt8
 
-  public init(domain: UInt32, bus: UInt8, device: UInt8, function: UInt8) {
+  package init(domain: UInt32, bus: UInt8, device: UInt8, function: UInt8) {
     precondition(device < 32 && function < 8, "PCI device < 32 and function < 8")
     self.domain = domain
     self.bus = bus
@@ -21,7 +21,7 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 
   /// Parses `DDDD:BB:DD.F` (the domain may have more than four hex digits) or the short
   /// `BB:DD.F`, which means domain 0. Returns nil for anything else.
-  public init?(_ text: some StringProtocol) {
+  package init?(_ text: some StringProtocol) {
     let parts = text.split(separator: ":", omittingEmptySubsequences: false)
     let domainText: Substring
     let busText: Substring
@@ -50,11 +50,11 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
   }
 
   /// `0000:00:02.0`: the kernel's name for the device, as in /sys/bus/pci/devices.
-  public var description: String {
+  package var description: String {
     "\(domain.hex(width: 4)):\(bus.hex(width: 2)):\(device.hex(width: 2)).\(function)"
   }
 
-  public static func < (lhs: PCIAddress, rhs: PCIAddress) -> Bool {
+  package static func < (lhs: PCIAddress, rhs: PCIAddress) -> Bool {
     (lhs.domain, lhs.bus, lhs.device, lhs.function)
       < (rhs.domain, rhs.bus, rhs.device, rhs.function)
   }
@@ -73,7 +73,7 @@ extension FixedWidthInteger where Self: UnsignedInteger {
   /// Written into the string's buffer directly: every address and ID printed goes
   /// through here, and `String(_:radix:)` plus padding was a visible share of `list`
   /// on hosts with thousands of functions.
-  public func hex(width: Int) -> String {
+  package func hex(width: Int) -> String {
     let significant = (Self.bitWidth - leadingZeroBitCount + 3) / 4
     let count = Swift.max(width, significant, 1)
     return String(unsafeUninitializedCapacity: count) { buffer in

@@ -2,18 +2,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// The numeric identity of a PCI function, from sysfs through libpci.
-public struct PCIIdentity: Hashable, Sendable {
-  public var vendorID: UInt16
-  public var deviceID: UInt16
+package struct PCIIdentity: Hashable, Sendable {
+  package var vendorID: UInt16
+  package var deviceID: UInt16
   /// Base class and subclass (`0x0200` = Ethernet controller), as lspci -n shows it.
-  public var classCode: UInt16
-  public var progIf: UInt8
-  public var revision: UInt8
+  package var classCode: UInt16
+  package var progIf: UInt8
+  package var revision: UInt8
   /// Absent when sysfs has no subsystem attributes (e.g. some bridges).
-  public var subsystemVendorID: UInt16?
-  public var subsystemDeviceID: UInt16?
+  package var subsystemVendorID: UInt16?
+  package var subsystemDeviceID: UInt16?
 
-  public init(
+  package init(
     vendorID: UInt16, deviceID: UInt16, classCode: UInt16, progIf: UInt8, revision: UInt8,
     subsystemVendorID: UInt16?, subsystemDeviceID: UInt16?
   ) {
@@ -29,16 +29,16 @@ public struct PCIIdentity: Hashable, Sendable {
 
 /// Human-readable names from pci.ids or the udev hwdb; nil where the database has none
 /// or names were not asked for (`--numeric`).
-public struct PCINames: Hashable, Sendable {
-  public var vendor: String?
-  public var device: String?
-  public var deviceClass: String?
-  public var subsystemVendor: String?
-  public var subsystemDevice: String?
+package struct PCINames: Hashable, Sendable {
+  package var vendor: String?
+  package var device: String?
+  package var deviceClass: String?
+  package var subsystemVendor: String?
+  package var subsystemDevice: String?
 
-  public static let none = PCINames()
+  package static let none = PCINames()
 
-  public init(
+  package init(
     vendor: String? = nil, device: String? = nil, deviceClass: String? = nil,
     subsystemVendor: String? = nil, subsystemDevice: String? = nil
   ) {
@@ -51,12 +51,12 @@ public struct PCINames: Hashable, Sendable {
 }
 
 /// A device node hiodctl reports: where it is on the host, and whether it is there.
-public struct DeviceNode: Hashable, Sendable {
+package struct DeviceNode: Hashable, Sendable {
   /// The host path (`/dev/vfio/2`), never prefixed with `--sysroot`.
-  public var path: String
-  public var present: Bool
+  package var path: String
+  package var present: Bool
 
-  public init(path: String, present: Bool) {
+  package init(path: String, present: Bool) {
     self.path = path
     self.present = present
   }
@@ -64,15 +64,15 @@ public struct DeviceNode: Hashable, Sendable {
 
 /// A VFIO device cdev (`/dev/vfio/devices/vfioM`), kernel ≥ 6.6 with
 /// CONFIG_VFIO_DEVICE_CDEV, found through the device's `vfio-dev/vfioM` directory.
-public struct VFIOCdev: Hashable, Sendable {
+package struct VFIOCdev: Hashable, Sendable {
   /// `vfio0`: the name under `vfio-dev/` and `/dev/vfio/devices/`.
-  public var name: String
+  package var name: String
   /// The node: `/dev/vfio/devices/vfio0`.
-  public var node: DeviceNode
+  package var node: DeviceNode
   /// `major:minor` from `vfio-dev/vfioM/dev`, which the node must match.
-  public var deviceNumber: String?
+  package var deviceNumber: String?
 
-  public init(name: String, node: DeviceNode, deviceNumber: String?) {
+  package init(name: String, node: DeviceNode, deviceNumber: String?) {
     self.name = name
     self.node = node
     self.deviceNumber = deviceNumber
@@ -80,20 +80,20 @@ public struct VFIOCdev: Hashable, Sendable {
 }
 
 /// One PCI function and everything `hiodctl list` says about it.
-public struct PCIDevice: Hashable, Sendable {
-  public var address: PCIAddress
-  public var identity: PCIIdentity
-  public var names: PCINames
+package struct PCIDevice: Hashable, Sendable {
+  package var address: PCIAddress
+  package var identity: PCIIdentity
+  package var names: PCINames
   /// The IOMMU group number, nil when the device is not behind an IOMMU.
-  public var iommuGroup: Int?
+  package var iommuGroup: Int?
   /// The IOMMU unit translating for the device (`dmar0`, `ivhd0`), from its `iommu` link.
-  public var iommuUnit: String?
+  package var iommuUnit: String?
   /// The bound driver (`vfio-pci`, `e1000e`), nil when unbound.
-  public var driver: String?
+  package var driver: String?
   /// The device's VFIO cdev, present only while a VFIO driver is bound.
-  public var vfioCdev: VFIOCdev?
+  package var vfioCdev: VFIOCdev?
 
-  public init(
+  package init(
     address: PCIAddress, identity: PCIIdentity, names: PCINames = .none,
     iommuGroup: Int? = nil, iommuUnit: String? = nil, driver: String? = nil,
     vfioCdev: VFIOCdev? = nil
@@ -108,10 +108,10 @@ public struct PCIDevice: Hashable, Sendable {
   }
 
   /// What the bound driver means for VFIO and for the group's viability.
-  public var driverRole: DriverRole { DriverRole(driver: driver) }
+  package var driverRole: DriverRole { DriverRole(driver: driver) }
 
   /// Whether a VFIO bus driver (vfio-pci or a vendor variant) owns the device.
-  public var isVFIOBound: Bool { driverRole == .vfio }
+  package var isVFIOBound: Bool { driverRole == .vfio }
 }
 
 /// How a bound driver affects device assignment.
@@ -121,7 +121,7 @@ public struct PCIDevice: Hashable, Sendable {
 /// `driver_managed_dma` do not claim it. Those are the VFIO drivers (vfio-pci and the
 /// `*_vfio_pci`/`*-vfio-pci` variants, vfio-platform, vfio-cdx…), `pci-stub`, and
 /// `pcieport` (PCIe ports in the same group do not block assignment).
-public enum DriverRole: String, Sendable, Hashable {
+package enum DriverRole: String, Sendable, Hashable {
   /// No driver bound: does not block viability, but VFIO cannot use the device yet.
   case unbound
   /// A VFIO bus driver: usable through /dev/vfio.
@@ -131,7 +131,7 @@ public enum DriverRole: String, Sendable, Hashable {
   /// A host driver doing DMA: blocks every other member of its group.
   case host
 
-  public init(driver: String?) {
+  package init(driver: String?) {
     guard let driver else {
       self = .unbound
       return
@@ -159,5 +159,5 @@ public enum DriverRole: String, Sendable, Hashable {
   }
 
   /// Whether a member with this role keeps its group from being viable.
-  public var blocksViability: Bool { self == .host }
+  package var blocksViability: Bool { self == .host }
 }

@@ -7,18 +7,18 @@
 import Glibc
 
 /// A QEMU release found on the host, and how.
-public struct HostQEMU: Hashable, Sendable {
+package struct HostQEMU: Hashable, Sendable {
   /// The release (`10.0` of 10.0.13).
-  public var version: QEMUVersion
+  package var version: QEMUVersion
   /// The full version text (`10.0.13`, `1:10.0.13+ds-0+deb13u1`).
-  public var fullVersion: String
+  package var fullVersion: String
   /// How it was found: "dpkg: qemu-system-x86 1:10.0.13+ds-0+deb13u1",
   /// "/usr/bin/qemu-system-x86_64 --version".
-  public var source: String
+  package var source: String
   /// The binary, when known.
-  public var path: String?
+  package var path: String?
 
-  public init(version: QEMUVersion, fullVersion: String, source: String, path: String?) {
+  package init(version: QEMUVersion, fullVersion: String, source: String, path: String?) {
     self.version = version
     self.fullVersion = fullVersion
     self.source = source
@@ -26,9 +26,9 @@ public struct HostQEMU: Hashable, Sendable {
   }
 }
 
-public enum HostQEMUDetector {
+package enum HostQEMUDetector {
   /// The binaries a host runs as QEMU, by distribution.
-  public static let candidates = [
+  package static let candidates = [
     "/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm", "/usr/bin/qemu-system-aarch64",
   ]
 
@@ -40,7 +40,7 @@ public enum HostQEMUDetector {
 
   /// The QEMU of the host under `root`: from the dpkg database, else (on the live host
   /// only) by running `--version` of a trusted binary. nil when none is installed.
-  public static func detect(root: SystemRoot) -> HostQEMU? {
+  package static func detect(root: SystemRoot) -> HostQEMU? {
     if let packaged = fromPackageDatabase(root: root) { return packaged }
     guard root.isHost else { return nil }
     for path in candidates {
@@ -52,7 +52,7 @@ public enum HostQEMUDetector {
   /// The release of the QEMU binary at `path` (an `<emulator>` or argv[0] from the input),
   /// without running anything the input names unless it is trusted: the package that owns
   /// the path, else `--version` of a root-owned binary in a system directory, else nil.
-  public static func release(ofProgram path: String, root: SystemRoot) -> HostQEMU? {
+  package static func release(ofProgram path: String, root: SystemRoot) -> HostQEMU? {
     guard path.hasPrefix("/") else {
       // A bare name is looked up where the host's own QEMU lives.
       for directory in trustedDirectories where path == "qemu-system-x86_64" || path == "qemu-kvm" {

@@ -9,7 +9,7 @@
 // and hw_compat/pc_compat arrays of the 7.2, 10.0.13 and 10.2.2 sources.
 
 /// A vIOMMU property, by meaning (its QEMU name can change between releases).
-public enum VIOMMUProperty: String, Sendable, CaseIterable, Hashable {
+package enum VIOMMUProperty: String, Sendable, CaseIterable, Hashable {
   case cachingMode, awBits, scalableMode, firstStage, fs1gp, pasidBits
   case granule
   case dmaRemap
@@ -17,13 +17,13 @@ public enum VIOMMUProperty: String, Sendable, CaseIterable, Hashable {
 }
 
 /// The value a property takes.
-public enum PropertyValue: Hashable, Sendable, CustomStringConvertible {
+package enum PropertyValue: Hashable, Sendable, CustomStringConvertible {
   case bool(Bool)
   case int(Int)
   case word(String)
 
   /// As QEMU spells it: `on`, `39`, `4k`.
-  public var description: String {
+  package var description: String {
     switch self {
     case .bool(let value): value ? "on" : "off"
     case .int(let value): String(value)
@@ -37,7 +37,7 @@ public enum PropertyValue: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What values a property accepts on hiodctl's command line.
-public enum PropertyKind: Sendable, Hashable {
+package enum PropertyKind: Sendable, Hashable {
   /// `on|off`.
   case onOff
   /// A flag meaning `=on` (`--x-flts`, `--accel`): the property's only useful setting.
@@ -49,11 +49,11 @@ public enum PropertyKind: Sendable, Hashable {
 }
 
 /// QEMU's name for a property in a span of releases.
-public struct PropertySpelling: Sendable, Hashable {
+package struct PropertySpelling: Sendable, Hashable {
   /// `x-scalable-mode`.
-  public let name: String
+  package let name: String
   /// The releases that have the property under that name.
-  public let span: ReleaseSpan
+  package let span: ReleaseSpan
   /// The span's first release is inferred from QEMU's history.
   let inferred: Bool
 
@@ -71,21 +71,21 @@ struct PropertyDefault: Sendable {
 }
 
 /// One row of the table.
-public struct VIOMMUPropertyRow: Sendable {
-  public let property: VIOMMUProperty
-  public let model: VIOMMUModel
+package struct VIOMMUPropertyRow: Sendable {
+  package let property: VIOMMUProperty
+  package let model: VIOMMUModel
   /// QEMU's names, oldest first; the property does not exist outside their spans.
-  public let spellings: [PropertySpelling]
-  public let kind: PropertyKind
+  package let spellings: [PropertySpelling]
+  package let kind: PropertyKind
   /// The `<iommu><driver …/>` attribute libvirt has for it, if any.
-  public let libvirtAttribute: String?
+  package let libvirtAttribute: String?
   /// One line for `--help` and the man page.
-  public let help: String
+  package let help: String
   /// QEMU's default in a release, on a machine (nil machine version: the newest).
   let defaultValue: @Sendable (QEMUVersion, MachineType) -> PropertyDefault?
 
   /// QEMU's name in `release`; nil when the release does not have the property.
-  public func name(in release: QEMUVersion) -> String? {
+  package func name(in release: QEMUVersion) -> String? {
     let effective = release.rulesRelease ?? release
     return spellings.first { $0.span.contains(effective) }?.name
   }
@@ -97,17 +97,17 @@ public struct VIOMMUPropertyRow: Sendable {
 
   /// The name to write for `release`: its own, else for a release before the property
   /// the first name it had (`x-flts` on 9.2), else the newest.
-  public func name(nearest release: QEMUVersion) -> String {
+  package func name(nearest release: QEMUVersion) -> String {
     if let own = name(in: release) { return own }
     if let first = spellings.first, let from = first.span.from, release < from { return first.name }
     return currentName
   }
 
   /// The newest spelling: what hiodctl uses when the release does not matter.
-  public var currentName: String { spellings.last!.name }
+  package var currentName: String { spellings.last!.name }
 
   /// The first release that has the property (under any name).
-  public var introduced: QEMUVersion? { spellings.first?.span.from }
+  package var introduced: QEMUVersion? { spellings.first?.span.from }
 }
 
 /// A property hiodctl has no rule for but knows exists only in some releases: writing it
@@ -120,7 +120,7 @@ struct OtherProperty: Sendable {
 }
 
 /// The table.
-public enum VIOMMUProperties {
+package enum VIOMMUProperties {
   /// The vIOMMUs' other properties (`-device X,help` of 7.2.22, 10.0.13 and 11.1.3).
   static let others: [OtherProperty] = [
     OtherProperty(model: .intel, name: "version", span: .all),
@@ -148,30 +148,30 @@ public enum VIOMMUProperties {
     OtherProperty(model: .virtio, name: "sriov-pf", span: .since(.v11_1)),
   ]
 
-  public static let rows: [VIOMMUPropertyRow] = intel + virtio + amd + smmuv3
+  package static let rows: [VIOMMUPropertyRow] = intel + virtio + amd + smmuv3
 
   /// Whether `name` is a property of `model` hiodctl knows without rules for it.
-  public static func isKnownOther(_ name: String, model: VIOMMUModel) -> Bool {
+  package static func isKnownOther(_ name: String, model: VIOMMUModel) -> Bool {
     others.contains { $0.model == model && $0.name == name }
   }
 
   /// The row of `property` on `model`; nil when the model has no such property.
-  public static func row(_ property: VIOMMUProperty, model: VIOMMUModel) -> VIOMMUPropertyRow? {
+  package static func row(_ property: VIOMMUProperty, model: VIOMMUModel) -> VIOMMUPropertyRow? {
     rows.first { $0.property == property && $0.model == model }
   }
 
   /// The rows of a model, in command-line order.
-  public static func rows(of model: VIOMMUModel) -> [VIOMMUPropertyRow] {
+  package static func rows(of model: VIOMMUModel) -> [VIOMMUPropertyRow] {
     rows.filter { $0.model == model }
   }
 
   /// The row whose QEMU name (in any release) is `name`, for `model` when given.
-  public static func row(named name: String, model: VIOMMUModel? = nil) -> VIOMMUPropertyRow? {
+  package static func row(named name: String, model: VIOMMUModel? = nil) -> VIOMMUPropertyRow? {
     rows.first { row in (model == nil || row.model == model) && row.spellings.contains { $0.name == name } }
   }
 
   /// Every QEMU name any known release uses, for the command-line options.
-  public static var allNames: [String] {
+  package static var allNames: [String] {
     var seen = Set<String>()
     return rows.flatMap { $0.spellings.map(\.name) }.filter { seen.insert($0).inserted }
   }

@@ -18,13 +18,13 @@ enum FormatArgument: Sendable, Hashable, ExpressibleByIntegerLiteral, Expressibl
 }
 
 /// The placeholders hiodctl writes for values a QEMU process invents.
-public enum MessagePlaceholder {
+package enum MessagePlaceholder {
   /// A file descriptor number (`error bind device fd=<fd> to iommufd=<fd>`).
-  public static let fileDescriptor = "<fd>"
+  package static let fileDescriptor = "<fd>"
   /// A host pointer (`vfio_container_dma_map(<ptr>, …)`).
-  public static let pointer = "<ptr>"
+  package static let pointer = "<ptr>"
   /// An object id the kernel allocates (`to id=<id>`).
-  public static let objectID = "<id>"
+  package static let objectID = "<id>"
 }
 
 enum QEMUFormat {

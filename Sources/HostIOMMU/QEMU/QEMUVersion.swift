@@ -10,21 +10,21 @@
 ///
 /// Patch releases (`10.0.2`) are stable fixes that never change a vIOMMU rule, so the
 /// patch number is accepted and dropped.
-public struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConvertible {
+package struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConvertible {
   /// `10` of 10.2.
-  public let major: Int
+  package let major: Int
   /// `2` of 10.2.
-  public let minor: Int
+  package let minor: Int
 
   /// The release `major.minor`.
-  public init(major: Int, minor: Int) {
+  package init(major: Int, minor: Int) {
     self.major = major
     self.minor = minor
   }
 
   /// Parses `10.0`, `9.1` or `10.0.2` (patch ignored). Nil for anything else: no `v`
   /// prefix, no `-rc` suffixes, no signs or blanks.
-  public init?(_ text: String) {
+  package init?(_ text: String) {
     let parts = text.split(separator: ".", omittingEmptySubsequences: false)
     guard (2...3).contains(parts.count),
       parts.allSatisfy({ part in
@@ -37,10 +37,10 @@ public struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConvertib
   }
 
   /// `10.2`.
-  public var description: String { "\(major).\(minor)" }
+  package var description: String { "\(major).\(minor)" }
 
   /// Release order.
-  public static func < (lhs: QEMUVersion, rhs: QEMUVersion) -> Bool {
+  package static func < (lhs: QEMUVersion, rhs: QEMUVersion) -> Bool {
     (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
   }
 
@@ -61,27 +61,27 @@ public struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConvertib
 
   /// The releases whose rules hiodctl knows, oldest first: what distributions ship
   /// (Debian 12 has 7.2, Debian 13 10.0, sid and trixie-backports 11.1; Ubuntu 24.04 8.2).
-  public static let known: [QEMUVersion] = [
+  package static let known: [QEMUVersion] = [
     v7_2, v8_0, v8_1, v8_2, v9_0, v9_1, v9_2, v10_0, v10_1, v10_2, v11_0, v11_1,
   ]
 
   /// The newest release hiodctl knows.
-  public static let newest: QEMUVersion = v11_1
+  package static let newest: QEMUVersion = v11_1
 
   /// The oldest release hiodctl knows.
-  public static let oldest: QEMUVersion = v7_2
+  package static let oldest: QEMUVersion = v7_2
 
   /// The releases whose answers were held against the real QEMU binary (Debian's) by the
   /// VM rig's oracle; the others are bounded by these and by QEMU's history.
-  public static let observed: [QEMUVersion] = [v7_2, v10_0, v11_1]
+  package static let observed: [QEMUVersion] = [v7_2, v10_0, v11_1]
 
   /// Whether hiodctl knows this release's rules.
-  public var isKnown: Bool { Self.known.contains(self) }
+  package var isKnown: Bool { Self.known.contains(self) }
 
   /// The known release whose rules apply: this one, or for a release between two known
   /// ones (none today) the one before; a release newer than the newest is checked with
   /// the newest rules. nil for a release older than the oldest known.
-  public var rulesRelease: QEMUVersion? {
+  package var rulesRelease: QEMUVersion? {
     if isKnown { return self }
     if self > Self.newest { return Self.newest }
     return Self.known.last { $0 <= self }.flatMap { self < Self.oldest ? nil : $0 }
@@ -90,11 +90,11 @@ public struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConvertib
 
 /// The QEMU releases a rule applies to, printed the way findings show it:
 /// "9.1 and later", "10.0–10.2", "9.0–10.1", "all known releases (9.0 and later)".
-public struct ReleaseSpan: Hashable, Sendable, CustomStringConvertible {
+package struct ReleaseSpan: Hashable, Sendable, CustomStringConvertible {
   /// First release with the rule; nil: every known release.
-  public var from: QEMUVersion?
+  package var from: QEMUVersion?
   /// Last release with the rule (inclusive); nil: still current.
-  public var through: QEMUVersion?
+  package var through: QEMUVersion?
 
   /// The rule holds from `version` on.
   static func since(_ version: QEMUVersion) -> ReleaseSpan { ReleaseSpan(from: version, through: nil) }
@@ -111,11 +111,11 @@ public struct ReleaseSpan: Hashable, Sendable, CustomStringConvertible {
   static let all = ReleaseSpan(from: nil, through: nil)
 
   /// Whether the rule holds in `version`.
-  public func contains(_ version: QEMUVersion) -> Bool {
+  package func contains(_ version: QEMUVersion) -> Bool {
     (from.map { version >= $0 } ?? true) && (through.map { version <= $0 } ?? true)
   }
 
-  public var description: String {
+  package var description: String {
     switch (from, through) {
     case (nil, nil): "all known releases (\(QEMUVersion.oldest) and later)"
     case (let first?, nil): "\(first) and later"
@@ -129,28 +129,28 @@ public struct ReleaseSpan: Hashable, Sendable, CustomStringConvertible {
 ///
 /// Accepted spellings are QEMU's: `pc-q35-9.1`, `q35` (the newest q35 of the QEMU in use),
 /// `pc-i440fx-9.2`, `pc` (the newest i440fx), `virt-9.2`, `virt`.
-public struct MachineType: Hashable, Sendable, CustomStringConvertible {
+package struct MachineType: Hashable, Sendable, CustomStringConvertible {
   /// `q35`, `i440fx` or `virt`.
-  public let family: String
+  package let family: String
   /// The versioned machine's release; nil for the unversioned alias (= the QEMU in use).
-  public let version: QEMUVersion?
+  package let version: QEMUVersion?
 
   /// The x86 PCIe machine, the only one intel-iommu supports.
-  public static let q35 = "q35"
+  package static let q35 = "q35"
   /// The x86 legacy PCI machine (`pc`).
-  public static let i440fx = "i440fx"
+  package static let i440fx = "i440fx"
   /// The Arm virtual machine.
-  public static let virt = "virt"
+  package static let virt = "virt"
 
   /// A machine of `family` (`q35`, `i440fx`, `virt`), unversioned when `version` is nil.
-  public init(family: String, version: QEMUVersion?) {
+  package init(family: String, version: QEMUVersion?) {
     self.family = family
     self.version = version
   }
 
   /// Parses a QEMU machine name; nil for families hiodctl has no rules for (microvm,
   /// isapc, other targets) and for malformed versions.
-  public init?(_ text: String) {
+  package init?(_ text: String) {
     let spelled: [(prefix: String, alias: String, family: String)] = [
       ("pc-q35-", "q35", Self.q35),
       ("pc-i440fx-", "pc", Self.i440fx),
@@ -175,7 +175,7 @@ public struct MachineType: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// QEMU's spelling: `pc-q35-9.1`, `q35`, `pc-i440fx-9.2`, `pc`, `virt-9.2`, `virt`.
-  public var description: String {
+  package var description: String {
     switch (family, version) {
     case (Self.q35, let version?): "pc-q35-\(version)"
     case (Self.i440fx, let version?): "pc-i440fx-\(version)"
@@ -186,11 +186,11 @@ public struct MachineType: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// Whether the machine is an x86 PC (q35 or i440fx).
-  public var isX86: Bool { family == Self.q35 || family == Self.i440fx }
+  package var isX86: Bool { family == Self.q35 || family == Self.i440fx }
 
   /// The release whose compatibility defaults the machine carries: its own version, or
   /// for the alias the QEMU that runs it.
-  public func compatibilityVersion(running qemu: QEMUVersion) -> QEMUVersion {
+  package func compatibilityVersion(running qemu: QEMUVersion) -> QEMUVersion {
     version ?? qemu
   }
 }

@@ -6,16 +6,16 @@
 // what the kernel would probably answer, not what it answered.
 
 /// The document `hiodctl --json caps` prints.
-public struct CapsDocument: Encodable, Sendable {
-  public let realizations: [DeviceRealization]
+package struct CapsDocument: Encodable, Sendable {
+  package let realizations: [DeviceRealization]
 
-  public init(_ realizations: [DeviceRealization]) {
+  package init(_ realizations: [DeviceRealization]) {
     self.realizations = realizations
   }
 
   enum Key: String, CodingKey { case schemaVersion = "schema_version", devices }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     try container.encode(realizations, forKey: .devices)
@@ -28,7 +28,7 @@ extension DeviceRealization: Encodable {
     case attempts, hostIOMMUDevice = "host_iommu_device"
   }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(device.address.description, forKey: .bdf)
     try container.encode(requested.rawValue, forKey: .requestedBackend)
@@ -43,7 +43,7 @@ extension DeviceRealization: Encodable {
 extension RealizeAttempt: Encodable {
   enum Key: String, CodingKey { case backend, reason, realized, failure, reset }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(backend.rawValue, forKey: .backend)
     try container.encode(reason, forKey: .reason)
@@ -56,13 +56,13 @@ extension RealizeAttempt: Encodable {
 extension DeviceReset: Codable {
   enum Key: String, CodingKey { case method, methods }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(method, forKey: .method)
     try container.encode(methods, forKey: .methods)
   }
 
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(methods: try container.decodeIfPresent([String].self, forKey: .methods) ?? [])
   }
@@ -71,7 +71,7 @@ extension DeviceReset: Codable {
 extension RealizeFailure: Encodable {
   enum Key: String, CodingKey { case step, errno, problem, message, hints }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(step, forKey: .step)
     try container.encode(errno?.symbol, forKey: .errno)
@@ -84,7 +84,7 @@ extension RealizeFailure: Encodable {
 extension Provenance: Encodable {
   enum Key: String, CodingKey { case backend, origin }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(backend.rawValue, forKey: .backend)
     try container.encode(origin, forKey: .origin)
@@ -118,7 +118,7 @@ extension HostIOMMUDevice: Encodable {
     case nestingParent = "nesting_parent", legacy, iommufd, notes
   }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(name, forKey: .name)
     try container.encode(backend.qemuType, forKey: .type)
@@ -239,7 +239,7 @@ struct FieldEntry: Encodable {
 }
 
 /// `IOMMU_HW_CAP_*` names of an `out_capabilities` value.
-public func hardwareCapabilityNames(_ capabilities: UInt64) -> [String] {
+package func hardwareCapabilityNames(_ capabilities: UInt64) -> [String] {
   let names = [(0, "DIRTY_TRACKING"), (1, "PCI_PASID_EXEC"), (2, "PCI_PASID_PRIV"), (3, "PCI_ATS_NOT_SUPPORTED")]
   var result = names.filter { capabilities & (1 << UInt64($0.0)) != 0 }.map(\.1)
   let known: UInt64 = 0xf
@@ -250,7 +250,7 @@ public func hardwareCapabilityNames(_ capabilities: UInt64) -> [String] {
 extension NestingParentProbe: Encodable {
   enum Key: String, CodingKey { case allowed, errno, source }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(allowed, forKey: .allowed)
     try container.encode(refusal?.symbol, forKey: .errno)
@@ -264,7 +264,7 @@ extension LegacyContainerInfo: Encodable {
     case migration, unmapAll = "unmap_all"
   }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(iommuModel == 3 ? "TYPE1v2" : iommuModel == 1 ? "TYPE1" : String(iommuModel), forKey: .iommuModel)
     try container.encode(dmaMappingsAvailable, forKey: .dmaMappingsAvailable)
@@ -276,7 +276,7 @@ extension LegacyContainerInfo: Encodable {
 extension IOMMUFDObjects: Encodable {
   enum Key: String, CodingKey { case devID = "dev_id", ioasID = "ioas_id", hwptID = "hwpt_id", hwptFlags = "hwpt_flags" }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(deviceID, forKey: .devID)
     try container.encode(ioasID, forKey: .ioasID)
@@ -288,7 +288,7 @@ extension IOMMUFDObjects: Encodable {
 extension IOVARange: Encodable {
   enum Key: String, CodingKey { case start, last }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(start.hex64, forKey: .start)
     try container.encode(last.hex64, forKey: .last)

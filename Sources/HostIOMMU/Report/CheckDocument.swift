@@ -2,15 +2,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// The document `hiodctl --json check` prints.
-public struct CheckDocument: Encodable, Sendable {
-  public let report: CheckReport
+package struct CheckDocument: Encodable, Sendable {
+  package let report: CheckReport
   /// The realizations the checks ran on, for each device's backend and provenance.
-  public let realizations: [DeviceRealization]
+  package let realizations: [DeviceRealization]
   /// What hiodctl assumed beyond QEMU's defaults (intel's caching-mode=on).
-  public let assumptions: [String]
-  public let suggestion: Suggestion?
+  package let assumptions: [String]
+  package let suggestion: Suggestion?
 
-  public init(
+  package init(
     report: CheckReport, realizations: [DeviceRealization], assumptions: [String], suggestion: Suggestion?
   ) {
     self.report = report
@@ -25,7 +25,7 @@ public struct CheckDocument: Encodable, Sendable {
     case configurationFindings = "configuration_findings", devices, suggestion
   }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     try container.encode(ConfigurationEntry(report.configuration), forKey: .viommu)
@@ -145,7 +145,7 @@ extension Finding: Encodable {
     case evidence, predicted, remedy, caveat, qemuStopsEarlierAt = "qemu_stops_earlier_at", location, effect
   }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(check, forKey: .check)
     try container.encode(status.rawValue, forKey: .status)
@@ -166,7 +166,7 @@ extension Finding: Encodable {
 extension Remedy: Encodable {
   enum Key: String, CodingKey { case summary, qemu, libvirt, host }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(summary, forKey: .summary)
     try container.encode(qemu, forKey: .qemu)
@@ -190,16 +190,16 @@ struct SuggestionEntry: Encodable {
 }
 
 /// `hiodctl --json check` over several snapshots: each host's check and the pool's answer.
-public struct PoolCheckDocument: Encodable, Sendable {
-  public let configuration: VIOMMUConfiguration
-  public let assumptions: [String]
+package struct PoolCheckDocument: Encodable, Sendable {
+  package let configuration: VIOMMUConfiguration
+  package let assumptions: [String]
   /// The pool's answer, the one the exit status gives: with --suggest the suggested
   /// configuration's over every host, else the checked configuration's.
-  public let status: FindingStatus
-  public let hosts: [(name: String?, file: String?, check: CheckDocument)]
-  public let suggestion: PoolSuggestion?
+  package let status: FindingStatus
+  package let hosts: [(name: String?, file: String?, check: CheckDocument)]
+  package let suggestion: PoolSuggestion?
 
-  public init(
+  package init(
     configuration: VIOMMUConfiguration, assumptions: [String], status: FindingStatus,
     hosts: [(name: String?, file: String?, check: CheckDocument)], suggestion: PoolSuggestion?
   ) {
@@ -217,7 +217,7 @@ public struct PoolCheckDocument: Encodable, Sendable {
   }
   enum HostSuggestionKey: String, CodingKey { case host, own = "own_configuration", poolStatus = "pool_status", limitsPool = "limits_pool" }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     try container.encode(ConfigurationEntry(configuration), forKey: .viommu)

@@ -55,14 +55,14 @@ extension KeyedDecodingContainer {
 // MARK: - list
 
 extension DeviceNode: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(path: try container.decode(String.self, forKey: .path), present: try container.decode(Bool.self, forKey: .present))
   }
 }
 
 extension VFIOCdev: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(
       name: try container.decode(String.self, forKey: .name),
@@ -74,7 +74,7 @@ extension VFIOCdev: Decodable {
 }
 
 extension GroupMember: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(
       name: try container.decode(String.self, forKey: .device),
@@ -83,7 +83,7 @@ extension GroupMember: Decodable {
 }
 
 extension ReservedRegion: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(
       start: try container.decodeHex64(forKey: .start), end: try container.decodeHex64(forKey: .end),
@@ -92,7 +92,7 @@ extension ReservedRegion: Decodable {
 }
 
 extension IOMMUGroup: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     let members: [GroupMember]
     if let decoded = try container.decodeIfPresent([GroupMember].self, forKey: .members) {
@@ -115,7 +115,7 @@ extension IOMMUGroup: Decodable {
 }
 
 extension IOMMUUnit: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     var unit = IOMMUUnit(
       name: try container.decode(String.self, forKey: .name),
@@ -139,7 +139,7 @@ extension IOMMUUnit: Decodable {
 }
 
 extension UnsafeInterruptsPolicy: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(
       vfioType1: try container.decodeIfPresent(Bool.self, forKey: .vfioIOMMUType1),
@@ -148,7 +148,7 @@ extension UnsafeInterruptsPolicy: Decodable {
 }
 
 extension PortACS: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     func address(_ text: String) throws -> PCIAddress {
       guard let address = PCIAddress(text) else {
@@ -167,7 +167,7 @@ extension PortACS: Decodable {
 }
 
 extension DeviceUse: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     let text = try container.decode(String.self, forKey: .bdf)
     guard let address = PCIAddress(text) else {
@@ -178,7 +178,7 @@ extension DeviceUse: Decodable {
 }
 
 extension Diagnosis: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(
       severity: try container.decodeRaw(Severity.self, forKey: .severity),
@@ -267,7 +267,7 @@ struct DecodedInventory: Decodable {
 // MARK: - caps
 
 extension Provenance: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(
       try container.decodeRaw(HostIOMMUBackend.self, forKey: .backend),
@@ -276,7 +276,7 @@ extension Provenance: Decodable {
 }
 
 extension RealizeFailure: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     // The backend is the attempt's, filled in by the attempt decoder.
     self.init(
@@ -289,7 +289,7 @@ extension RealizeFailure: Decodable {
 }
 
 extension RealizeAttempt: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     let backend = try container.decodeRaw(HostIOMMUBackend.self, forKey: .backend)
     var failure = try container.decodeIfPresent(RealizeFailure.self, forKey: .failure)
@@ -301,7 +301,7 @@ extension RealizeAttempt: Decodable {
 }
 
 extension NestingParentProbe: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(
       allowed: try container.decode(Bool.self, forKey: .allowed),
@@ -311,7 +311,7 @@ extension NestingParentProbe: Decodable {
 }
 
 extension LegacyContainerInfo: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     let model = try container.decode(String.self, forKey: .iommuModel)
     self.init(
@@ -323,7 +323,7 @@ extension LegacyContainerInfo: Decodable {
 }
 
 extension IOMMUFDObjects: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(
       deviceID: try container.decode(UInt32.self, forKey: .devID),
@@ -334,7 +334,7 @@ extension IOMMUFDObjects: Decodable {
 }
 
 extension IOVARange: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     self.init(start: try container.decodeHex64(forKey: .start), last: try container.decodeHex64(forKey: .last))
   }
@@ -399,7 +399,7 @@ struct DecodedVendor: Decodable {
 }
 
 extension HostIOMMUDevice: Decodable {
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     let type = try container.decode(String.self, forKey: .type)
     guard let backend = HostIOMMUBackend.allCases.first(where: { $0.qemuType == type }) else {

@@ -3,12 +3,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// `{"schema_version": 1, "error": {"message", "hints", "exit_status"}}`.
-public struct ErrorDocument: Encodable, Sendable {
-  public let message: String
-  public let hints: [String]
-  public let exitStatus: Int32
+package struct ErrorDocument: Encodable, Sendable {
+  package let message: String
+  package let hints: [String]
+  package let exitStatus: Int32
 
-  public init(message: String, hints: [String], exitStatus: Int32) {
+  package init(message: String, hints: [String], exitStatus: Int32) {
     self.message = message
     self.hints = hints
     self.exitStatus = exitStatus
@@ -17,7 +17,7 @@ public struct ErrorDocument: Encodable, Sendable {
   enum Key: String, CodingKey { case schemaVersion = "schema_version", error }
   enum ErrorKey: String, CodingKey { case message, hints, exitStatus = "exit_status" }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     var error = container.nestedContainer(keyedBy: ErrorKey.self, forKey: .error)
@@ -28,14 +28,14 @@ public struct ErrorDocument: Encodable, Sendable {
 }
 
 /// `hiodctl --json --version`: `{"schema_version", "hiodctl_version", "libpci_version"}`.
-public struct VersionDocument: Encodable, Sendable {
-  public init() {}
+package struct VersionDocument: Encodable, Sendable {
+  package init() {}
 
   enum Key: String, CodingKey {
     case schemaVersion = "schema_version", hiodctlVersion = "hiodctl_version", libpciVersion = "libpci_version"
   }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     try container.encode(HIODVersion.string, forKey: .hiodctlVersion)

@@ -2,18 +2,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// `{"schema_version", "status", "ready", "determined", "checks": [...], "warnings"}`.
-public struct HostDocument: Encodable, Sendable {
-  public let readiness: HostReadiness
-  public let warnings: [String]
+package struct HostDocument: Encodable, Sendable {
+  package let readiness: HostReadiness
+  package let warnings: [String]
 
-  public init(_ readiness: HostReadiness, warnings: [String]) {
+  package init(_ readiness: HostReadiness, warnings: [String]) {
     self.readiness = readiness
     self.warnings = warnings
   }
 
   enum Key: String, CodingKey { case schemaVersion = "schema_version", status, ready, determined, checks, warnings }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     try container.encode(readiness.status.rawValue, forKey: .status)
@@ -27,7 +27,7 @@ public struct HostDocument: Encodable, Sendable {
 extension ReadinessCheck: Encodable {
   enum Key: String, CodingKey { case id, title, status, determined, message, evidence, fix, code }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(id, forKey: .id)
     try container.encode(title, forKey: .title)

@@ -8,8 +8,8 @@
 // IDs are bare lower-case hex strings, as `lspci -n` prints them.
 
 /// The version of every JSON document hiodctl prints.
-public enum JSONSchema {
-  public static let version = 1
+package enum JSONSchema {
+  package static let version = 1
 }
 
 /// A JSON key known only at run time: a backend or vIOMMU model name, a register
@@ -22,10 +22,10 @@ struct NamedKey: CodingKey {
 }
 
 /// The document `hiodctl --json list` prints.
-public struct ListDocument: Encodable, Sendable {
-  public let inventory: HostInventory
+package struct ListDocument: Encodable, Sendable {
+  package let inventory: HostInventory
 
-  public init(_ inventory: HostInventory) {
+  package init(_ inventory: HostInventory) {
     self.inventory = inventory
   }
 
@@ -33,7 +33,7 @@ public struct ListDocument: Encodable, Sendable {
     case schemaVersion = "schema_version", host, devices, groups, warnings
   }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     try container.encode(HostEntry(sysroot: inventory.sysroot, facts: inventory.facts,
@@ -85,7 +85,7 @@ struct HostEntry: Encodable {
 extension PortACS: Encodable {
   enum Key: String, CodingKey { case port, type, acs, enabled, missing, devices }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(port.description, forKey: .port)
     try container.encode(type.rawValue, forKey: .type)
@@ -99,7 +99,7 @@ extension PortACS: Encodable {
 extension DeviceUse: Encodable {
   enum Key: String, CodingKey { case bdf, use }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(device.description, forKey: .bdf)
     try container.encode(use, forKey: .use)
@@ -157,7 +157,7 @@ struct DeviceEntry: Encodable {
 extension DeviceNode: Encodable {
   enum Key: String, CodingKey { case path, present }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(path, forKey: .path)
     try container.encode(present, forKey: .present)
@@ -167,7 +167,7 @@ extension DeviceNode: Encodable {
 extension VFIOCdev: Encodable {
   enum Key: String, CodingKey { case name, path, dev, present }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(name, forKey: .name)
     try container.encode(node.path, forKey: .path)
@@ -182,7 +182,7 @@ extension IOMMUGroup: Encodable {
     case vfioNode = "vfio_node", viable, blockers
   }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(id, forKey: .id)
     try container.encode(type, forKey: .type)
@@ -200,7 +200,7 @@ extension IOMMUGroup: Encodable {
 extension GroupMember: Encodable {
   enum Key: String, CodingKey { case device, driver }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(name, forKey: .device)
     try container.encode(driver, forKey: .driver)
@@ -210,7 +210,7 @@ extension GroupMember: Encodable {
 extension ReservedRegion: Encodable {
   enum Key: String, CodingKey { case start, end, type }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(start.hex64, forKey: .start)
     try container.encode(end.hex64, forKey: .end)
@@ -223,7 +223,7 @@ extension IOMMUUnit: Encodable {
   enum IntelKey: String, CodingKey { case version, cap, ecap }
   enum AMDKey: String, CodingKey { case cap, features }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(name, forKey: .name)
     try container.encode(vendor.rawValue, forKey: .vendor)
@@ -248,7 +248,7 @@ extension IOMMUUnit: Encodable {
 extension UnsafeInterruptsPolicy: Encodable {
   enum Key: String, CodingKey { case vfioIOMMUType1 = "vfio_iommu_type1", iommufd }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(vfioType1, forKey: .vfioIOMMUType1)
     try container.encode(iommufd, forKey: .iommufd)
@@ -258,7 +258,7 @@ extension UnsafeInterruptsPolicy: Encodable {
 extension Diagnosis: Encodable {
   enum Key: String, CodingKey { case severity, code, message, hint }
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(severity.rawValue, forKey: .severity)
     try container.encode(code, forKey: .code)

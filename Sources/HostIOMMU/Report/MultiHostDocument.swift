@@ -2,18 +2,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// `{"schema_version": 1, "hosts": [{"name", "file", "<key>": <the command's document>}]}`.
-public struct MultiHostDocument<Document: Encodable & Sendable>: Encodable, Sendable {
-  public let key: String
-  public let hosts: [(name: String?, file: String?, document: Document)]
+package struct MultiHostDocument<Document: Encodable & Sendable>: Encodable, Sendable {
+  package let key: String
+  package let hosts: [(name: String?, file: String?, document: Document)]
 
-  public init(key: String, hosts: [(name: String?, file: String?, document: Document)]) {
+  package init(key: String, hosts: [(name: String?, file: String?, document: Document)]) {
     self.key = key
     self.hosts = hosts
   }
 
   typealias Key = NamedKey
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: Key(stringValue: "schema_version"))
     var list = container.nestedUnkeyedContainer(forKey: Key(stringValue: "hosts"))

@@ -10,22 +10,22 @@ import Glibc
 /// `indirect`: the payloads are large and boxing them makes a copy one retain; the
 /// inline multi-payload layout's generated copy also read payload padding, which
 /// valgrind reported as use of uninitialised memory (scripts/memcheck).
-public indirect enum RealizeOutcome: Hashable, Sendable {
+package indirect enum RealizeOutcome: Hashable, Sendable {
   case realized(HostIOMMUDevice)
   case failed(RealizeFailure)
 }
 
 /// Where and when a snapshot was taken.
-public struct SnapshotMetadata: Hashable, Sendable {
-  public var hiodctlVersion: String
+package struct SnapshotMetadata: Hashable, Sendable {
+  package var hiodctlVersion: String
   /// `2026-11-21T12:00:00Z`, UTC.
-  public var created: String
-  public var hostname: String
+  package var created: String
+  package var hostname: String
   /// `uname -r` (or /proc/sys/kernel/osrelease of a captured tree).
-  public var kernelRelease: String?
-  public var kernelVersion: String?
+  package var kernelRelease: String?
+  package var kernelVersion: String?
 
-  public init(hiodctlVersion: String, created: String, hostname: String, kernelRelease: String?, kernelVersion: String?) {
+  package init(hiodctlVersion: String, created: String, hostname: String, kernelRelease: String?, kernelVersion: String?) {
     self.hiodctlVersion = hiodctlVersion
     self.created = created
     self.hostname = hostname
@@ -36,14 +36,14 @@ public struct SnapshotMetadata: Hashable, Sendable {
 
 /// `hiodctl snapshot`: the host as `list` sees it, and for every VFIO-bound device the
 /// outcome of each backend (legacy, iommufd, sysfs) with its provenance.
-public struct HostSnapshot: Sendable {
-  public static let kind = "hiodctl-snapshot"
+package struct HostSnapshot: Sendable {
+  package static let kind = "hiodctl-snapshot"
 
-  public var metadata: SnapshotMetadata
-  public var inventory: HostInventory
-  public var outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]]
+  package var metadata: SnapshotMetadata
+  package var inventory: HostInventory
+  package var outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]]
 
-  public init(
+  package init(
     metadata: SnapshotMetadata, inventory: HostInventory,
     outcomes: [PCIAddress: [HostIOMMUBackend: RealizeOutcome]]
   ) {
@@ -55,16 +55,16 @@ public struct HostSnapshot: Sendable {
   /// The backends a snapshot can record for each VFIO-bound device, in the order they
   /// are realized. Legacy first: it never opens the device, so it sees the host as it
   /// was before iommufd bound it.
-  public static let recordedBackends: [HostIOMMUBackend] = [.legacy, .iommufd, .sysfs]
+  package static let recordedBackends: [HostIOMMUBackend] = [.legacy, .iommufd, .sysfs]
 
   /// What a snapshot records unless told otherwise: the backends that do not open (and
   /// so do not reset) the device.
-  public static let defaultBackends: [HostIOMMUBackend] = [.legacy, .sysfs]
+  package static let defaultBackends: [HostIOMMUBackend] = [.legacy, .sysfs]
 
   /// Takes a snapshot of the host under `root`: scans it and realizes every VFIO-bound
   /// device with each of `backends` (iommufd only when asked: its bind resets the
   /// device), releasing everything after each.
-  public static func take(
+  package static func take(
     _ root: SystemRoot, options: HostInventory.Options = .init(),
     backends: [HostIOMMUBackend] = defaultBackends, allowBusReset: Bool = false
   ) throws(HIODError) -> HostSnapshot {
@@ -73,7 +73,7 @@ public struct HostSnapshot: Sendable {
 
   /// The same, for an inventory of `root` already scanned (the caller looked at it first,
   /// to announce the resets an iommufd bind makes).
-  public static func take(
+  package static func take(
     _ root: SystemRoot, inventory: HostInventory, backends: [HostIOMMUBackend] = defaultBackends,
     allowBusReset: Bool = false
   ) -> HostSnapshot {
@@ -93,15 +93,15 @@ public struct HostSnapshot: Sendable {
   }
 
   /// A realizer that answers from the recorded outcomes instead of the kernel.
-  public var realizer: HostIOMMURealizer { HostIOMMURealizer(recorded: outcomes) }
+  package var realizer: HostIOMMURealizer { HostIOMMURealizer(recorded: outcomes) }
 }
 
 extension SnapshotMetadata {
   /// This machine's name (or, under --sysroot, the tree's).
-  public static func currentHostname(_ root: SystemRoot) -> String { current(root).hostname }
+  package static func currentHostname(_ root: SystemRoot) -> String { current(root).hostname }
 
   /// Now, as snapshots record it (SOURCE_DATE_EPOCH when set).
-  public static func currentTimestamp() -> String { timestamp() }
+  package static func currentTimestamp() -> String { timestamp() }
 
   /// Now, this machine (or, under --sysroot, what the tree's /proc says).
   static func current(_ root: SystemRoot) -> SnapshotMetadata {

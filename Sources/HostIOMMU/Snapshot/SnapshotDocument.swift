@@ -23,7 +23,7 @@ extension HostSnapshot: Codable {
 
   typealias BackendKey = NamedKey
 
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
     try container.encode(Self.kind, forKey: .kind)
@@ -56,7 +56,7 @@ extension HostSnapshot: Codable {
     }
   }
 
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     let kernel = try container.decodeIfPresent([String: String?].self, forKey: .kernel) ?? [:]
     metadata = SnapshotMetadata(
@@ -104,11 +104,11 @@ extension KeyedDecodingContainer {
 
 extension HostSnapshot {
   /// Snapshots are at most this large; a larger file is refused rather than read.
-  public static let sizeLimit = 256 << 20
+  package static let sizeLimit = 256 << 20
 
   /// Reads a snapshot file (`-`: standard input), checking it is one and that this
   /// hiodctl understands it.
-  public static func load(_ path: String) throws(HIODError) -> HostSnapshot {
+  package static func load(_ path: String) throws(HIODError) -> HostSnapshot {
     let bytes: [UInt8]
     let stdin = path == "-"
     // The live root resolves paths unchanged, so a relative path stays relative.
@@ -122,7 +122,7 @@ extension HostSnapshot {
   }
 
   /// Decodes snapshot bytes; `source` names them in messages.
-  public static func decode(_ bytes: [UInt8], source: String) throws(HIODError) -> HostSnapshot {
+  package static func decode(_ bytes: [UInt8], source: String) throws(HIODError) -> HostSnapshot {
     let data = Data(bytes)
     let header: SnapshotHeader
     do {
@@ -227,11 +227,11 @@ extension SnapshotMetadata {
   /// Refuses a SOURCE_DATE_EPOCH that is not a time (reproducible-builds.org: a decimal
   /// count of seconds since 1970; "the build should fail" on anything else) instead of
   /// recording a garbage `created`.
-  public static func validateSourceDateEpoch() throws(HIODError) {
+  package static func validateSourceDateEpoch() throws(HIODError) {
     try validateSourceDateEpoch(getenv("SOURCE_DATE_EPOCH").map { PathBytes.decode(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) })
   }
 
-  public static func validateSourceDateEpoch(_ value: String?) throws(HIODError) {
+  package static func validateSourceDateEpoch(_ value: String?) throws(HIODError) {
     guard let value else { return }
     guard !value.isEmpty, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
       throw HIODError(

@@ -7,10 +7,10 @@ import SystemPackage
 /// Writes files the way node-feature-discovery and node_exporter's textfile collector
 /// need them: a hidden temporary file in the same directory (both ignore dot-files),
 /// flushed to disk, then renamed over the target. A failed write leaves the old file.
-public enum AtomicFile {
+package enum AtomicFile {
   /// `exactMode`: give the file `mode` whatever the umask (the mode of the file it
   /// replaces, which -o keeps).
-  public static func write(
+  package static func write(
     _ bytes: [UInt8], to path: String, mode: UInt32 = 0o644, exactMode: Bool = false
   ) throws(HIODError) {
     let slash = path.lastIndex(of: "/")

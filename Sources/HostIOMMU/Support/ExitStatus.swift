@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// How a hiodctl invocation ended. The raw values are part of the contract.
-public enum ExitStatus: Int32, Sendable, Comparable {
+package enum ExitStatus: Int32, Sendable, Comparable {
   /// Success; for `check`, every checked device is compatible.
   case success = 0
   /// A check found an incompatible device.
@@ -14,7 +14,7 @@ public enum ExitStatus: Int32, Sendable, Comparable {
   /// The command line was wrong (`EX_USAGE` from sysexits.h).
   case usage = 64
 
-  public static func < (lhs: ExitStatus, rhs: ExitStatus) -> Bool {
+  package static func < (lhs: ExitStatus, rhs: ExitStatus) -> Bool {
     lhs.rawValue < rhs.rawValue
   }
 }

@@ -1,7 +1,7 @@
 // hiodctl — the one error type the domain throws: what failed, why, and what to do.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-public import SystemPackage
+package import SystemPackage
 
 /// An error hiodctl reports to its user as `hiodctl: <message>` plus hint lines.
 ///
@@ -9,9 +9,9 @@ public import SystemPackage
 /// so every message names the object it is about and the same cause is always worded
 /// the same way. `code` is a struct over a private enum so new codes can be added
 /// without breaking switches elsewhere.
-public struct HIODError: Error, Sendable, CustomStringConvertible {
+package struct HIODError: Error, Sendable, CustomStringConvertible {
   /// The category of failure; decides the exit status.
-  public struct Code: Hashable, Sendable, CustomStringConvertible {
+  package struct Code: Hashable, Sendable, CustomStringConvertible {
     private enum Storage: String, Hashable, Sendable {
       case usage, notFound, io, libpci, noMatch
     }
@@ -19,28 +19,28 @@ public struct HIODError: Error, Sendable, CustomStringConvertible {
     private init(_ storage: Storage) { self.storage = storage }
 
     /// The command line was wrong.
-    public static let usage = Code(.usage)
+    package static let usage = Code(.usage)
     /// Something named on the command line does not exist.
-    public static let notFound = Code(.notFound)
+    package static let notFound = Code(.notFound)
     /// Reading the host (sysfs, device nodes) failed.
-    public static let io = Code(.io)
+    package static let io = Code(.io)
     /// libpci reported an error.
-    public static let libpci = Code(.libpci)
+    package static let libpci = Code(.libpci)
     /// A filter matched no device.
-    public static let noMatch = Code(.noMatch)
+    package static let noMatch = Code(.noMatch)
 
-    public var description: String { storage.rawValue }
+    package var description: String { storage.rawValue }
   }
 
-  public let code: Code
+  package let code: Code
   /// One sentence, lower-case start, no trailing period, naming the object.
-  public let message: String
+  package let message: String
   /// Zero or more suggestions, each printed on its own `hint:` line.
-  public let hints: [String]
+  package let hints: [String]
   /// The errno behind the failure, when there was one.
-  public let underlying: Errno?
+  package let underlying: Errno?
 
-  public init(_ code: Code, _ message: String, hints: [String] = [], underlying: Errno? = nil) {
+  package init(_ code: Code, _ message: String, hints: [String] = [], underlying: Errno? = nil) {
     self.code = code
     self.message = message
     self.hints = hints
@@ -48,11 +48,11 @@ public struct HIODError: Error, Sendable, CustomStringConvertible {
   }
 
   /// The exit status this error ends the process with.
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     code == .usage ? .usage : .runtimeError
   }
 
-  public var description: String {
+  package var description: String {
     ([message] + hints.map { "hint: \($0)" }).joined(separator: "\n")
   }
 }

@@ -18,7 +18,7 @@ import Glibc  // memchr
 /// system calls (Kernel/Syscalls.swift) and libpci's parameters, `bytes` for what is
 /// written to a terminal (the user sees the bytes they typed). JSON cannot carry such
 /// bytes; `jsonSafe` turns each escape into U+FFFD there.
-public enum PathBytes {
+package enum PathBytes {
   /// The first escape code point; the escape of byte `b` is `escapeBase + b`.
   static let escapeBase: UInt32 = 0x10_FF00
 
@@ -26,7 +26,7 @@ public enum PathBytes {
   static func isEscape(_ scalar: Unicode.Scalar) -> Bool { scalar.value >= escapeBase }
 
   /// The string of `bytes`: UTF-8 where it is valid, one escape per other byte.
-  public static func decode(_ bytes: some Collection<UInt8>) -> String {
+  package static func decode(_ bytes: some Collection<UInt8>) -> String {
     let bytes = Array(bytes)
     // The common case, valid UTF-8 without anything to escape, is decoded as usual.
     if !bytes.contains(where: { $0 >= 0x80 }) || (validScalars(bytes) != nil && !bytes.contains(0xF4)) {
@@ -47,7 +47,7 @@ public enum PathBytes {
   }
 
   /// The bytes `decode` was given: escapes back to their byte, the rest as UTF-8.
-  public static func bytes(_ string: String) -> [UInt8] {
+  package static func bytes(_ string: String) -> [UInt8] {
     guard mayContainEscapes(string) else { return Array(string.utf8) }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(string.utf8.count)
@@ -63,7 +63,7 @@ public enum PathBytes {
 
   /// Runs `body` with a NUL-terminated C string of the raw bytes of `string`. The pointer
   /// is valid only inside `body`.
-  public static func withCString<Result, Failure: Error>(
+  package static func withCString<Result, Failure: Error>(
     _ string: String, _ body: (UnsafePointer<CChar>) throws(Failure) -> Result
   ) throws(Failure) -> Result {
     // The common case: no escapes, so the string's own UTF-8 is the bytes (no copy; every
@@ -95,7 +95,7 @@ public enum PathBytes {
   }
 
   /// `string` with every escape shown as `\xNN`: for messages that must stay valid text.
-  public static func displayed(_ string: String) -> String {
+  package static func displayed(_ string: String) -> String {
     guard mayContainEscapes(string) else { return string }
     var shown = String.UnicodeScalarView()
     for scalar in string.unicodeScalars {
@@ -109,7 +109,7 @@ public enum PathBytes {
   }
 
   /// UTF-8 text for a JSON document: each escape becomes U+FFFD, which JSON can carry.
-  public static func jsonSafe(_ utf8: [UInt8]) -> [UInt8] {
+  package static func jsonSafe(_ utf8: [UInt8]) -> [UInt8] {
     // An escape is F4 8F BC..BF xx in UTF-8; nothing else hiodctl writes starts with F4 8F.
     guard containsLeadF4(utf8) else { return utf8 }
     var output: [UInt8] = []
@@ -184,7 +184,7 @@ public enum PathBytes {
 extension PathBytes {
   /// The process's arguments without the program name, each decoded byte for byte
   /// (`CommandLine.arguments` repairs invalid UTF-8 to U+FFFD).
-  public static func arguments() -> [String] {
+  package static func arguments() -> [String] {
     (1..<Int(CommandLine.argc)).map { position in
       guard let argument = CommandLine.unsafeArgv[position] else { return "" }
       var length = 0

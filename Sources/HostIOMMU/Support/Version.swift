@@ -3,11 +3,11 @@
 
 import CLibPCI
 
-public enum HIODVersion {
-  public static let string = "0.1.0"
+package enum HIODVersion {
+  package static let string = "0.1.0"
 
   /// libpci's version, from the header hiodctl was built against (0x030900 → "3.9.0").
-  public static var libpci: String {
+  package static var libpci: String {
     let version = Int(PCI_LIB_VERSION)
     return "\(version >> 16).\((version >> 8) & 0xff).\(version & 0xff)"
   }

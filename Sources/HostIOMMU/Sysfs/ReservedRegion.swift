@@ -6,29 +6,29 @@
 ///
 /// The file format is one `0x%016llx 0x%016llx %s` line per region: start, inclusive
 /// end, type (Documentation/ABI/testing/sysfs-kernel-iommu_groups).
-public struct ReservedRegion: Hashable, Sendable {
-  public var start: UInt64
+package struct ReservedRegion: Hashable, Sendable {
+  package var start: UInt64
   /// Inclusive, as the kernel prints it.
-  public var end: UInt64
-  public var type: Kind
+  package var end: UInt64
+  package var type: Kind
 
   /// The kernel's region types; others are kept verbatim (the set has grown before).
-  public struct Kind: RawRepresentable, Hashable, Sendable {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
+  package struct Kind: RawRepresentable, Hashable, Sendable {
+    package let rawValue: String
+    package init(rawValue: String) { self.rawValue = rawValue }
 
     /// Identity-mapped firmware memory (RMRR, IVMD) the device keeps using.
-    public static let direct = Kind(rawValue: "direct")
+    package static let direct = Kind(rawValue: "direct")
     /// Like `direct`, but may be dropped when the device is assigned (USB, GFX RMRRs);
     /// VFIO does not exclude these from the IOVA space.
-    public static let directRelaxable = Kind(rawValue: "direct-relaxable")
+    package static let directRelaxable = Kind(rawValue: "direct-relaxable")
     /// Never usable for DMA.
-    public static let reserved = Kind(rawValue: "reserved")
+    package static let reserved = Kind(rawValue: "reserved")
     /// The MSI doorbell window (hardware or software MSI).
-    public static let msi = Kind(rawValue: "msi")
+    package static let msi = Kind(rawValue: "msi")
   }
 
-  public init(start: UInt64, end: UInt64, type: Kind) {
+  package init(start: UInt64, end: UInt64, type: Kind) {
     self.start = start
     self.end = end
     self.type = type
@@ -36,7 +36,7 @@ public struct ReservedRegion: Hashable, Sendable {
 
   /// Parses the whole file. Lines that do not parse are reported (1-based line number
   /// and text) and skipped; the rest are kept, so one bad line does not hide the others.
-  public static func parseFile(_ text: String) -> (regions: [ReservedRegion], problems: [String]) {
+  package static func parseFile(_ text: String) -> (regions: [ReservedRegion], problems: [String]) {
     var regions: [ReservedRegion] = []
     var problems: [String] = []
     var number = 0
@@ -56,7 +56,7 @@ public struct ReservedRegion: Hashable, Sendable {
 
   /// Parses one `0xSTART 0xEND TYPE` line. Works on the UTF-8 bytes: the file is
   /// ASCII when sane, and this runs once per group (thousands on SR-IOV hosts).
-  public static func parseLine(_ line: Substring) -> ReservedRegion? {
+  package static func parseLine(_ line: Substring) -> ReservedRegion? {
     let fields = line.utf8.split(whereSeparator: \.isASCIIWhitespace)
     guard fields.count == 3,
       let start = UInt64(hexPrefixed: fields[0]),
@@ -91,7 +91,7 @@ extension UInt64 {
   }
 
   /// `0x` and sixteen digits: how hiodctl prints addresses and 64-bit registers.
-  public var hex64: String { "0x" + hex(width: 16) }
+  package var hex64: String { "0x" + hex(width: 16) }
 }
 
 extension StringProtocol {

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import Glibc  // the O_* and access mode constants
-public import SystemPackage
+package import SystemPackage
 
 /// A read-only view of a system tree (sysfs, device nodes, procfs) rooted at `path`.
 ///
@@ -10,22 +10,22 @@ public import SystemPackage
 /// prefixed here, so a fixture tree captured from another machine is read exactly like
 /// the live host. Nothing here writes, and every failure is returned as a value: a
 /// vanished or unreadable file is an answer to report, never a crash.
-public struct SystemRoot: Sendable {
+package struct SystemRoot: Sendable {
   /// The root directory, without a trailing slash unless it is `/` itself.
-  public let path: String
+  package let path: String
 
   /// Sysfs attributes are at most a page; 64 KiB bounds a hostile or broken file.
-  public static let attributeLimit = 64 * 1024
+  package static let attributeLimit = 64 * 1024
 
   /// The live host.
-  public static let host = SystemRoot(uncheckedPath: "/")
+  package static let host = SystemRoot(uncheckedPath: "/")
 
   init(uncheckedPath: String) {
     self.path = uncheckedPath
   }
 
   /// Opens `path` as a system root, checking that it is a readable directory.
-  public init(validating path: String) throws(HIODError) {
+  package init(validating path: String) throws(HIODError) {
     var trimmed = path
     while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
     guard !trimmed.isEmpty else {
@@ -49,10 +49,10 @@ public struct SystemRoot: Sendable {
   }
 
   /// Whether this is the live host rather than a fixture tree.
-  public var isHost: Bool { path == "/" }
+  package var isHost: Bool { path == "/" }
 
   /// The on-disk location of the host path `absolute` (which starts with `/`).
-  public func resolve(_ absolute: String) -> String {
+  package func resolve(_ absolute: String) -> String {
     isHost ? absolute : path + absolute
   }
 
@@ -60,18 +60,18 @@ public struct SystemRoot: Sendable {
   ///
   /// Invalid UTF-8 is repaired rather than rejected; the parsers then decide whether
   /// the content makes sense. A file longer than `limit` fails with `.fileTooLarge`.
-  public func readText(_ absolute: String, limit: Int = attributeLimit) -> Result<String, Errno> {
+  package func readText(_ absolute: String, limit: Int = attributeLimit) -> Result<String, Errno> {
     readBytes(absolute, limit: limit).map { String(decoding: $0, as: UTF8.self) }
   }
 
   /// Reads a file's bytes; a file longer than `limit` fails with `.fileTooLarge`.
-  public func readBytes(_ absolute: String, limit: Int) -> Result<[UInt8], Errno> {
+  package func readBytes(_ absolute: String, limit: Int) -> Result<[UInt8], Errno> {
     read(absolute, limit: limit, truncating: false)
   }
 
   /// Reads at most the first `maxBytes` bytes of a file (for files that can be long but
   /// whose answer is at the start, like /proc/cpuinfo).
-  public func readPrefix(_ absolute: String, maxBytes: Int) -> Result<[UInt8], Errno> {
+  package func readPrefix(_ absolute: String, maxBytes: Int) -> Result<[UInt8], Errno> {
     read(absolute, limit: maxBytes, truncating: true)
   }
 
@@ -117,13 +117,13 @@ public struct SystemRoot: Sendable {
   }
 
   /// The target of the symbolic link at `absolute`, as stored (usually relative).
-  public func readLink(_ absolute: String) -> Result<String, Errno> {
+  package func readLink(_ absolute: String) -> Result<String, Errno> {
     Result { () throws(Errno) -> String in try Syscall.readLink(resolve(absolute)) }
   }
 
   /// The last path component of the link target at `absolute` (how sysfs names the
   /// group of `iommu_group`, the driver of `driver`, the unit of `iommu`).
-  public func readLinkBasename(_ absolute: String) -> Result<String, Errno> {
+  package func readLinkBasename(_ absolute: String) -> Result<String, Errno> {
     readLink(absolute).map(Self.basename)
   }
 
@@ -138,7 +138,7 @@ public struct SystemRoot: Sendable {
   }
 
   /// The names in directory `absolute`, without `.` and `..`, in directory order.
-  public func directoryEntries(_ absolute: String) -> Result<[String], Errno> {
+  package func directoryEntries(_ absolute: String) -> Result<[String], Errno> {
     Result { () throws(Errno) -> [String] in
       let directory = try Syscall.open(resolve(absolute), Self.directoryFlags)
       return Syscall.directoryEntryNames(directory)
@@ -148,18 +148,18 @@ public struct SystemRoot: Sendable {
   /// Opens the directory at `absolute` so that several files in it can be read without
   /// walking the whole path again for each (a quarter of `list`'s time on a
   /// 4096-function host went to path lookups before this).
-  public func openDirectory(_ absolute: String) throws(Errno) -> OpenDirectory {
+  package func openDirectory(_ absolute: String) throws(Errno) -> OpenDirectory {
     OpenDirectory(descriptor: try Syscall.open(resolve(absolute), Self.directoryFlags), absolute: absolute)
   }
 
   /// Whether something exists at `absolute` (a dangling symlink counts as absent).
-  public func exists(_ absolute: String) -> Bool {
+  package func exists(_ absolute: String) -> Bool {
     (try? Syscall.access(resolve(absolute), F_OK)) != nil
   }
 
   /// Whether the calling user may open `absolute` for reading and writing, which is
   /// what VFIO and iommufd nodes need.
-  public func isReadWritable(_ absolute: String) -> Bool {
+  package func isReadWritable(_ absolute: String) -> Bool {
     (try? Syscall.access(resolve(absolute), R_OK | W_OK)) != nil
   }
 }
@@ -167,9 +167,9 @@ public struct SystemRoot: Sendable {
 /// A directory of the system tree held open: the files in it
 /// are read relative to it. Paths given to its methods are relative; `absolute` is the
 /// host path, for messages.
-public struct OpenDirectory: ~Copyable {
+package struct OpenDirectory: ~Copyable {
   private let descriptor: OwnedDescriptor
-  public let absolute: String
+  package let absolute: String
 
   fileprivate init(descriptor: consuming OwnedDescriptor, absolute: String) {
     self.descriptor = descriptor
@@ -177,7 +177,7 @@ public struct OpenDirectory: ~Copyable {
   }
 
   /// Reads the text file `relative` (see `SystemRoot.readText`).
-  public func readText(_ relative: String, limit: Int = SystemRoot.attributeLimit)
+  package func readText(_ relative: String, limit: Int = SystemRoot.attributeLimit)
     -> Result<String, Errno>
   {
     Result { () throws(Errno) -> [UInt8] in
@@ -186,15 +186,15 @@ public struct OpenDirectory: ~Copyable {
     }.map { String(decoding: $0, as: UTF8.self) }
   }
 
-  public func readLink(_ relative: String) -> Result<String, Errno> {
+  package func readLink(_ relative: String) -> Result<String, Errno> {
     Result { () throws(Errno) -> String in try Syscall.readLink(relative, in: descriptor) }
   }
 
-  public func readLinkBasename(_ relative: String) -> Result<String, Errno> {
+  package func readLinkBasename(_ relative: String) -> Result<String, Errno> {
     readLink(relative).map(SystemRoot.basename)
   }
 
-  public func directoryEntries(_ relative: String) -> Result<[String], Errno> {
+  package func directoryEntries(_ relative: String) -> Result<[String], Errno> {
     Result { () throws(Errno) -> [String] in
       let directory = try Syscall.open(relative, SystemRoot.directoryFlags, in: descriptor)
       return Syscall.directoryEntryNames(directory)
@@ -202,7 +202,7 @@ public struct OpenDirectory: ~Copyable {
   }
 
   /// Whether something exists at `relative` (a dangling symlink counts as absent).
-  public func exists(_ relative: String) -> Bool {
+  package func exists(_ relative: String) -> Bool {
     (try? Syscall.access(relative, F_OK, in: descriptor)) != nil
   }
 }

@@ -7,14 +7,14 @@
 /// Pure: everything it reads was gathered before (realizations, host facts). QEMU stops
 /// at the first error; this reports every one, marking those QEMU would not reach
 /// (`Finding.qemuStopsEarlierAt`), and names the one QEMU prints (`CheckReport.qemuError`).
-public enum VIOMMUChecker {
+package enum VIOMMUChecker {
   /// Checks `devices` behind `configuration`, as the VM `invocation` assigns them (the
   /// devices in `invocation.devices` order; nil: the canonical command line of the flags).
   ///
   /// Devices are evaluated in QEMU's plug order — cold-plugged ones in the order given,
   /// then hot-plugged ones — because state carries from one device to the next (a group's
   /// address space, virtio-iommu's page-size mask). The report lists them in input order.
-  public static func check(
+  package static func check(
     _ configuration: VIOMMUConfiguration, devices: [DeviceCheckInput], host: HostFacts,
     invocation: VMInvocation? = nil, vmPerDevice: Bool = false
   ) -> CheckReport {

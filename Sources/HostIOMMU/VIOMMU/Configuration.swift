@@ -5,7 +5,7 @@
 // Defaults and the releases that have each property: the property table (QEMU/PropertyTable.swift).
 
 /// The vIOMMU models QEMU can put in front of an assigned device.
-public enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
+package enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
   /// intel-iommu (q35).
   case intel
   /// virtio-iommu-pci (any machine).
@@ -18,7 +18,7 @@ public enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
   case none
 
   /// QEMU's device type name.
-  public var qemuDevice: String {
+  package var qemuDevice: String {
     switch self {
     case .intel: "intel-iommu"
     case .virtio: "virtio-iommu-pci"
@@ -29,7 +29,7 @@ public enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
   }
 
   /// libvirt's `<iommu model=…>` value.
-  public var libvirtModel: String {
+  package var libvirtModel: String {
     switch self {
     case .intel: "intel"
     case .virtio: "virtio"
@@ -41,7 +41,7 @@ public enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
 }
 
 /// virtio-iommu's `granule` property: the smallest page size the vIOMMU offers the guest.
-public enum Granule: String, Sendable, CaseIterable, Hashable {
+package enum Granule: String, Sendable, CaseIterable, Hashable {
   /// 4 KiB and up.
   case k4 = "4k"
   /// 8 KiB and up.
@@ -54,7 +54,7 @@ public enum Granule: String, Sendable, CaseIterable, Hashable {
   case host
 
   /// The page size in bytes; nil for `host` (the host's page size).
-  public var bytes: UInt64? {
+  package var bytes: UInt64? {
     switch self {
     case .k4: 4 << 10
     case .k8: 8 << 10
@@ -67,14 +67,14 @@ public enum Granule: String, Sendable, CaseIterable, Hashable {
 
 /// The CPU architecture the VM emulates, which decides the default machine of
 /// virtio-iommu (q35 on x86, virt on Arm) and so its default aw-bits.
-public enum GuestArchitecture: String, Sendable, Hashable, CaseIterable {
+package enum GuestArchitecture: String, Sendable, Hashable, CaseIterable {
   /// An x86 guest (q35, i440fx).
   case x86
   /// An Arm guest (virt).
   case arm
 
   /// The architecture hiodctl itself was built for: the usual host of the VM.
-  public static var native: GuestArchitecture {
+  package static var native: GuestArchitecture {
     #if arch(arm64) || arch(arm)
       .arm
     #else
@@ -86,14 +86,14 @@ public enum GuestArchitecture: String, Sendable, Hashable, CaseIterable {
 /// What the user set explicitly; a property not set takes QEMU's default for the release
 /// and machine. Each explicit property remembers the QEMU name it was written with: a name
 /// a release does not have (`x-flts` on 11.1) is QEMU's "Property ... not found".
-public struct VIOMMUOptions: Hashable, Sendable {
+package struct VIOMMUOptions: Hashable, Sendable {
   /// The explicit values.
-  public private(set) var values: [VIOMMUProperty: PropertyValue] = [:]
+  package private(set) var values: [VIOMMUProperty: PropertyValue] = [:]
   /// The QEMU name each explicit value was written with; absent: the release's own name.
-  public private(set) var spellings: [VIOMMUProperty: String] = [:]
+  package private(set) var spellings: [VIOMMUProperty: String] = [:]
 
   /// Options with only the given ones set; `VIOMMUOptions()` sets none.
-  public init(
+  package init(
     awBits: Int? = nil, cachingMode: Bool? = nil, scalableMode: Bool? = nil, xFlts: Bool? = nil,
     fs1gp: Bool? = nil, granule: Granule? = nil, accel: Bool? = nil, oas: Int? = nil,
     ssidsize: Int? = nil, ril: Bool? = nil, ats: Bool? = nil, dmaRemap: Bool? = nil, pasidBits: Int? = nil
@@ -114,7 +114,7 @@ public struct VIOMMUOptions: Hashable, Sendable {
   }
 
   /// The explicit value of `property`; setting it keeps the spelling it had.
-  public subscript(_ property: VIOMMUProperty) -> PropertyValue? {
+  package subscript(_ property: VIOMMUProperty) -> PropertyValue? {
     get { values[property] }
     set {
       values[property] = newValue
@@ -123,13 +123,13 @@ public struct VIOMMUOptions: Hashable, Sendable {
   }
 
   /// Sets `property` as written under QEMU's name `name` (nil: the release's own name).
-  public mutating func set(_ property: VIOMMUProperty, _ value: PropertyValue, spelledAs name: String?) {
+  package mutating func set(_ property: VIOMMUProperty, _ value: PropertyValue, spelledAs name: String?) {
     values[property] = value
     spellings[property] = name
   }
 
   /// Unsets `property`: QEMU's default applies again.
-  public mutating func clear(_ property: VIOMMUProperty) {
+  package mutating func clear(_ property: VIOMMUProperty) {
     values[property] = nil
     spellings[property] = nil
   }
@@ -144,83 +144,83 @@ public struct VIOMMUOptions: Hashable, Sendable {
   private mutating func put(_ property: VIOMMUProperty, _ value: PropertyValue?) { self[property] = value }
 
   /// intel-iommu / virtio-iommu `aw-bits`.
-  public var awBits: Int? {
+  package var awBits: Int? {
     get { int(.awBits) }
     set { put(.awBits, newValue.map(PropertyValue.int)) }
   }
   /// intel-iommu `caching-mode`.
-  public var cachingMode: Bool? {
+  package var cachingMode: Bool? {
     get { bool(.cachingMode) }
     set { put(.cachingMode, newValue.map(PropertyValue.bool)) }
   }
   /// intel-iommu `x-scalable-mode` (`scalable-mode` from 11.1).
-  public var scalableMode: Bool? {
+  package var scalableMode: Bool? {
     get { bool(.scalableMode) }
     set { put(.scalableMode, newValue.map(PropertyValue.bool)) }
   }
   /// intel-iommu `x-flts` (`fsts` from 11.1): first-stage translation.
-  public var xFlts: Bool? {
+  package var xFlts: Bool? {
     get { bool(.firstStage) }
     set { put(.firstStage, newValue.map(PropertyValue.bool)) }
   }
   /// intel-iommu `fs1gp` (first-stage 1 GiB pages).
-  public var fs1gp: Bool? {
+  package var fs1gp: Bool? {
     get { bool(.fs1gp) }
     set { put(.fs1gp, newValue.map(PropertyValue.bool)) }
   }
   /// intel-iommu `pasid-bits` (11.1).
-  public var pasidBits: Int? {
+  package var pasidBits: Int? {
     get { int(.pasidBits) }
     set { put(.pasidBits, newValue.map(PropertyValue.int)) }
   }
   /// virtio-iommu `granule`.
-  public var granule: Granule? {
+  package var granule: Granule? {
     get { values[.granule]?.wordValue.flatMap(Granule.init(rawValue:)) }
     set { put(.granule, newValue.map { .word($0.rawValue) }) }
   }
   /// arm-smmuv3 `accel`.
-  public var accel: Bool? {
+  package var accel: Bool? {
     get { bool(.accel) }
     set { put(.accel, newValue.map(PropertyValue.bool)) }
   }
   /// arm-smmuv3 `oas` (output address size in bits).
-  public var oas: Int? {
+  package var oas: Int? {
     get { int(.oas) }
     set { put(.oas, newValue.map(PropertyValue.int)) }
   }
   /// arm-smmuv3 `ssidsize` (SubstreamID bits).
-  public var ssidsize: Int? {
+  package var ssidsize: Int? {
     get { int(.ssidsize) }
     set { put(.ssidsize, newValue.map(PropertyValue.int)) }
   }
   /// arm-smmuv3 `ril` (range invalidation).
-  public var ril: Bool? {
+  package var ril: Bool? {
     get { bool(.ril) }
     set { put(.ril, newValue.map(PropertyValue.bool)) }
   }
   /// arm-smmuv3 `ats`.
-  public var ats: Bool? {
+  package var ats: Bool? {
     get { bool(.ats) }
     set { put(.ats, newValue.map(PropertyValue.bool)) }
   }
   /// amd-iommu `dma-remap` (10.2).
-  public var dmaRemap: Bool? {
+  package var dmaRemap: Bool? {
     get { bool(.dmaRemap) }
     set { put(.dmaRemap, newValue.map(PropertyValue.bool)) }
   }
 }
 
 /// A value QEMU will use, whether the user chose it, and why it is what it is.
-public struct Effective<Value: Hashable & Sendable>: Hashable, Sendable {
+package struct Effective<Value: Hashable & Sendable>: Hashable, Sendable {
   /// The value QEMU uses.
-  public var value: Value
+  package var value: Value
   /// True when QEMU's default applies (the user did not set it).
-  public var isDefault: Bool
+  package var isDefault: Bool
   /// "set explicitly", "QEMU 10.0 and later default to 48 for machine types 9.2 and later".
-  public var reason: String
+  package var reason: String
 
   /// A value, whether it is QEMU's default, and why.
-  public init(value: Value, isDefault: Bool, reason: String) {
+  package init(value: Value, isDefault: Bool, reason: String) {
     self.value = value
     self.isDefault = isDefault
     self.reason = reason
@@ -238,35 +238,35 @@ public struct Effective<Value: Hashable & Sendable>: Hashable, Sendable {
 }
 
 /// One property as QEMU spells it on the command line (`aw-bits`, `39`).
-public struct QEMUProperty: Hashable, Sendable, CustomStringConvertible {
+package struct QEMUProperty: Hashable, Sendable, CustomStringConvertible {
   /// QEMU's property name (`aw-bits`).
-  public var name: String
+  package var name: String
   /// The value as QEMU spells it (`39`, `on`).
-  public var value: String
+  package var value: String
 
   /// A property `name=value`.
-  public init(name: String, value: String) {
+  package init(name: String, value: String) {
     self.name = name
     self.value = value
   }
 
   /// `aw-bits=39`.
-  public var description: String { "\(name)=\(value)" }
+  package var description: String { "\(name)=\(value)" }
 }
 
 /// One effective property: QEMU's name, the value QEMU will use, and why.
-public struct EffectiveProperty: Hashable, Sendable {
+package struct EffectiveProperty: Hashable, Sendable {
   /// QEMU's property name (`aw-bits`).
-  public var name: String
+  package var name: String
   /// The value as QEMU spells it (`48`, `on`, `4k`).
-  public var value: String
+  package var value: String
   /// True when QEMU's default applies.
-  public var isDefault: Bool
+  package var isDefault: Bool
   /// Why the value is what it is.
-  public var reason: String
+  package var reason: String
 
   /// One effective property.
-  public init(name: String, value: String, isDefault: Bool, reason: String) {
+  package init(name: String, value: String, isDefault: Bool, reason: String) {
     self.name = name
     self.value = value
     self.isDefault = isDefault
@@ -275,31 +275,31 @@ public struct EffectiveProperty: Hashable, Sendable {
 }
 
 /// A vIOMMU as the user would configure it for one VM.
-public struct VIOMMUConfiguration: Hashable, Sendable {
+package struct VIOMMUConfiguration: Hashable, Sendable {
   /// Which vIOMMU.
-  public var model: VIOMMUModel
+  package var model: VIOMMUModel
   /// The QEMU release that will run it (`--qemu`).
-  public var qemu: QEMUVersion
+  package var qemu: QEMUVersion
   /// nil: the default machine of the model (q35 for intel/amd, virt for smmuv3, and for
   /// virtio the one of `architecture`).
-  public var machine: MachineType?
+  package var machine: MachineType?
   /// What the user set explicitly.
-  public var options: VIOMMUOptions
+  package var options: VIOMMUOptions
   /// The guest architecture, used only to pick virtio-iommu's default machine when
   /// `machine` is nil. The checker fills it from the host's IOMMU units when they tell.
-  public var architecture: GuestArchitecture
+  package var architecture: GuestArchitecture
   /// Properties of the vIOMMU hiodctl has no rules for, as written (`intremap=on`); only
   /// their existence in the release is checked.
-  public var otherProperties: [QEMUProperty] = []
+  package var otherProperties: [QEMUProperty] = []
 
   /// Whether the checks need the iommufd backend's answer (IOMMU_GET_HW_INFO, a nesting
   /// parent): first-stage translation on intel-iommu, accel on arm-smmuv3. Only then does
   /// `check` bind the device (which resets it).
-  public var needsHardwareInfo: Bool { xFlts?.value == true || accel?.value == true }
+  package var needsHardwareInfo: Bool { xFlts?.value == true || accel?.value == true }
 
   /// A configuration; by default the newest known QEMU, the model's usual machine and
   /// QEMU's defaults for every option.
-  public init(
+  package init(
     model: VIOMMUModel, qemu: QEMUVersion = .newest, machine: MachineType? = nil,
     options: VIOMMUOptions = VIOMMUOptions(), architecture: GuestArchitecture = .native
   ) {
@@ -313,7 +313,7 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
   // MARK: Effective values
 
   /// The machine QEMU runs: the one given, or the model's usual one.
-  public var effectiveMachine: Effective<MachineType> {
+  package var effectiveMachine: Effective<MachineType> {
     if let machine { return .explicit(machine) }
     switch model {
     case .intel, .amd, .none:
@@ -334,7 +334,7 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
   /// The value QEMU uses for `property` and why: the explicit one, else QEMU's default
   /// for the release and machine. nil when the model (or the release) has no such
   /// property.
-  public func effective(_ property: VIOMMUProperty) -> Effective<PropertyValue>? {
+  package func effective(_ property: VIOMMUProperty) -> Effective<PropertyValue>? {
     guard let row = VIOMMUProperties.row(property, model: model) else { return nil }
     if let value = options[property] { return .explicit(value) }
     guard let fallback = row.defaultValue(qemu, effectiveMachine.value) else { return nil }
@@ -354,19 +354,19 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
   }
 
   /// `aw-bits` (intel-iommu, virtio-iommu from 9.0).
-  public var awBits: Effective<Int>? { effectiveInt(.awBits) }
+  package var awBits: Effective<Int>? { effectiveInt(.awBits) }
   /// intel-iommu `caching-mode` (default off).
-  public var cachingMode: Effective<Bool>? { effectiveBool(.cachingMode) }
+  package var cachingMode: Effective<Bool>? { effectiveBool(.cachingMode) }
   /// intel-iommu scalable mode (`x-scalable-mode`, `scalable-mode` from 11.1; default off).
-  public var scalableMode: Effective<Bool>? { effectiveBool(.scalableMode) }
+  package var scalableMode: Effective<Bool>? { effectiveBool(.scalableMode) }
   /// intel-iommu first-stage translation (`x-flts` 10.0–11.0, `fsts` from 11.1; default off).
-  public var xFlts: Effective<Bool>? { effectiveBool(.firstStage) }
+  package var xFlts: Effective<Bool>? { effectiveBool(.firstStage) }
   /// intel-iommu `fs1gp` (10.0; default on; matters only with first-stage translation).
-  public var fs1gp: Effective<Bool>? { effectiveBool(.fs1gp) }
+  package var fs1gp: Effective<Bool>? { effectiveBool(.fs1gp) }
   /// intel-iommu `pasid-bits` (11.1; default 0).
-  public var pasidBits: Effective<Int>? { effectiveInt(.pasidBits) }
+  package var pasidBits: Effective<Int>? { effectiveInt(.pasidBits) }
   /// virtio-iommu `granule` (9.0; default host, 4k on machine types 8.2 and older).
-  public var granule: Effective<Granule>? {
+  package var granule: Effective<Granule>? {
     effective(.granule).flatMap { value in
       value.value.wordValue.flatMap(Granule.init(rawValue:)).map {
         Effective(value: $0, isDefault: value.isDefault, reason: value.reason)
@@ -374,28 +374,28 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
     }
   }
   /// arm-smmuv3 `accel` (11.0; default off).
-  public var accel: Effective<Bool>? { effectiveBool(.accel) }
+  package var accel: Effective<Bool>? { effectiveBool(.accel) }
   /// arm-smmuv3 `oas` in bits (11.0; default 44).
-  public var oas: Effective<Int>? { effectiveInt(.oas) }
+  package var oas: Effective<Int>? { effectiveInt(.oas) }
   /// arm-smmuv3 `ssidsize` (11.0; default 0: no SubstreamIDs, no PASID).
-  public var ssidsize: Effective<Int>? { effectiveInt(.ssidsize) }
+  package var ssidsize: Effective<Int>? { effectiveInt(.ssidsize) }
   /// arm-smmuv3 `ril` (11.0; default on).
-  public var ril: Effective<Bool>? { effectiveBool(.ril) }
+  package var ril: Effective<Bool>? { effectiveBool(.ril) }
   /// arm-smmuv3 `ats` (11.0; default off).
-  public var ats: Effective<Bool>? { effectiveBool(.ats) }
+  package var ats: Effective<Bool>? { effectiveBool(.ats) }
   /// amd-iommu `dma-remap` (10.2; default off).
-  public var dmaRemap: Effective<Bool>? { effectiveBool(.dmaRemap) }
+  package var dmaRemap: Effective<Bool>? { effectiveBool(.dmaRemap) }
 
   /// QEMU's name for `property` in this configuration: as written when explicit, else
   /// the release's own name (or the newest one, for a property the release lacks).
-  public func qemuName(of property: VIOMMUProperty) -> String? {
+  package func qemuName(of property: VIOMMUProperty) -> String? {
     guard let row = VIOMMUProperties.row(property, model: model) else { return nil }
     return options.spellings[property] ?? row.name(nearest: qemu)
   }
 
   /// Every effective value of the model, by QEMU property name, in command-line order:
   /// what a report shows as "the configuration QEMU will run".
-  public var effectiveProperties: [EffectiveProperty] {
+  package var effectiveProperties: [EffectiveProperty] {
     VIOMMUProperties.rows(of: model).compactMap { row in
       guard let value = effective(row.property), let name = qemuName(of: row.property) else { return nil }
       return EffectiveProperty(
@@ -406,7 +406,7 @@ public struct VIOMMUConfiguration: Hashable, Sendable {
   // MARK: Properties the user set
 
   /// The options set explicitly, as QEMU properties, in command-line order.
-  public var explicitProperties: [QEMUProperty] {
+  package var explicitProperties: [QEMUProperty] {
     let own = VIOMMUProperties.rows(of: model)
     // A property of another model set anyway (QEMU says it is not found) comes last.
     let others = VIOMMUProperty.allCases.filter { property in

@@ -13,7 +13,7 @@
 extension VIOMMUConfiguration {
   /// The QEMU option that creates this vIOMMU with the options set explicitly, e.g.
   /// `-device intel-iommu,caching-mode=on,aw-bits=39`.
-  public var qemuDeviceOption: String {
+  package var qemuDeviceOption: String {
     let properties = explicitProperties.map(\.description)
     switch model {
     case .smmuv3 where qemu < QEMUVersion(major: 10, minor: 1):
@@ -34,7 +34,7 @@ extension VIOMMUConfiguration {
   /// The libvirt `<iommu>` element, e.g.
   /// `<iommu model='intel'><driver caching_mode='on' aw_bits='39'/></iommu>`; nil when
   /// hiodctl knows no libvirt element for the configuration (see `libvirtNotes`).
-  public var libvirtElement: String? {
+  package var libvirtElement: String? {
     switch model {
     case .intel:
       var attributes: [String] = []
@@ -61,7 +61,7 @@ extension VIOMMUConfiguration {
 
   /// The `<qemu:commandline>` block for the options the libvirt element cannot carry
   /// (`-global intel-iommu.x-flts=on`…); nil when there are none.
-  public var libvirtQEMUCommandline: String? {
+  package var libvirtQEMUCommandline: String? {
     guard libvirtElement != nil else { return nil }
     let carried: Set<String> = model == .intel ? ["caching-mode", "aw-bits"] : []
     let globals = explicitProperties.filter { !carried.contains($0.name) }
@@ -74,13 +74,13 @@ extension VIOMMUConfiguration {
 
   /// The libvirt spelling in one piece: the element, then the command-line block if any.
   /// nil when libvirt cannot express the configuration.
-  public var libvirtXML: String? {
+  package var libvirtXML: String? {
     guard let element = libvirtElement else { return nil }
     return [element, libvirtQEMUCommandline].compactMap { $0 }.joined(separator: "\n")
   }
 
   /// What a libvirt user must know about `libvirtElement`.
-  public var libvirtNotes: [String] {
+  package var libvirtNotes: [String] {
     var notes: [String] = []
     if libvirtQEMUCommandline != nil {
       notes.append(

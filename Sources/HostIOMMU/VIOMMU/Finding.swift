@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// The outcome of one check.
-public enum FindingStatus: String, Sendable, Hashable, CaseIterable {
+package enum FindingStatus: String, Sendable, Hashable, CaseIterable {
   /// QEMU accepts the device on this point.
   case pass
   /// QEMU refuses the device (or the vIOMMU) with the finding's message.
@@ -13,7 +13,7 @@ public enum FindingStatus: String, Sendable, Hashable, CaseIterable {
 }
 
 /// What a failing finding does to the VM.
-public enum FailureEffect: String, Sendable, Hashable {
+package enum FailureEffect: String, Sendable, Hashable {
   /// QEMU refuses to start (it prints the message and exits).
   case refusesToStart = "refuses"
   /// QEMU starts, but the device's DMA fails once the guest uses it.
@@ -21,7 +21,7 @@ public enum FailureEffect: String, Sendable, Hashable {
 }
 
 /// The three answers QEMU can give about a VM, plus hiodctl's "cannot tell".
-public enum QEMUVerdict: String, Sendable, Hashable, CaseIterable {
+package enum QEMUVerdict: String, Sendable, Hashable, CaseIterable {
   /// QEMU refuses to start: it prints an error and exits.
   case refuses
   /// QEMU starts and the devices work.
@@ -32,7 +32,7 @@ public enum QEMUVerdict: String, Sendable, Hashable, CaseIterable {
   case undetermined
 
   /// For people: "QEMU refuses to start".
-  public var sentence: String {
+  package var sentence: String {
     switch self {
     case .refuses: "QEMU refuses to start"
     case .works: "QEMU starts and the device works"
@@ -43,7 +43,7 @@ public enum QEMUVerdict: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Whose words a finding's `message` is.
-public enum MessageWording: String, Sendable, Hashable {
+package enum MessageWording: String, Sendable, Hashable {
   /// QEMU's format string from the reference digest, filled in as QEMU fills it.
   case qemu
   /// hiodctl's description: QEMU's exact text is not known to hiodctl (or QEMU fails in
@@ -52,21 +52,21 @@ public enum MessageWording: String, Sendable, Hashable {
 }
 
 /// How to fix a failing finding, in forms people paste.
-public struct Remedy: Hashable, Sendable {
+package struct Remedy: Hashable, Sendable {
   /// One sentence: "lower aw-bits to 39, the largest value the host accepts".
-  public var summary: String
+  package var summary: String
   /// The QEMU option(s) of a configuration that would work, e.g.
   /// `-device intel-iommu,caching-mode=on,aw-bits=39`, or the vfio-pci options of a
   /// host-side fix (the iommufd backend).
-  public var qemu: String?
+  package var qemu: String?
   /// The libvirt XML of the same fix; nil when libvirt cannot express it (or hiodctl does
   /// not know how).
-  public var libvirt: String?
+  package var libvirt: String?
   /// What to change on the host (bind to vfio-pci, enable interrupt remapping…).
-  public var host: String?
+  package var host: String?
 
   /// A remedy; only the summary is required.
-  public init(summary: String, qemu: String? = nil, libvirt: String? = nil, host: String? = nil) {
+  package init(summary: String, qemu: String? = nil, libvirt: String? = nil, host: String? = nil) {
     self.summary = summary
     self.qemu = qemu
     self.libvirt = libvirt
@@ -84,46 +84,46 @@ public struct Remedy: Hashable, Sendable {
 /// with an errno; hiodctl does not reproduce that suffix (the digest does not say which
 /// calls add it) and lists the errno in `evidence` instead. QEMU's hint line, if any, is
 /// `qemuHint`.
-public struct Finding: Hashable, Sendable {
+package struct Finding: Hashable, Sendable {
   /// Stable id: "intel.aw-bits", "intel.caching-mode", "intel.x-flts.backend",
   /// "vfio.group-viable".
-  public var check: String
+  package var check: String
   /// How the check came out.
-  public var status: FindingStatus
+  package var status: FindingStatus
   /// On fail: QEMU's message (see the type's documentation; `wording` says whose words
   /// they are). On pass or undetermined: a short statement of what was checked.
-  public var message: String
+  package var message: String
   /// QEMU's hint line printed under the message (`Please ensure all devices…`).
-  public var qemuHint: String?
+  package var qemuHint: String?
   /// Whether `message` is QEMU's text or hiodctl's.
-  public var wording: MessageWording
+  package var wording: MessageWording
   /// The QEMU releases the rule applies to: "9.1 and later", "10.0–10.2".
-  public var qemuVersions: String
+  package var qemuVersions: String
   /// The facts used, each with its source: "host aw_bits 39 (legacy: VFIO_IOMMU_GET_INFO:
   /// VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)".
-  public var evidence: [String]
+  package var evidence: [String]
   /// The host facts came from the sysfs predictor, not from the kernel.
-  public var predicted: Bool
+  package var predicted: Bool
   /// How to fix a failure (or resolve an undetermined finding); nil when nothing is to do.
-  public var remedy: Remedy?
+  package var remedy: Remedy?
   /// What the host cannot know or what qualifies the verdict (guest topology…).
-  public var caveat: String?
+  package var caveat: String?
   /// The check at which QEMU itself stops first: it reports only the first error, so it
   /// would never reach this one. nil when QEMU gets here.
-  public var qemuStopsEarlierAt: String?
+  package var qemuStopsEarlierAt: String?
   /// The option QEMU names before the message (`-device vfio-pci,host=0000:3b:00.0`);
   /// nil when QEMU prints no location (errors once the machine is done).
-  public var location: String?
+  package var location: String?
   /// On fail: whether QEMU refuses to start or starts with the device's DMA failing.
-  public var effect: FailureEffect
+  package var effect: FailureEffect
 
   /// The whole line QEMU prints: `qemu-system-x86_64: <location>: <message>`.
-  public var qemuLine: String {
+  package var qemuLine: String {
     "qemu-system-x86_64: " + (location.map { "\($0): " } ?? "") + message
   }
 
   /// A finding; everything but the id, status, message and releases is optional.
-  public init(
+  package init(
     check: String, status: FindingStatus, message: String, qemuHint: String? = nil,
     wording: MessageWording = .qemu, qemuVersions: String, evidence: [String] = [],
     predicted: Bool = false, remedy: Remedy? = nil, caveat: String? = nil,
@@ -146,45 +146,45 @@ public struct Finding: Hashable, Sendable {
 }
 
 /// A PCI address inside the guest (where the vfio-pci device is plugged in the VM).
-public struct GuestPCIAddress: Hashable, Sendable, CustomStringConvertible {
+package struct GuestPCIAddress: Hashable, Sendable, CustomStringConvertible {
   /// The guest bus number as QEMU sees it when the device is realized.
-  public var bus: UInt8
+  package var bus: UInt8
   /// The slot (device), 0–31.
-  public var slot: UInt8
+  package var slot: UInt8
   /// The function, 0–7.
-  public var function: UInt8
+  package var function: UInt8
 
   /// An address; slot and function are masked to their 5 and 3 bits.
-  public init(bus: UInt8, slot: UInt8, function: UInt8) {
+  package init(bus: UInt8, slot: UInt8, function: UInt8) {
     self.bus = bus
     self.slot = slot & 0x1f
     self.function = function & 0x7
   }
 
   /// QEMU's devfn: slot << 3 | function.
-  public var devfn: UInt8 { slot << 3 | function }
+  package var devfn: UInt8 { slot << 3 | function }
 
   /// The form QEMU's vIOMMU messages print (`%02x.%02x.%x`): `01.00.0`.
-  public var description: String { "\(bus.hex(width: 2)).\(slot.hex(width: 2)).\(function)" }
+  package var description: String { "\(bus.hex(width: 2)).\(slot.hex(width: 2)).\(function)" }
 }
 
 /// Where a device sits in the guest, when the caller knows it. The host alone cannot
 /// know; without it hiodctl assumes each device has a slot of its own on a PCIe port.
-public struct GuestPlacement: Hashable, Sendable {
+package struct GuestPlacement: Hashable, Sendable {
   /// The device's own guest address.
-  public var address: GuestPCIAddress
+  package var address: GuestPCIAddress
   /// The requester ID the device's DMA carries when it differs from `address`: the device
   /// sits behind a PCIe-to-PCI (or PCI) bridge that aliases it. nil: not aliased.
-  public var alias: GuestPCIAddress?
+  package var alias: GuestPCIAddress?
   /// Which bridge aliases it (its id), so two bridges whose aliases print alike before the
   /// firmware numbers the buses stay apart.
-  public var aliasBridge: String?
+  package var aliasBridge: String?
   /// The id of the bus it sits on (nil: the root bus): bus numbers are all 0 while QEMU
   /// realizes the devices, so the id tells buses apart.
-  public var bus: String?
+  package var bus: String?
 
   /// A placement; `alias` only for a device behind a bridge that aliases it.
-  public init(
+  package init(
     address: GuestPCIAddress, alias: GuestPCIAddress? = nil, aliasBridge: String? = nil, bus: String? = nil
   ) {
     self.address = address
@@ -208,26 +208,26 @@ public struct GuestPlacement: Hashable, Sendable {
 }
 
 /// One device to check: the host device and what realizing it showed.
-public struct DeviceCheckInput: Hashable, Sendable {
+package struct DeviceCheckInput: Hashable, Sendable {
   /// The host device.
-  public var device: PCIDevice
+  package var device: PCIDevice
   /// What realizing its HostIOMMUDevice showed (kernel answer, prediction or failure).
-  public var realization: DeviceRealization
+  package var realization: DeviceRealization
   /// The device's IOMMU group, when known: lets a not-bound device get QEMU's exact error
   /// (whether `/dev/vfio/N` exists decides which one).
-  public var group: IOMMUGroup?
+  package var group: IOMMUGroup?
   /// The PCI devices of that group, when known: which members are bridges, for the
   /// advice on a group that is not viable (`ViabilityAdvice`).
-  public var groupDevices: [PCIDevice]
+  package var groupDevices: [PCIDevice]
   /// Where the device will sit in the guest, when known.
-  public var guestPlacement: GuestPlacement?
+  package var guestPlacement: GuestPlacement?
   /// The device is hot-plugged after the VM started (virtio-iommu then has a frozen
   /// granule; intel-iommu ≤ 10.1 words its caching-mode refusal differently).
-  public var hotplug: Bool
+  package var hotplug: Bool
 
   /// An input; the group (and its devices), guest placement and hot-plug flag are
   /// optional refinements.
-  public init(
+  package init(
     device: PCIDevice, realization: DeviceRealization, group: IOMMUGroup? = nil, groupDevices: [PCIDevice] = [],
     guestPlacement: GuestPlacement? = nil, hotplug: Bool = false
   ) {
@@ -241,20 +241,20 @@ public struct DeviceCheckInput: Hashable, Sendable {
 }
 
 /// The verdict for one device.
-public struct DeviceVerdict: Hashable, Sendable {
+package struct DeviceVerdict: Hashable, Sendable {
   /// The host device.
-  public var device: PCIDevice
+  package var device: PCIDevice
   /// fail if any finding (or configuration finding) fails; else undetermined if any is
   /// undetermined or the answer rests on a sysfs prediction where the kernel was wanted;
   /// else pass.
-  public var status: FindingStatus
+  package var status: FindingStatus
   /// In the order QEMU makes the checks.
-  public var findings: [Finding]
+  package var findings: [Finding]
   /// The error QEMU prints when it is about this device (or the configuration).
-  public var qemuError: QEMUError?
+  package var qemuError: QEMUError?
 
   /// A verdict.
-  public init(device: PCIDevice, status: FindingStatus, findings: [Finding], qemuError: QEMUError? = nil) {
+  package init(device: PCIDevice, status: FindingStatus, findings: [Finding], qemuError: QEMUError? = nil) {
     self.device = device
     self.status = status
     self.findings = findings
@@ -263,46 +263,46 @@ public struct DeviceVerdict: Hashable, Sendable {
 
   /// QEMU's answer for this device: refuses when a finding stops QEMU, dma-fails when
   /// one breaks its DMA at run time, undetermined, else works.
-  public var verdict: QEMUVerdict { VIOMMUChecker.verdict(of: findings, status: status) }
+  package var verdict: QEMUVerdict { VIOMMUChecker.verdict(of: findings, status: status) }
 }
 
 /// The first error QEMU prints for the VM, as it prints it.
-public struct QEMUError: Hashable, Sendable {
+package struct QEMUError: Hashable, Sendable {
   /// The finding that produces it.
-  public var check: String
+  package var check: String
   /// The device it is about (nil: the configuration or the machine).
-  public var device: PCIAddress?
+  package var device: PCIAddress?
   /// After the location (what `Finding.message` holds).
-  public var message: String
+  package var message: String
   /// The option QEMU names first; nil when none.
-  public var location: String?
+  package var location: String?
   /// QEMU's hint line under it.
-  public var hint: String?
+  package var hint: String?
   /// `qemu-system-x86_64: <location>: <message>`.
-  public var line: String
+  package var line: String
   /// Whose words: QEMU's, or hiodctl's where QEMU's exact text is not known.
-  public var wording: MessageWording
+  package var wording: MessageWording
 }
 
 /// Everything `check` found for one configuration.
-public struct CheckReport: Hashable, Sendable {
+package struct CheckReport: Hashable, Sendable {
   /// The configuration checked (with the guest architecture the checker settled on).
-  public var configuration: VIOMMUConfiguration
+  package var configuration: VIOMMUConfiguration
   /// Problems of the configuration itself (vtd_decide_config-style errors, unknown
   /// properties, machine types): a failure here fails every device.
-  public var configurationFindings: [Finding]
+  package var configurationFindings: [Finding]
   /// One verdict per input device, in input order.
-  public var devices: [DeviceVerdict]
+  package var devices: [DeviceVerdict]
   /// The VM the answer is for (for flags: the canonical command line).
-  public var invocation: VMInvocation?
+  package var invocation: VMInvocation?
   /// Findings about the VM as a whole that QEMU reports once the machine is done or at
   /// run time, and command-line problems that are about no device (iommufd objects).
-  public var vmFindings: [Finding]
+  package var vmFindings: [Finding]
   /// The first error QEMU prints; nil when it starts.
-  public var qemuError: QEMUError?
+  package var qemuError: QEMUError?
 
   /// A report.
-  public init(
+  package init(
     configuration: VIOMMUConfiguration, configurationFindings: [Finding], devices: [DeviceVerdict],
     invocation: VMInvocation? = nil, vmFindings: [Finding] = [], qemuError: QEMUError? = nil
   ) {
@@ -316,7 +316,7 @@ public struct CheckReport: Hashable, Sendable {
 
   /// QEMU's answer for the VM: refuses if it prints an error and exits; dma-fails if a
   /// device's DMA fails at run time; undetermined if anything cannot be told; else works.
-  public var verdict: QEMUVerdict {
+  package var verdict: QEMUVerdict {
     if qemuError != nil { return .refuses }
     if invocation?.perDevice == true {
       let verdicts = devices.map(\.verdict)
@@ -332,7 +332,7 @@ public struct CheckReport: Hashable, Sendable {
 
   /// The overall verdict: fail if the configuration or any device fails; undetermined if
   /// anything is undetermined; else pass.
-  public var status: FindingStatus {
+  package var status: FindingStatus {
     let statuses = configurationFindings.map(\.status) + vmFindings.map(\.status) + devices.map(\.status)
     if statuses.contains(.fail) { return .fail }
     if statuses.contains(.undetermined) { return .undetermined }

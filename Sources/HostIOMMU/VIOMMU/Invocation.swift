@@ -5,17 +5,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// A guest PCI slot and function as QEMU's `addr=` spells it (`3`, `03.0`, `0x3.1`).
-public struct GuestSlot: Hashable, Sendable, Comparable, CustomStringConvertible {
-  public var slot: UInt8
-  public var function: UInt8
+package struct GuestSlot: Hashable, Sendable, Comparable, CustomStringConvertible {
+  package var slot: UInt8
+  package var function: UInt8
 
-  public init(slot: UInt8, function: UInt8 = 0) {
+  package init(slot: UInt8, function: UInt8 = 0) {
     self.slot = slot & 0x1f
     self.function = function & 0x7
   }
 
   /// Parses QEMU's `addr=` value: `SLOT[.FN]`, hex, optional `0x`.
-  public init?(qemu text: String) {
+  package init?(qemu text: String) {
     let parts = text.split(separator: ".", omittingEmptySubsequences: false)
     guard (1...2).contains(parts.count) else { return nil }
     func hex(_ part: Substring) -> UInt8? {
@@ -32,17 +32,17 @@ public struct GuestSlot: Hashable, Sendable, Comparable, CustomStringConvertible
     self.init(slot: slot, function: function)
   }
 
-  public var devfn: UInt8 { slot << 3 | function }
+  package var devfn: UInt8 { slot << 3 | function }
 
   /// `03.0`.
-  public var description: String { "\(slot.hex(width: 2)).\(function)" }
+  package var description: String { "\(slot.hex(width: 2)).\(function)" }
 
-  public static func < (lhs: GuestSlot, rhs: GuestSlot) -> Bool { lhs.devfn < rhs.devfn }
+  package static func < (lhs: GuestSlot, rhs: GuestSlot) -> Bool { lhs.devfn < rhs.devfn }
 }
 
 /// What a guest bus is, for the topology checks: devices behind a conventional PCI bridge
 /// (or a PCIe-to-PCI bridge) issue DMA with the bridge's requester ID.
-public enum GuestBusKind: String, Hashable, Sendable {
+package enum GuestBusKind: String, Hashable, Sendable {
   /// The root complex (`pcie.0` on q35, `pci.0` on i440fx).
   case root
   /// `pcie-root-port` (or another PCIe port): the device keeps its own requester ID.
@@ -57,16 +57,16 @@ public enum GuestBusKind: String, Hashable, Sendable {
 }
 
 /// A bus controller of the guest (`-device pcie-root-port,id=rp1,bus=pcie.0,addr=04.0`).
-public struct GuestController: Hashable, Sendable {
+package struct GuestController: Hashable, Sendable {
   /// The `id=` other devices name in `bus=`.
-  public var id: String
-  public var kind: GuestBusKind
+  package var id: String
+  package var kind: GuestBusKind
   /// The bus it sits on (nil: the root bus).
-  public var parent: String?
+  package var parent: String?
   /// Its own slot on the parent bus, when given.
-  public var slot: GuestSlot?
+  package var slot: GuestSlot?
 
-  public init(id: String, kind: GuestBusKind, parent: String? = nil, slot: GuestSlot? = nil) {
+  package init(id: String, kind: GuestBusKind, parent: String? = nil, slot: GuestSlot? = nil) {
     self.id = id
     self.kind = kind
     self.parent = parent
@@ -75,25 +75,25 @@ public struct GuestController: Hashable, Sendable {
 }
 
 /// One `-device vfio-pci` of the VM.
-public struct AssignedDevice: Hashable, Sendable {
+package struct AssignedDevice: Hashable, Sendable {
   /// `host=` (or the basename of `sysfsdev=`).
-  public var host: PCIAddress
+  package var host: PCIAddress
   /// `iommufd=`: the id of the `-object iommufd` the device uses; nil: the legacy
   /// container.
-  public var iommufd: String?
+  package var iommufd: String?
   /// `id=`.
-  public var id: String?
+  package var id: String?
   /// `bus=` (nil: the root bus).
-  public var bus: String?
+  package var bus: String?
   /// `addr=`.
-  public var slot: GuestSlot?
+  package var slot: GuestSlot?
   /// The option as given, which QEMU prints before an error about the device
   /// (`-device vfio-pci,host=0000:3b:00.0,id=hostdev0`).
-  public var optionText: String
+  package var optionText: String
   /// Added after the VM started (`device_add`; a libvirt hostdev marked for hot-plug).
-  public var hotplug: Bool
+  package var hotplug: Bool
 
-  public init(
+  package init(
     host: PCIAddress, iommufd: String? = nil, id: String? = nil, bus: String? = nil, slot: GuestSlot? = nil,
     optionText: String? = nil, hotplug: Bool = false
   ) {
@@ -109,11 +109,11 @@ public struct AssignedDevice: Hashable, Sendable {
   }
 
   /// The backend QEMU uses for it: iommufd with `iommufd=`, else the legacy container.
-  public var backend: HostIOMMUBackend { iommufd == nil ? .legacy : .iommufd }
+  package var backend: HostIOMMUBackend { iommufd == nil ? .legacy : .iommufd }
 }
 
 /// Where the invocation came from.
-public enum InvocationOrigin: String, Hashable, Sendable {
+package enum InvocationOrigin: String, Hashable, Sendable {
   /// hiodctl's flags: the canonical command line hiodctl states.
   case flags
   /// A QEMU command line (`check -- ARGV`).
@@ -123,38 +123,38 @@ public enum InvocationOrigin: String, Hashable, Sendable {
 }
 
 /// The VM: what QEMU is asked to start.
-public struct VMInvocation: Hashable, Sendable {
-  public var origin: InvocationOrigin
+package struct VMInvocation: Hashable, Sendable {
+  package var origin: InvocationOrigin
   /// argv[0], when the input has one.
-  public var program: String?
+  package var program: String?
   /// The `-machine` option as given (`-machine q35,accel=kvm`), printed by QEMU before
   /// machine errors; nil when none was given.
-  public var machineOptionText: String?
+  package var machineOptionText: String?
   /// The vIOMMU's `-device` option as given (nil: no vIOMMU, or the machine's own, such
   /// as `-machine virt,iommu=smmuv3`).
-  public var viommuOptionText: String?
+  package var viommuOptionText: String?
   /// The `-object iommufd` ids, with their option text.
-  public var iommufdObjects: [(id: String, optionText: String)]
+  package var iommufdObjects: [(id: String, optionText: String)]
   /// The assigned devices, in command-line order.
-  public var devices: [AssignedDevice]
+  package var devices: [AssignedDevice]
   /// Bus controllers (root ports, bridges) the devices may sit behind.
-  public var controllers: [GuestController]
+  package var controllers: [GuestController]
   /// Guest RAM in MiB (`-m`; QEMU's default is 128).
-  public var memoryMiB: UInt64
+  package var memoryMiB: UInt64
   /// `-nodefaults`: no default VGA or NIC occupying the first root-bus slots.
-  public var noDefaults: Bool
+  package var noDefaults: Bool
   /// Other root-bus PCI devices, in command-line order, that take an automatic slot
   /// before or between the assigned devices (index in `devices` they precede).
-  public var otherRootDevices: [(before: Int, slot: GuestSlot?)]
+  package var otherRootDevices: [(before: Int, slot: GuestSlot?)]
   /// Options that were read but play no part (named once in a note).
-  public var ignored: [String]
+  package var ignored: [String]
   /// A second vIOMMU `-device` (QEMU refuses it), as given.
-  public var extraVIOMMU: String?
+  package var extraVIOMMU: String?
   /// The answer is for one VM per device (`check --all`: a survey of the host), each with
   /// this command line and that device alone.
-  public var perDevice = false
+  package var perDevice = false
 
-  public init(
+  package init(
     origin: InvocationOrigin, program: String? = nil, machineOptionText: String? = nil,
     viommuOptionText: String? = nil, iommufdObjects: [(id: String, optionText: String)] = [],
     devices: [AssignedDevice], controllers: [GuestController] = [], memoryMiB: UInt64 = 128,
@@ -173,14 +173,14 @@ public struct VMInvocation: Hashable, Sendable {
     self.ignored = ignored
   }
 
-  public static func == (lhs: VMInvocation, rhs: VMInvocation) -> Bool {
+  package static func == (lhs: VMInvocation, rhs: VMInvocation) -> Bool {
     lhs.origin == rhs.origin && lhs.program == rhs.program && lhs.machineOptionText == rhs.machineOptionText
       && lhs.viommuOptionText == rhs.viommuOptionText
       && lhs.iommufdObjects.map(\.id) == rhs.iommufdObjects.map(\.id) && lhs.devices == rhs.devices
       && lhs.controllers == rhs.controllers && lhs.memoryMiB == rhs.memoryMiB && lhs.noDefaults == rhs.noDefaults
   }
 
-  public func hash(into hasher: inout Hasher) {
+  package func hash(into hasher: inout Hasher) {
     hasher.combine(origin)
     hasher.combine(devices)
     hasher.combine(viommuOptionText)
@@ -189,7 +189,7 @@ public struct VMInvocation: Hashable, Sendable {
   /// The command line hiodctl's flags stand for: `qemu-system-x86_64 -M MACHINE
   /// -nodefaults -device <vIOMMU> [-object iommufd,id=iommufd0] -device vfio-pci,host=BDF…`
   /// with the devices in the order given.
-  public static func canonical(
+  package static func canonical(
     configuration: VIOMMUConfiguration, devices: [PCIAddress], backend: HostIOMMUBackend
   ) -> VMInvocation {
     let objectID = "iommufd0"
@@ -203,7 +203,7 @@ public struct VMInvocation: Hashable, Sendable {
   }
 
   /// The command line as one string (for reports).
-  public var commandLine: String {
+  package var commandLine: String {
     var parts = [program ?? "qemu-system-x86_64"]
     if let machineOptionText { parts.append(machineOptionText) }
     if noDefaults { parts.append("-nodefaults") }
@@ -274,7 +274,7 @@ extension VMInvocation {
   /// on the legacy container becomes QEMU's legacy HostIOMMUDevice, which has no hw_info,
   /// and its DMA is mapped through the container: iommufd's answer (for which the kernel
   /// resets the device) tells nothing QEMU uses, and its IOVA ranges can even differ.
-  public func needsIOMMUFDAnswer(for device: PCIAddress, _ configuration: VIOMMUConfiguration) -> Bool {
+  package func needsIOMMUFDAnswer(for device: PCIAddress, _ configuration: VIOMMUConfiguration) -> Bool {
     configuration.needsHardwareInfo && devices.contains { $0.host == device && $0.iommufd != nil }
   }
 }

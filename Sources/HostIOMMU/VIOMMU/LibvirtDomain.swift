@@ -13,15 +13,15 @@
 import CHIODXML
 import SystemPackage
 
-public enum LibvirtDomain {
+package enum LibvirtDomain {
   /// The namespace of `<qemu:commandline>`.
   static let qemuNamespace = "http://libvirt.org/schemas/domain/qemu/1.0"
 
   /// Domains are at most this large.
-  public static let sizeLimit = 64 << 20
+  package static let sizeLimit = 64 << 20
 
   /// The bytes of a domain file (`-`: standard input).
-  public static func read(_ file: String) throws(HIODError) -> [UInt8] {
+  package static func read(_ file: String) throws(HIODError) -> [UInt8] {
     let path = file == "-" ? "/dev/stdin" : file
     switch SystemRoot.host.readBytes(path, limit: sizeLimit) {
     case .success(let bytes): return bytes
@@ -33,7 +33,7 @@ public enum LibvirtDomain {
   }
 
   /// Parses a domain's XML into the VM it describes. `source` names the input in errors.
-  public static func parse(_ bytes: [UInt8], source: String) throws(CommandLineError) -> ParsedCommandLine {
+  package static func parse(_ bytes: [UInt8], source: String) throws(CommandLineError) -> ParsedCommandLine {
     let argv = try commandLine(bytes, source: source)
     var parsed = try QEMUCommandLine.parse(argv)
     parsed.invocation.origin = .domain
@@ -43,7 +43,7 @@ public enum LibvirtDomain {
   }
 
   /// The QEMU command line libvirt would run for the domain (program first).
-  public static func commandLine(_ bytes: [UInt8], source: String) throws(CommandLineError) -> [String] {
+  package static func commandLine(_ bytes: [UInt8], source: String) throws(CommandLineError) -> [String] {
     let document = try XMLDocument(bytes, source: source)
     let root = document.root
     guard let root, root.name == "domain", root.namespace == nil else {

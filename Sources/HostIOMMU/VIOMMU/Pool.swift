@@ -3,12 +3,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// One host of a pool, as the checks see it.
-public struct PoolHost: Sendable {
-  public var name: String
-  public var devices: [DeviceCheckInput]
-  public var facts: HostFacts
+package struct PoolHost: Sendable {
+  package var name: String
+  package var devices: [DeviceCheckInput]
+  package var facts: HostFacts
 
-  public init(name: String, devices: [DeviceCheckInput], facts: HostFacts) {
+  package init(name: String, devices: [DeviceCheckInput], facts: HostFacts) {
     self.name = name
     self.devices = devices
     self.facts = facts
@@ -16,28 +16,28 @@ public struct PoolHost: Sendable {
 }
 
 /// What one host says about the pool's suggested configuration.
-public struct PoolHostSuggestion: Sendable {
-  public var host: String
+package struct PoolHostSuggestion: Sendable {
+  package var host: String
   /// The strongest configuration this host alone accepts.
-  public var own: Suggestion
+  package var own: Suggestion
   /// The pool configuration checked on this host (nil when there is none).
-  public var poolReport: CheckReport?
+  package var poolReport: CheckReport?
   /// This host rules out a stronger configuration another host accepts.
-  public var limitsPool: Bool
+  package var limitsPool: Bool
 }
 
 /// The strongest configuration every host of a pool accepts.
-public struct PoolSuggestion: Sendable {
-  public var configuration: VIOMMUConfiguration?
-  public var hosts: [PoolHostSuggestion]
-  public var explanation: [String]
+package struct PoolSuggestion: Sendable {
+  package var configuration: VIOMMUConfiguration?
+  package var hosts: [PoolHostSuggestion]
+  package var explanation: [String]
 
   /// The hosts that keep the pool from a stronger configuration.
-  public var limitingHosts: [String] { hosts.filter(\.limitsPool).map(\.host) }
+  package var limitingHosts: [String] { hosts.filter(\.limitsPool).map(\.host) }
 
   /// The suggested configuration's verdict over every host (`suggestion.status`, as a
   /// single host's document has it): fail when there is none or a host fails under it.
-  public var status: FindingStatus {
+  package var status: FindingStatus {
     guard configuration != nil else { return .fail }
     let statuses = hosts.map { $0.poolReport?.status ?? .fail }
     if statuses.contains(.fail) { return .fail }
@@ -46,9 +46,9 @@ public struct PoolSuggestion: Sendable {
   }
 }
 
-public enum VIOMMUPool {
+package enum VIOMMUPool {
   /// The configuration checked on every host.
-  public static func check(
+  package static func check(
     _ configuration: VIOMMUConfiguration, hosts: [PoolHost], invocation: VMInvocation? = nil,
     vmPerDevice: Bool = false
   ) -> [CheckReport] {
@@ -59,7 +59,7 @@ public enum VIOMMUPool {
   }
 
   /// The worst of the hosts' verdicts: the pool verdict.
-  public static func status(_ reports: [CheckReport]) -> FindingStatus {
+  package static func status(_ reports: [CheckReport]) -> FindingStatus {
     let statuses = reports.map(\.status)
     if statuses.contains(.fail) { return .fail }
     if statuses.contains(.undetermined) { return .undetermined }
@@ -68,7 +68,7 @@ public enum VIOMMUPool {
 
   /// Each host proposes its strongest configuration; the pool takes the strongest
   /// proposal no host fails. A host limits the pool when a stronger proposal fails on it.
-  public static func suggest(
+  package static func suggest(
     model: VIOMMUModel, qemu: QEMUVersion, machine: MachineType?, hosts: [PoolHost]
   ) -> PoolSuggestion {
     let own = hosts.map {
@@ -115,7 +115,7 @@ extension VIOMMUConfiguration {
   /// Orders configurations of one model from weakest to strongest, as the suggesters do:
   /// intel — x-flts, then aw-bits; virtio — aw-bits; smmuv3 — accel, oas, ssidsize, ril,
   /// ats; amd — dma-remap.
-  public var strength: [Int] {
+  package var strength: [Int] {
     func flag(_ value: Effective<Bool>?) -> Int { value?.value == true ? 1 : 0 }
     switch model {
     case .intel: return [flag(xFlts), awBits?.value ?? 0]

@@ -6,9 +6,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// A command line that cannot be a VM hiodctl can check.
-public struct CommandLineError: Error, Hashable, Sendable {
-  public var message: String
-  public var hints: [String]
+package struct CommandLineError: Error, Hashable, Sendable {
+  package var message: String
+  package var hints: [String]
 
   init(_ message: String, hints: [String] = []) {
     self.message = message
@@ -17,36 +17,36 @@ public struct CommandLineError: Error, Hashable, Sendable {
 }
 
 /// What a QEMU command line asks for.
-public struct ParsedCommandLine: Sendable {
-  public var invocation: VMInvocation
+package struct ParsedCommandLine: Sendable {
+  package var invocation: VMInvocation
   /// The vIOMMU model (`.none` when there is none).
-  public var model: VIOMMUModel
+  package var model: VIOMMUModel
   /// Its properties as written, QEMU names (including `-global` ones).
-  public var options: VIOMMUOptions
+  package var options: VIOMMUOptions
   /// Properties of the vIOMMU hiodctl has no rules for, as written (`intremap=on`).
-  public var otherProperties: [QEMUProperty]
+  package var otherProperties: [QEMUProperty]
   /// The machine type, when given.
-  public var machine: MachineType?
+  package var machine: MachineType?
   /// A second vIOMMU, which QEMU refuses.
-  public var extraVIOMMU: String?
+  package var extraVIOMMU: String?
 
   /// The vIOMMU configuration this command line gives under QEMU `qemu`: its properties
   /// as written, the ones hiodctl has no rules for kept too (their existence is checked).
-  public func configuration(qemu: QEMUVersion) -> VIOMMUConfiguration {
+  package func configuration(qemu: QEMUVersion) -> VIOMMUConfiguration {
     var configuration = VIOMMUConfiguration(model: model, qemu: qemu, machine: machine, options: options)
     configuration.otherProperties = otherProperties
     return configuration
   }
 
   /// The VM as checked: the invocation, with a second vIOMMU if there is one.
-  public var vm: VMInvocation {
+  package var vm: VMInvocation {
     var vm = invocation
     vm.extraVIOMMU = extraVIOMMU
     return vm
   }
 }
 
-public enum QEMUCommandLine {
+package enum QEMUCommandLine {
   /// The QEMU options that take a value (everything else is a flag), for skipping.
   static let optionsWithValues: Set<String> = [
     "M", "machine", "cpu", "smp", "m", "device", "object", "global", "drive", "netdev", "nic", "chardev", "serial",
@@ -60,7 +60,7 @@ public enum QEMUCommandLine {
 
   /// Parses `argv` (program first). A single argument holding the whole line (pasted
   /// from `ps -o args`) is split as a shell would.
-  public static func parse(_ argv: [String]) throws(CommandLineError) -> ParsedCommandLine {
+  package static func parse(_ argv: [String]) throws(CommandLineError) -> ParsedCommandLine {
     var arguments = argv
     if arguments.count == 1, arguments[0].contains(" ") {
       arguments = try shellSplit(arguments[0])
@@ -363,7 +363,7 @@ public enum QEMUCommandLine {
   }
 
   /// Splits a pasted command line as a POSIX shell would (quotes, backslashes).
-  public static func shellSplit(_ line: String) throws(CommandLineError) -> [String] {
+  package static func shellSplit(_ line: String) throws(CommandLineError) -> [String] {
     var words: [String] = []
     var current = ""
     var inWord = false

@@ -3,20 +3,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// A configuration that works for the given devices (if one exists), and why.
-public struct Suggestion: Hashable, Sendable {
+package struct Suggestion: Hashable, Sendable {
   /// The suggested configuration; nil when no configuration of the model works.
-  public var configuration: VIOMMUConfiguration?
+  package var configuration: VIOMMUConfiguration?
   /// Sentences explaining the choice, what blocks the alternatives, and what remains to
   /// fix on the host.
-  public var explanation: [String]
+  package var explanation: [String]
   /// Other working configurations worth knowing (intel x-flts=on, smmuv3 with ATS…).
-  public var alternatives: [VIOMMUConfiguration]
+  package var alternatives: [VIOMMUConfiguration]
   /// The check of `configuration` over the devices: host-side problems it cannot fix show
   /// up here.
-  public var report: CheckReport?
+  package var report: CheckReport?
 
   /// A suggestion.
-  public init(
+  package init(
     configuration: VIOMMUConfiguration?, explanation: [String], alternatives: [VIOMMUConfiguration] = [],
     report: CheckReport? = nil
   ) {
@@ -28,11 +28,11 @@ public struct Suggestion: Hashable, Sendable {
 }
 
 /// Chooses vIOMMU options from what the devices' host IOMMUs allow.
-public enum VIOMMUSuggester {
+package enum VIOMMUSuggester {
   /// The configuration of `model` every device in `devices` accepts on `qemu` (and
   /// `machine`), checked with `VIOMMUChecker`; nil configuration with the reasons when
   /// none exists.
-  public static func suggest(
+  package static func suggest(
     model: VIOMMUModel, qemu: QEMUVersion, machine: MachineType?, devices: [DeviceCheckInput], host: HostFacts
   ) -> Suggestion {
     let base = VIOMMUChecker.settlingArchitecture(
