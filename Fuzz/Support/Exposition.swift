@@ -22,27 +22,42 @@ package func checkPrometheusExposition(_ text: String, context: @autoclosure () 
     }
     let nameStart = index
     while index < line.count, isNameByte(line[index], first: index == nameStart) { index += 1 }
-    require(index > nameStart, "\(context()): sample line without a metric name: \(String(decoding: line, as: UTF8.self).debugDescription)")
+    require(
+      index > nameStart,
+      "\(context()): sample line without a metric name: \(String(decoding: line, as: UTF8.self).debugDescription)")
     if index < line.count, line[index] == 0x7b {  // {
       index += 1
       while true {
         let labelStart = index
-        while index < line.count, isNameByte(line[index], first: index == labelStart), line[index] != 0x3a { index += 1 }
-        require(index > labelStart, "\(context()): empty label name in \(String(decoding: line, as: UTF8.self).debugDescription)")
-        require(index + 1 < line.count && line[index] == 0x3d && line[index + 1] == 0x22, "\(context()): label without =\" in \(String(decoding: line, as: UTF8.self).debugDescription)")
+        while index < line.count, isNameByte(line[index], first: index == labelStart), line[index] != 0x3a {
+          index += 1
+        }
+        require(
+          index > labelStart,
+          "\(context()): empty label name in \(String(decoding: line, as: UTF8.self).debugDescription)")
+        require(
+          index + 1 < line.count && line[index] == 0x3d && line[index + 1] == 0x22,
+          "\(context()): label without =\" in \(String(decoding: line, as: UTF8.self).debugDescription)")
         index += 2
         var value: [UInt8] = []
         while true {
-          require(index < line.count, "\(context()): label value runs off the line: \(String(decoding: line, as: UTF8.self).debugDescription)")
+          require(
+            index < line.count,
+            "\(context()): label value runs off the line: \(String(decoding: line, as: UTF8.self).debugDescription)")
           let byte = line[index]
-          if byte == 0x22 { index += 1; break }
+          if byte == 0x22 {
+            index += 1
+            break
+          }
           if byte == 0x5c {
             require(index + 1 < line.count, "\(context()): backslash at the end of a line")
             switch line[index + 1] {
             case 0x5c: value.append(0x5c)
             case 0x22: value.append(0x22)
             case 0x6e: value.append(0x0a)
-            default: require(false, "\(context()): invalid escape \\\(Character(Unicode.Scalar(line[index + 1]))) in a label value")
+            default:
+              require(
+                false, "\(context()): invalid escape \\\(Character(Unicode.Scalar(line[index + 1]))) in a label value")
             }
             index += 2
             continue
@@ -52,8 +67,13 @@ package func checkPrometheusExposition(_ text: String, context: @autoclosure () 
         }
         values.append(value)
         require(index < line.count, "\(context()): label set not closed")
-        if line[index] == 0x2c { index += 1; continue }  // ,
-        require(line[index] == 0x7d, "\(context()): junk after a label value in \(String(decoding: line, as: UTF8.self).debugDescription)")
+        if line[index] == 0x2c {
+          index += 1
+          continue
+        }  // ,
+        require(
+          line[index] == 0x7d,
+          "\(context()): junk after a label value in \(String(decoding: line, as: UTF8.self).debugDescription)")
         index += 1
         break
       }
@@ -61,7 +81,8 @@ package func checkPrometheusExposition(_ text: String, context: @autoclosure () 
     require(index < line.count && line[index] == 0x20, "\(context()): no space before the sample value")
     let number = line[(index + 1)...]
     require(
-      !number.isEmpty && number.enumerated().allSatisfy { $0.element == 0x2d ? $0.offset == 0 : (0x30...0x39).contains($0.element) },
+      !number.isEmpty
+        && number.enumerated().allSatisfy { $0.element == 0x2d ? $0.offset == 0 : (0x30...0x39).contains($0.element) },
       "\(context()): sample value \(String(decoding: number, as: UTF8.self).debugDescription) is not an integer")
   }
   return values

@@ -14,21 +14,24 @@ package func checkFields(_ fields: [DecodedField], of raw: UInt64, width: Int, r
   var previousHigh = -1
   var names: Set<String> = []
   for field in fields {
-    let where_ = "\(register) field \(field.name) [\(field.bits)]"
-    require(!field.name.isEmpty && !field.meaning.isEmpty, "\(where_): empty name or meaning")
-    require(names.insert(field.name).inserted, "\(where_): name listed twice")
+    let location = "\(register) field \(field.name) [\(field.bits)]"
+    require(!field.name.isEmpty && !field.meaning.isEmpty, "\(location): empty name or meaning")
+    require(names.insert(field.name).inserted, "\(location): name listed twice")
     require(
       field.lowBit >= 0 && field.lowBit <= field.highBit && field.highBit < width,
-      "\(where_): bits outside the \(width)-bit register")
-    require(field.lowBit > previousHigh, "\(where_): not in ascending bit order or overlaps the previous field")
+      "\(location): bits outside the \(width)-bit register")
+    require(field.lowBit > previousHigh, "\(location): not in ascending bit order or overlaps the previous field")
     previousHigh = field.highBit
     let expectedBits = field.lowBit == field.highBit ? "\(field.lowBit)" : "\(field.highBit):\(field.lowBit)"
-    require(field.bits == expectedBits, "\(where_): bits spelled '\(field.bits)', expected '\(expectedBits)'")
+    require(field.bits == expectedBits, "\(location): bits spelled '\(field.bits)', expected '\(expectedBits)'")
     let count = field.highBit - field.lowBit + 1
     let ones: UInt64 = count == 64 ? .max : (1 << UInt64(count)) - 1
-    require(field.mask == ones << UInt64(field.lowBit), "\(where_): mask \(field.mask.hex64) is not bits \(field.bits)")
-    require(field.value <= ones, "\(where_): value \(field.value) wider than the field")
-    require(field.valueInPlace == raw & field.mask, "\(where_): value \(field.value) is not the register's bits \(raw.hex64)")
+    require(
+      field.mask == ones << UInt64(field.lowBit), "\(location): mask \(field.mask.hex64) is not bits \(field.bits)")
+    require(field.value <= ones, "\(location): value \(field.value) wider than the field")
+    require(
+      field.valueInPlace == raw & field.mask,
+      "\(location): value \(field.value) is not the register's bits \(raw.hex64)")
     covered |= field.mask
   }
   return covered
@@ -53,7 +56,8 @@ package func checkUsableRanges(
     for hole in holes where hole.start <= hole.end {
       require(
         hole.end < range.start || hole.start > range.last,
-        "\(context()): window \(range) overlaps the excluded \(hole.type.rawValue) region \(hole.start.hex64)-\(hole.end.hex64)")
+        "\(context()): window \(range) overlaps the excluded \(hole.type.rawValue) region \(hole.start.hex64)-\(hole.end.hex64)"
+      )
     }
   }
   // Every address of the aperture is in a window or in an excluded region: walk the gaps

@@ -73,14 +73,26 @@ struct CapturedFixtureTests {
   /// The sysfs predictor against what the real kernel answered on the rig (both the
   /// legacy and the iommufd backend reported these, with exactly these ranges).
   @Test(arguments: [
-    ("intel-aw39", "0000:00:02.0", 39, ["0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x0000007fffffffff"]),
-    ("intel-aw48", "0000:00:02.0", 48, ["0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x0000ffffffffffff"]),
-    ("intel-sm", "0000:00:02.0", 48, ["0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x0000ffffffffffff"]),
+    (
+      "intel-aw39", "0000:00:02.0", 39,
+      ["0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x0000007fffffffff"]
+    ),
+    (
+      "intel-aw48", "0000:00:02.0", 48,
+      ["0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x0000ffffffffffff"]
+    ),
+    (
+      "intel-sm", "0000:00:02.0", 48,
+      ["0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x0000ffffffffffff"]
+    ),
     ("bridge", "0000:01:01.0", 48, ["0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x0000ffffffffffff"]),
-    ("amd", "0000:00:03.0", 64, [
-      "0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x000000fcffffffff",
-      "0x0000010000000000-0xffffffffffffffff",
-    ]),
+    (
+      "amd", "0000:00:03.0", 64,
+      [
+        "0x0000000000000000-0x00000000fedfffff", "0x00000000fef00000-0x000000fcffffffff",
+        "0x0000010000000000-0xffffffffffffffff",
+      ]
+    ),
   ])
   func predictionEqualsTheKernelsAnswer(_ name: String, _ bdf: String, _ bits: Int, _ ranges: [String]) throws {
     let host = try Fixtures.scan("captured/\(name)")

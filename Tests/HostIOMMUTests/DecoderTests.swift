@@ -229,8 +229,9 @@ struct VTdDecoderTests {
     #expect(byName["FS1GP"]?.bits == "56")
     #expect(byName["FRO"]?.meaning == "fault recording registers at offset 0x220")
     #expect(byName["SLLPS"]?.meaning == "2 MiB and 1 GiB second-stage pages")
-    #expect(VTdCapability(0x00d2_008c_222f_0686).fields.first { $0.name == "SAGAW" }?.meaning
-      == "39-bit (3-level), 48-bit (4-level)")
+    #expect(
+      VTdCapability(0x00d2_008c_222f_0686).fields.first { $0.name == "SAGAW" }?.meaning
+        == "39-bit (3-level), 48-bit (4-level)")
     let noSAGAW = VTdCapability(0).fields.first { $0.name == "SAGAW" }
     #expect(noSAGAW?.meaning.hasPrefix("no second-stage") == true)
   }

@@ -1,8 +1,8 @@
 // hiodctl tests — fixture trees survive a git clone unchanged.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-import Glibc
 import Foundation
+import Glibc
 import Testing
 
 struct FixtureIntegrityTests {

@@ -8,11 +8,12 @@ struct HostInventoryTests {
   @Test func intelHostDevicesGroupsAndDrivers() throws {
     let host = try Fixtures.scan("synthetic/intel-host")
     #expect(host.warnings.isEmpty)
-    #expect(host.devices.map(\.address.description) == [
-      "0000:00:00.0", "0000:00:02.0", "0000:00:03.0", "0000:00:04.0", "0000:00:04.1",
-      "0000:00:05.0", "0000:00:1c.0", "0000:00:1f.0", "0000:00:1f.3", "0000:01:00.0",
-      "10000:00:02.0",
-    ])
+    #expect(
+      host.devices.map(\.address.description) == [
+        "0000:00:00.0", "0000:00:02.0", "0000:00:03.0", "0000:00:04.0", "0000:00:04.1",
+        "0000:00:05.0", "0000:00:1c.0", "0000:00:1f.0", "0000:00:1f.3", "0000:01:00.0",
+        "10000:00:02.0",
+      ])
     let nic = try #require(host.devices.first { $0.address.description == "0000:00:02.0" })
     #expect(nic.identity.vendorID == 0x8086 && nic.identity.deviceID == 0x10d3)
     #expect(nic.identity.classCode == 0x0200)
@@ -21,9 +22,11 @@ struct HostInventoryTests {
     #expect(nic.names.deviceClass == "Ethernet controller")
     #expect(nic.iommuGroup == 1 && nic.iommuUnit == "dmar0" && nic.driver == "vfio-pci")
     #expect(nic.isVFIOBound)
-    #expect(nic.vfioCdev == VFIOCdev(
-      name: "vfio0", node: DeviceNode(path: "/dev/vfio/devices/vfio0", present: true),
-      deviceNumber: "511:0"))
+    #expect(
+      nic.vfioCdev
+        == VFIOCdev(
+          name: "vfio0", node: DeviceNode(path: "/dev/vfio/devices/vfio0", present: true),
+          deviceNumber: "511:0"))
     #expect(host.group(1)?.vfioNode == DeviceNode(path: "/dev/vfio/1", present: true))
     #expect(host.group(1)?.isViable == true)
   }

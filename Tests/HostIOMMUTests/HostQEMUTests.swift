@@ -9,7 +9,8 @@ import Testing
 
 struct HostQEMUTests {
   @Test(arguments: [
-    ("1:10.0.13+ds-0+deb13u1", "10.0"), ("1:7.2+dfsg-7+deb12u18+b3", "7.2"), ("11.1.3", "11.1"), ("9.2.0-1ubuntu1", "9.2"),
+    ("1:10.0.13+ds-0+deb13u1", "10.0"), ("1:7.2+dfsg-7+deb12u18+b3", "7.2"), ("11.1.3", "11.1"),
+    ("9.2.0-1ubuntu1", "9.2"),
   ])
   func debianVersions(_ text: String, _ release: String) {
     #expect(HostQEMUDetector.debianRelease(text)?.description == release)

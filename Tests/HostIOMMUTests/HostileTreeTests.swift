@@ -63,9 +63,10 @@ struct HostileTreeTests {
     tree.replaceWithLink("\(tree.path)/sys/bus/pci/devices/0000:00:05.0", to: "0000:00:05.0")
     let host = try tree.scan()
     #expect(host.devices.map(\.address.description) == Self.allDevices.filter { $0 != "0000:00:05.0" })
-    #expect(host.warnings.contains {
-      $0.hasPrefix("0000:00:05.0: skipped: ") && $0.hasSuffix("Too many levels of symbolic links")
-    })
+    #expect(
+      host.warnings.contains {
+        $0.hasPrefix("0000:00:05.0: skipped: ") && $0.hasSuffix("Too many levels of symbolic links")
+      })
   }
 
   /// What a hot-unplug between readdir and read leaves: the entry is listed, its
@@ -126,9 +127,10 @@ struct HostileTreeTests {
     let host = try tree.scan()
     // libpci reads an empty vendor file as 0, as lspci shows it; hiodctl says why.
     #expect(host.devices.first { $0.address.description == "0000:00:02.0" }?.identity.vendorID == 0)
-    #expect(host.warnings == [
-      "0000:00:02.0: vendor ID 0x0000 is not a valid PCI vendor ID; its vendor file may be empty or damaged"
-    ])
+    #expect(
+      host.warnings == [
+        "0000:00:02.0: vendor ID 0x0000 is not a valid PCI vendor ID; its vendor file may be empty or damaged"
+      ])
     #expect(host.group(3)?.type == "")
     #expect(host.group(3)?.reservedRegions == [])
   }
@@ -169,7 +171,8 @@ struct HostileTreeTests {
     } throws: { error in
       let failure = error as? HIODError
       return failure?.exitStatus == .runtimeError
-        && failure?.message == "\(tree.path)/sys/bus/pci/devices/garbage: not a PCI address; libpci cannot enumerate this tree"
+        && failure?.message
+          == "\(tree.path)/sys/bus/pci/devices/garbage: not a PCI address; libpci cannot enumerate this tree"
         && failure?.hints.first?.contains("damaged capture") == true
     }
   }
@@ -203,7 +206,7 @@ struct HostileTreeTests {
     var child: pid_t = 0
     let arguments = ["/bin/sh", "-c", script]
     var argv = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for argument in argv { free(argument) } }
     #expect(posix_spawn(&child, "/bin/sh", nil, nil, &argv, environ) == 0)
     defer {
       kill(child, SIGKILL)

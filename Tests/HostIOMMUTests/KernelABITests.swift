@@ -118,7 +118,8 @@ struct Type1InfoParserTests {
     let info = Type1InfoParser.parse(buffer.bytes)
     #expect(info.problems.isEmpty)
     #expect(info.pageSizes == 0x4020_1000)
-    #expect(info.iovaRanges == [IOVARange(start: 0, last: 0xfedf_ffff), IOVARange(start: 0xfef0_0000, last: 0x7f_ffff_ffff)])
+    #expect(
+      info.iovaRanges == [IOVARange(start: 0, last: 0xfedf_ffff), IOVARange(start: 0xfef0_0000, last: 0x7f_ffff_ffff)])
     #expect(info.dmaAvailable == 65535)
     #expect(qemuAWBits(info.iovaRanges ?? []) == 39)
   }
@@ -134,10 +135,11 @@ struct Type1InfoParserTests {
     buffer.dmaAvailable(6, at: 40, next: 24)  // back to the first
     let info = Type1InfoParser.parse(buffer.bytes)
     #expect(info.dmaAvailable == 5)
-    #expect(info.problems == [
-      "a second DMA_AVAIL capability at offset 40 is ignored, as QEMU ignores it",
-      "capability chain loops back to offset 24",
-    ])
+    #expect(
+      info.problems == [
+        "a second DMA_AVAIL capability at offset 40 is ignored, as QEMU ignores it",
+        "capability chain loops back to offset 24",
+      ])
   }
 
   /// QEMU's vfio_get_cap() takes the first capability with an id; a second one (which
@@ -264,10 +266,11 @@ struct SysfsPredictorTests {
   }
 
   /// QEMU's emulated VT-d with aw-bits 39 and 48 (as the rig reads them from sysfs).
-  @Test(arguments: [
-    (0x00d2_008c_2226_0286, 0x0000_0000_00f0_0f4a, 39),
-    (0x00d2_008c_222f_0686, 0x0000_0000_00f0_0f4a, 48),
-  ] as [(UInt64, UInt64, Int)])
+  @Test(
+    arguments: [
+      (0x00d2_008c_2226_0286, 0x0000_0000_00f0_0f4a, 39),
+      (0x00d2_008c_222f_0686, 0x0000_0000_00f0_0f4a, 48),
+    ] as [(UInt64, UInt64, Int)])
   func emulatedUnits(cap: UInt64, ecap: UInt64, bits: Int) {
     #expect(SysfsPredictor.intelDomainWidth(Self.registers(cap, ecap), scalableMode: nil).bits == bits)
   }
@@ -308,9 +311,10 @@ struct SysfsPredictorTests {
     let nic = try #require(host.devices.first { $0.address.description == "0000:00:02.0" })
     let prediction = try predictor.predict(nic, in: host)
     #expect(prediction.backend == .sysfs && prediction.awBits == 39)
-    #expect(prediction.iovaRanges?.value == [
-      IOVARange(start: 0, last: 0xfedf_ffff), IOVARange(start: 0xfef0_0000, last: 0x7f_ffff_ffff),
-    ])
+    #expect(
+      prediction.iovaRanges?.value == [
+        IOVARange(start: 0, last: 0xfedf_ffff), IOVARange(start: 0xfef0_0000, last: 0x7f_ffff_ffff),
+      ])
     #expect(prediction.pageSizeMask?.value == 0x4020_1000)
     #expect(prediction.getCap(.iommuType) == .value(1, Provenance(.sysfs, "/sys/class/iommu/dmar0 is a VT-d unit")))
     let vmd = try #require(host.devices.last)

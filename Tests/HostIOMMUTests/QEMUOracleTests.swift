@@ -88,7 +88,9 @@ struct QEMUOracleTests {
 
     switch cell.verdict {
     case "starts":
-      #expect(report.verdict == .works || report.verdict == .dmaFails, "QEMU started; hiodctl: \(report.qemuError?.line ?? "\(report.verdict)")")
+      #expect(
+        report.verdict == .works || report.verdict == .dmaFails,
+        "QEMU started; hiodctl: \(report.qemuError?.line ?? "\(report.verdict)")")
     case "works", "dma-fails":
       #expect(report.verdict.rawValue == cell.verdict)
     default:
@@ -127,10 +129,14 @@ struct QEMUOracleTests {
   }
 
   @Test func theMatcherCanFail() {
-    #expect(Self.matches("error bind device fd=<fd> to iommufd=<fd>: Invalid argument",
-                         "error bind device fd=15 to iommufd=9: Invalid argument"))
-    #expect(!Self.matches("error bind device fd=<fd> to iommufd=<fd>: Invalid argument",
-                          "error bind device fd=15 to iommufd=9: Operation not permitted"))
+    #expect(
+      Self.matches(
+        "error bind device fd=<fd> to iommufd=<fd>: Invalid argument",
+        "error bind device fd=15 to iommufd=9: Invalid argument"))
+    #expect(
+      !Self.matches(
+        "error bind device fd=<fd> to iommufd=<fd>: Invalid argument",
+        "error bind device fd=15 to iommufd=9: Operation not permitted"))
     #expect(!Self.matches("aw-bits 48 > host aw-bits 39", "aw-bits 48 > host aw-bits 48"))
     #expect(!Self.matches("x", nil))
   }

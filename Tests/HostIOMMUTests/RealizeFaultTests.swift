@@ -60,7 +60,8 @@ struct RealizeFaultTests {
   // MARK: Legacy
 
   @Test func groupStatusRefused() throws {
-    let (result, kernel) = try Self.legacy(injecting(HIOD_VFIO_GROUP_GET_STATUS, into: RealizeTests.legacyScript, .ioError))
+    let (result, kernel) = try Self.legacy(
+      injecting(HIOD_VFIO_GROUP_GET_STATUS, into: RealizeTests.legacyScript, .ioError))
     let failure = try #require(result.primaryFailure)
     #expect(failure.backend == .legacy && failure.step == "VFIO_GROUP_GET_STATUS")
     #expect(failure.problem == .kernelRefused && failure.errno == .ioError)
@@ -94,9 +95,10 @@ struct RealizeFaultTests {
     #expect(failure.step == "VFIO_GET_API_VERSION" && failure.problem == .kernelRefused)
     #expect(failure.errno == .inappropriateIOCTLForDevice)
     #expect(failure.message == "/dev/vfio/vfio is not a VFIO container: Inappropriate ioctl for device (ENOTTY)")
-    #expect(Array(kernel.log.suffix(3)) == [
-      "VFIO_GET_API_VERSION /dev/vfio/vfio -> ENOTTY", "close /dev/vfio/vfio", "close /dev/vfio/1",
-    ])
+    #expect(
+      Array(kernel.log.suffix(3)) == [
+        "VFIO_GET_API_VERSION /dev/vfio/vfio -> ENOTTY", "close /dev/vfio/vfio", "close /dev/vfio/1",
+      ])
   }
 
   @Test func aWrongAPIVersion() throws {
@@ -118,9 +120,10 @@ struct RealizeFaultTests {
     #expect(failure.message == "No available IOMMU models: the container offers neither TYPE1v2 nor TYPE1")
     #expect(failure.hints == ["load vfio_iommu_type1 (modprobe vfio_iommu_type1)"])
     let suffix = answer == .success(0) ? "" : " -> EINVAL"
-    #expect(kernel.log.filter { $0.hasPrefix("VFIO_CHECK_EXTENSION") } == [
-      "VFIO_CHECK_EXTENSION /dev/vfio/vfio 3\(suffix)", "VFIO_CHECK_EXTENSION /dev/vfio/vfio 1\(suffix)",
-    ])
+    #expect(
+      kernel.log.filter { $0.hasPrefix("VFIO_CHECK_EXTENSION") } == [
+        "VFIO_CHECK_EXTENSION /dev/vfio/vfio 3\(suffix)", "VFIO_CHECK_EXTENSION /dev/vfio/vfio 1\(suffix)",
+      ])
     #expect(!kernel.log.contains { $0.hasPrefix("VFIO_GROUP_SET_CONTAINER") })
   }
 
@@ -139,14 +142,16 @@ struct RealizeFaultTests {
     let (result, kernel) = try Self.legacy(
       injecting(HIOD_VFIO_IOMMU_GET_INFO, onCall: call, into: RealizeTests.legacyScript, .invalidArgument))
     let failure = try #require(result.primaryFailure)
-    #expect(failure.step == "VFIO_IOMMU_GET_INFO" && failure.problem == .kernelRefused && failure.errno == .invalidArgument)
+    #expect(
+      failure.step == "VFIO_IOMMU_GET_INFO" && failure.problem == .kernelRefused && failure.errno == .invalidArgument)
     #expect(failure.message == "Failed to get VFIO IOMMU info: Invalid argument (EINVAL)")
     // The first call asks with 24 bytes; the kernel wants 88; the re-call is refused.
     let calls = kernel.log.filter { $0.hasPrefix("VFIO_IOMMU_GET_INFO") }
     #expect(calls.count == call + 1 && calls.last == "VFIO_IOMMU_GET_INFO /dev/vfio/vfio -> EINVAL")
-    #expect(Array(kernel.log.suffix(3)) == [
-      "VFIO_GROUP_UNSET_CONTAINER /dev/vfio/1", "close /dev/vfio/vfio", "close /dev/vfio/1",
-    ])
+    #expect(
+      Array(kernel.log.suffix(3)) == [
+        "VFIO_GROUP_UNSET_CONTAINER /dev/vfio/1", "close /dev/vfio/vfio", "close /dev/vfio/1",
+      ])
     Self.expectPrediction(result)
   }
 
@@ -177,7 +182,8 @@ struct RealizeFaultTests {
   }
 
   @Test func setIOMMURefused() throws {
-    let (result, kernel) = try Self.legacy(injecting(HIOD_VFIO_SET_IOMMU, into: RealizeTests.legacyScript, .resourceBusy))
+    let (result, kernel) = try Self.legacy(
+      injecting(HIOD_VFIO_SET_IOMMU, into: RealizeTests.legacyScript, .resourceBusy))
     let failure = try #require(result.primaryFailure)
     #expect(failure.step == "VFIO_SET_IOMMU" && failure.problem == .kernelRefused && failure.errno == .resourceBusy)
     #expect(failure.message == "Failed to set iommu for container: Device or resource busy (EBUSY)")
@@ -185,10 +191,14 @@ struct RealizeFaultTests {
   }
 
   @Test(arguments: [
-    (Errno.permissionDenied, DeviceProblem.permissionDenied,
-     "permission denied opening /dev/vfio/vfio: read and write access is needed"),
-    (.noSuchFileOrDirectory, .backendUnavailable,
-     "/dev/vfio/vfio does not exist: the kernel has no VFIO container (CONFIG_VFIO_CONTAINER=n)"),
+    (
+      Errno.permissionDenied, DeviceProblem.permissionDenied,
+      "permission denied opening /dev/vfio/vfio: read and write access is needed"
+    ),
+    (
+      .noSuchFileOrDirectory, .backendUnavailable,
+      "/dev/vfio/vfio does not exist: the kernel has no VFIO container (CONFIG_VFIO_CONTAINER=n)"
+    ),
     (.ioError, .kernelRefused, "failed to open /dev/vfio/vfio: Input/output error (EIO)"),
   ])
   func containerOpenRefused(_ errno: Errno, _ problem: DeviceProblem, _ message: String) throws {
@@ -207,39 +217,53 @@ struct RealizeFaultTests {
     #expect(result.isDetermined && result.primaryFailure == nil)
     #expect(device.backend == .legacy && device.awBits == 39 && device.legacy?.dmaMappingsAvailable == 65535)
     #expect(device.notes == ["teardown: VFIO_GROUP_UNSET_CONTAINER failed: EBUSY (Device or resource busy)"])
-    #expect(Array(kernel.log.suffix(3)) == [
-      "VFIO_GROUP_UNSET_CONTAINER /dev/vfio/1 -> EBUSY", "close /dev/vfio/vfio", "close /dev/vfio/1",
-    ])
+    #expect(
+      Array(kernel.log.suffix(3)) == [
+        "VFIO_GROUP_UNSET_CONTAINER /dev/vfio/1 -> EBUSY", "close /dev/vfio/vfio", "close /dev/vfio/1",
+      ])
   }
 
   // MARK: iommufd
 
   @Test(arguments: [
-    (Errno.noSuchFileOrDirectory, DeviceProblem.backendUnavailable,
-     "/dev/iommu does not exist: the kernel has no iommufd (Linux 6.2+, CONFIG_IOMMUFD)",
-     ["modprobe iommufd, or use --backend legacy"]),
-    (.permissionDenied, .permissionDenied, "permission denied opening /dev/iommu: read and write access is needed",
-     ["run as root, or give the user that runs QEMU the node (libvirt and udev rules chown it)",
-      "--backend sysfs predicts without privileges"]),
+    (
+      Errno.noSuchFileOrDirectory, DeviceProblem.backendUnavailable,
+      "/dev/iommu does not exist: the kernel has no iommufd (Linux 6.2+, CONFIG_IOMMUFD)",
+      ["modprobe iommufd, or use --backend legacy"]
+    ),
+    (
+      .permissionDenied, .permissionDenied, "permission denied opening /dev/iommu: read and write access is needed",
+      [
+        "run as root, or give the user that runs QEMU the node (libvirt and udev rules chown it)",
+        "--backend sysfs predicts without privileges",
+      ]
+    ),
     (.ioError, .kernelRefused, "failed to open /dev/iommu: Input/output error (EIO)", []),
   ])
   func iommufdOpenRefused(_ errno: Errno, _ problem: DeviceProblem, _ message: String, _ hints: [String]) throws {
     let (result, kernel) = try Self.iommufd(RealizeTests.iommufdScript, failOpen: ["/dev/iommu": errno])
     let failure = try #require(result.primaryFailure)
     #expect(failure.backend == .iommufd && failure.step == "open /dev/iommu")
-    #expect(failure.problem == problem && failure.errno == errno && failure.message == message && failure.hints == hints)
+    #expect(
+      failure.problem == problem && failure.errno == errno && failure.message == message && failure.hints == hints)
     #expect(kernel.log == ["open /dev/iommu -> \(errno.symbol)"])
     Self.expectPrediction(result)
   }
 
   /// The cdev open: ENODEV when the device was unbound between the scan and the open.
   @Test(arguments: [
-    (Errno.operationNotSupportedByDevice, DeviceProblem.backendUnavailable,
-     "/dev/vfio/devices/vfio0 is gone: the device was unbound from its VFIO driver"),
-    (.noSuchFileOrDirectory, .backendUnavailable,
-     "/dev/vfio/devices/vfio0 is gone: the device was unbound from its VFIO driver"),
-    (.permissionDenied, .permissionDenied,
-     "permission denied opening /dev/vfio/devices/vfio0: read and write access is needed"),
+    (
+      Errno.operationNotSupportedByDevice, DeviceProblem.backendUnavailable,
+      "/dev/vfio/devices/vfio0 is gone: the device was unbound from its VFIO driver"
+    ),
+    (
+      .noSuchFileOrDirectory, .backendUnavailable,
+      "/dev/vfio/devices/vfio0 is gone: the device was unbound from its VFIO driver"
+    ),
+    (
+      .permissionDenied, .permissionDenied,
+      "permission denied opening /dev/vfio/devices/vfio0: read and write access is needed"
+    ),
     (.ioError, .kernelRefused, "failed to open /dev/vfio/devices/vfio0: Input/output error (EIO)"),
   ])
   func cdevOpenRefused(_ errno: Errno, _ problem: DeviceProblem, _ message: String) throws {
@@ -253,27 +277,32 @@ struct RealizeFaultTests {
   }
 
   @Test func bindRefusedOtherwise() throws {
-    let (result, _) = try Self.iommufd(injecting(HIOD_VFIO_DEVICE_BIND_IOMMUFD, into: RealizeTests.iommufdScript, .noMemory))
+    let (result, _) = try Self.iommufd(
+      injecting(HIOD_VFIO_DEVICE_BIND_IOMMUFD, into: RealizeTests.iommufdScript, .noMemory))
     let failure = try #require(result.primaryFailure)
-    #expect(failure.step == "VFIO_DEVICE_BIND_IOMMUFD" && failure.problem == .kernelRefused && failure.errno == .noMemory)
+    #expect(
+      failure.step == "VFIO_DEVICE_BIND_IOMMUFD" && failure.problem == .kernelRefused && failure.errno == .noMemory)
     #expect(failure.message == "error binding /dev/vfio/devices/vfio0 to /dev/iommu: Cannot allocate memory (ENOMEM)")
   }
 
   @Test func hardwareInfoRefused() throws {
-    let (result, kernel) = try Self.iommufd(injecting(HIOD_IOMMU_GET_HW_INFO, into: RealizeTests.iommufdScript, .notSupported))
+    let (result, kernel) = try Self.iommufd(
+      injecting(HIOD_IOMMU_GET_HW_INFO, into: RealizeTests.iommufdScript, .notSupported))
     let failure = try #require(result.primaryFailure)
     #expect(failure.step == "IOMMU_GET_HW_INFO" && failure.problem == .kernelRefused && failure.errno == .notSupported)
     #expect(failure.message == "Failed to get hardware info: Operation not supported (EOPNOTSUPP)")
     // Nothing was allocated yet, so nothing is destroyed.
-    #expect(kernel.log == [
-      "open /dev/iommu", "open /dev/vfio/devices/vfio0", "VFIO_DEVICE_BIND_IOMMUFD /dev/vfio/devices/vfio0",
-      "IOMMU_GET_HW_INFO /dev/iommu -> EOPNOTSUPP", "close /dev/vfio/devices/vfio0", "close /dev/iommu",
-    ])
+    #expect(
+      kernel.log == [
+        "open /dev/iommu", "open /dev/vfio/devices/vfio0", "VFIO_DEVICE_BIND_IOMMUFD /dev/vfio/devices/vfio0",
+        "IOMMU_GET_HW_INFO /dev/iommu -> EOPNOTSUPP", "close /dev/vfio/devices/vfio0", "close /dev/iommu",
+      ])
     Self.expectPrediction(result)
   }
 
   @Test func ioasAllocationRefused() throws {
-    let (result, kernel) = try Self.iommufd(injecting(HIOD_IOMMU_IOAS_ALLOC, into: RealizeTests.iommufdScript, .noMemory))
+    let (result, kernel) = try Self.iommufd(
+      injecting(HIOD_IOMMU_IOAS_ALLOC, into: RealizeTests.iommufdScript, .noMemory))
     let failure = try #require(result.primaryFailure)
     #expect(failure.step == "IOMMU_IOAS_ALLOC" && failure.problem == .kernelRefused && failure.errno == .noMemory)
     #expect(failure.message == "Failed to allocate ioas: Cannot allocate memory (ENOMEM)")
@@ -289,13 +318,15 @@ struct RealizeFaultTests {
         return .failure(flags & UInt32(HIOD_IOMMU_HWPT_ALLOC_NEST_PARENT) != 0 ? .notSupported : .invalidArgument)
       })
     let failure = try #require(result.primaryFailure)
-    #expect(failure.step == "IOMMU_HWPT_ALLOC" && failure.problem == .kernelRefused && failure.errno == .invalidArgument)
+    #expect(
+      failure.step == "IOMMU_HWPT_ALLOC" && failure.problem == .kernelRefused && failure.errno == .invalidArgument)
     #expect(failure.message == "Failed to allocate a HWPT for the device: Invalid argument (EINVAL)")
     // Only the IOAS is destroyed; no attach was tried.
-    #expect(Array(kernel.log.suffix(4)) == [
-      "IOMMU_HWPT_ALLOC /dev/iommu -> EINVAL", "IOMMU_DESTROY /dev/iommu",
-      "close /dev/vfio/devices/vfio0", "close /dev/iommu",
-    ])
+    #expect(
+      Array(kernel.log.suffix(4)) == [
+        "IOMMU_HWPT_ALLOC /dev/iommu -> EINVAL", "IOMMU_DESTROY /dev/iommu",
+        "close /dev/vfio/devices/vfio0", "close /dev/iommu",
+      ])
     #expect(!kernel.log.contains { $0.hasPrefix("VFIO_DEVICE_ATTACH") })
   }
 
@@ -306,8 +337,12 @@ struct RealizeFaultTests {
     let failure = try #require(result.primaryFailure)
     #expect(failure.step == "VFIO_DEVICE_ATTACH_IOMMUFD_PT" && failure.problem == .noMSIIsolation)
     #expect(failure.errno == .notPermitted)
-    #expect(failure.message == "the kernel refuses the device (EPERM): the platform cannot isolate MSIs (no interrupt remapping)")
-    #expect(failure.hints.last == "iommufd.allow_unsafe_interrupts=1 overrides the check, but then a guest can forge interrupts to the host")
+    #expect(
+      failure.message
+        == "the kernel refuses the device (EPERM): the platform cannot isolate MSIs (no interrupt remapping)")
+    #expect(
+      failure.hints.last
+        == "iommufd.allow_unsafe_interrupts=1 overrides the check, but then a guest can forge interrupts to the host")
     #expect(kernel.log.filter { $0.hasPrefix("IOMMU_DESTROY") }.count == 2)
     #expect(!kernel.log.contains { $0.hasPrefix("VFIO_DEVICE_DETACH") })
   }
@@ -323,22 +358,25 @@ struct RealizeFaultTests {
   /// Every undo fails: each is a note, in undo order, and the answer stands.
   @Test func failedDetachAndDestroysAreNotes() throws {
     let script = injecting(
-      HIOD_VFIO_DEVICE_DETACH_IOMMUFD_PT, into: injecting(HIOD_IOMMU_DESTROY, into: RealizeTests.iommufdScript, .noSuchFileOrDirectory),
+      HIOD_VFIO_DEVICE_DETACH_IOMMUFD_PT,
+      into: injecting(HIOD_IOMMU_DESTROY, into: RealizeTests.iommufdScript, .noSuchFileOrDirectory),
       .invalidArgument)
     let (result, kernel) = try Self.iommufd(script)
     let device = try #require(result.hostIOMMUDevice)
     #expect(result.isDetermined && result.primaryFailure == nil)
     #expect(device.backend == .iommufd && device.awBits == 39 && device.caps.type?.value == .intelVTd)
-    #expect(device.notes == [
-      "teardown: VFIO_DEVICE_DETACH_IOMMUFD_PT failed: EINVAL (Invalid argument)",
-      "teardown: IOMMU_DESTROY(hwpt 3) failed: ENOENT (No such file or directory)",
-      "teardown: IOMMU_DESTROY(ioas 2) failed: ENOENT (No such file or directory)",
-    ])
-    #expect(Array(kernel.log.suffix(5)) == [
-      "VFIO_DEVICE_DETACH_IOMMUFD_PT /dev/vfio/devices/vfio0 -> EINVAL",
-      "IOMMU_DESTROY /dev/iommu -> ENOENT", "IOMMU_DESTROY /dev/iommu -> ENOENT",
-      "close /dev/vfio/devices/vfio0", "close /dev/iommu",
-    ])
+    #expect(
+      device.notes == [
+        "teardown: VFIO_DEVICE_DETACH_IOMMUFD_PT failed: EINVAL (Invalid argument)",
+        "teardown: IOMMU_DESTROY(hwpt 3) failed: ENOENT (No such file or directory)",
+        "teardown: IOMMU_DESTROY(ioas 2) failed: ENOENT (No such file or directory)",
+      ])
+    #expect(
+      Array(kernel.log.suffix(5)) == [
+        "VFIO_DEVICE_DETACH_IOMMUFD_PT /dev/vfio/devices/vfio0 -> EINVAL",
+        "IOMMU_DESTROY /dev/iommu -> ENOENT", "IOMMU_DESTROY /dev/iommu -> ENOENT",
+        "close /dev/vfio/devices/vfio0", "close /dev/iommu",
+      ])
   }
 
   /// The IOVA_RANGES answer is fetched after attach; a failure of its re-call (with the
@@ -349,8 +387,9 @@ struct RealizeFaultTests {
     let device = try #require(result.hostIOMMUDevice)
     #expect(device.awBits == 64 && device.iovaRanges?.value == [IOVARange(start: 0, last: .max)])
     #expect(device.notes.contains { $0.hasPrefix("Cannot get IOVA ranges (ENOMEM)") })
-    #expect(kernel.log.filter { $0.hasPrefix("IOMMU_IOAS_IOVA_RANGES") } == [
-      "IOMMU_IOAS_IOVA_RANGES /dev/iommu -> EMSGSIZE", "IOMMU_IOAS_IOVA_RANGES /dev/iommu -> ENOMEM",
-    ])
+    #expect(
+      kernel.log.filter { $0.hasPrefix("IOMMU_IOAS_IOVA_RANGES") } == [
+        "IOMMU_IOAS_IOVA_RANGES /dev/iommu -> EMSGSIZE", "IOMMU_IOAS_IOVA_RANGES /dev/iommu -> ENOMEM",
+      ])
   }
 }

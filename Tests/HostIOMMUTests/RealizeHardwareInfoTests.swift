@@ -115,7 +115,8 @@ struct RealizeHardwareInfoTests {
     vendor.put(UInt64(0x00d2_008c_2226_0286), at: 8)
     let capabilities = UInt64(HIOD_IOMMU_HW_CAP_DIRTY_TRACKING | HIOD_IOMMU_HW_CAP_PCI_PASID_EXEC)
     let (device, _) = try Self.realize(
-      Self.script(type: HIOD_IOMMU_HW_INFO_TYPE_INTEL_VTD, vendor: vendor, capabilities: capabilities, maxPASIDLog2: 20))
+      Self.script(type: HIOD_IOMMU_HW_INFO_TYPE_INTEL_VTD, vendor: vendor, capabilities: capabilities, maxPASIDLog2: 20)
+    )
     #expect(device.caps.hwCaps == Sourced(capabilities, Provenance(.iommufd, "IOMMU_GET_HW_INFO: out_capabilities")))
     #expect(device.caps.maxPASIDLog2 == Sourced(20, Provenance(.iommufd, "IOMMU_GET_HW_INFO: out_max_pasid_log2")))
     #expect(device.iommufd?.hwptFlags == UInt32(HIOD_IOMMU_HWPT_ALLOC_DIRTY_TRACKING))

@@ -29,9 +29,13 @@ struct RealizeTests {
   /// The legacy script: viable group, TYPE1v2, the rig's GET_INFO answer.
   static func legacyScript(_ request: ScriptedKernel.Request) -> Result<Int32, Errno>? {
     switch request.request {
-    case HIOD_VFIO_GROUP_GET_STATUS: KernelAnswers.viable(request); return .success(0)
+    case HIOD_VFIO_GROUP_GET_STATUS:
+      KernelAnswers.viable(request)
+      return .success(0)
     case HIOD_VFIO_CHECK_EXTENSION: return .success(1)
-    case HIOD_VFIO_IOMMU_GET_INFO: KernelAnswers.type1Info(request); return .success(0)
+    case HIOD_VFIO_IOMMU_GET_INFO:
+      KernelAnswers.type1Info(request)
+      return .success(0)
     default: return nil
     }
   }
@@ -44,21 +48,22 @@ struct RealizeTests {
     #expect(device.pageSizeMask?.value == 0x4020_1000)
     #expect(device.legacy?.dmaMappingsAvailable == 65535)
     #expect(device.notes.isEmpty)
-    #expect(kernel.log == [
-      "open /dev/vfio/1",
-      "VFIO_GROUP_GET_STATUS /dev/vfio/1",
-      "open /dev/vfio/vfio",
-      "VFIO_GET_API_VERSION /dev/vfio/vfio",
-      "VFIO_CHECK_EXTENSION /dev/vfio/vfio 3",
-      "VFIO_GROUP_SET_CONTAINER /dev/vfio/1",
-      "VFIO_SET_IOMMU /dev/vfio/vfio 3",
-      "VFIO_IOMMU_GET_INFO /dev/vfio/vfio",  // asks for 88 bytes
-      "VFIO_IOMMU_GET_INFO /dev/vfio/vfio",
-      "VFIO_CHECK_EXTENSION /dev/vfio/vfio 9",
-      "VFIO_GROUP_UNSET_CONTAINER /dev/vfio/1",
-      "close /dev/vfio/vfio",
-      "close /dev/vfio/1",
-    ])
+    #expect(
+      kernel.log == [
+        "open /dev/vfio/1",
+        "VFIO_GROUP_GET_STATUS /dev/vfio/1",
+        "open /dev/vfio/vfio",
+        "VFIO_GET_API_VERSION /dev/vfio/vfio",
+        "VFIO_CHECK_EXTENSION /dev/vfio/vfio 3",
+        "VFIO_GROUP_SET_CONTAINER /dev/vfio/1",
+        "VFIO_SET_IOMMU /dev/vfio/vfio 3",
+        "VFIO_IOMMU_GET_INFO /dev/vfio/vfio",  // asks for 88 bytes
+        "VFIO_IOMMU_GET_INFO /dev/vfio/vfio",
+        "VFIO_CHECK_EXTENSION /dev/vfio/vfio 9",
+        "VFIO_GROUP_UNSET_CONTAINER /dev/vfio/1",
+        "close /dev/vfio/vfio",
+        "close /dev/vfio/1",
+      ])
     #expect(kernel.openDescriptors.isEmpty)
   }
 
@@ -80,7 +85,10 @@ struct RealizeTests {
     #expect(failure.problem == .groupNotViable && failure.step == "sysfs")
     #expect(failure.message == "group 3 is not viable: 0000:00:04.1 is bound to e1000e")
     // list's advice (ViabilityAdvice); QEMU's own hint is the check's qemu_hint.
-    #expect(failure.hints == ["bind every device of group 3 to vfio-pci or unbind it, e.g. driverctl set-override 0000:00:04.1 vfio-pci"])
+    #expect(
+      failure.hints == [
+        "bind every device of group 3 to vfio-pci or unbind it, e.g. driverctl set-override 0000:00:04.1 vfio-pci"
+      ])
     #expect(kernel.log.isEmpty)
   }
 
@@ -103,9 +111,10 @@ struct RealizeTests {
     let failure = try #require(result.primaryFailure)
     #expect(failure.problem == .noMSIIsolation && failure.step == "VFIO_SET_IOMMU")
     #expect(failure.hints.contains { $0.contains("vfio_iommu_type1.allow_unsafe_interrupts=1") })
-    #expect(Array(kernel.log.suffix(3)) == [
-      "VFIO_GROUP_UNSET_CONTAINER /dev/vfio/1", "close /dev/vfio/vfio", "close /dev/vfio/1",
-    ])
+    #expect(
+      Array(kernel.log.suffix(3)) == [
+        "VFIO_GROUP_UNSET_CONTAINER /dev/vfio/1", "close /dev/vfio/vfio", "close /dev/vfio/1",
+      ])
     #expect(kernel.openDescriptors.isEmpty)
   }
 
@@ -176,27 +185,30 @@ struct RealizeTests {
     let device = try #require(result.hostIOMMUDevice)
     #expect(device.backend == .iommufd && device.awBits == 39 && device.pageSizeMask?.value == 4096)
     #expect(device.caps.type?.value == .intelVTd)
-    #expect(device.caps.vendor?.value == .intelVTd(flags: 1, capability: 0x00d2_008c_2226_0286, extendedCapability: 0xf0_0f4a))
+    #expect(
+      device.caps.vendor?.value == .intelVTd(flags: 1, capability: 0x00d2_008c_2226_0286, extendedCapability: 0xf0_0f4a)
+    )
     #expect(device.nestingParent?.allowed == false && device.nestingParent?.refusal == .notSupported)
     #expect(device.iommufd == IOMMUFDObjects(deviceID: 1, ioasID: 2, hwptID: 3, hwptFlags: 0))
     #expect(device.getCap(.iommuType) == .value(1, Provenance(.iommufd, "IOMMU_GET_HW_INFO: out_data_type")))
-    #expect(kernel.log == [
-      "open /dev/iommu",
-      "open /dev/vfio/devices/vfio0",
-      "VFIO_DEVICE_BIND_IOMMUFD /dev/vfio/devices/vfio0",
-      "IOMMU_GET_HW_INFO /dev/iommu",
-      "IOMMU_IOAS_ALLOC /dev/iommu",
-      "IOMMU_HWPT_ALLOC /dev/iommu -> EOPNOTSUPP",  // the nesting-parent probe
-      "IOMMU_HWPT_ALLOC /dev/iommu",
-      "VFIO_DEVICE_ATTACH_IOMMUFD_PT /dev/vfio/devices/vfio0",
-      "IOMMU_IOAS_IOVA_RANGES /dev/iommu -> EMSGSIZE",
-      "IOMMU_IOAS_IOVA_RANGES /dev/iommu",
-      "VFIO_DEVICE_DETACH_IOMMUFD_PT /dev/vfio/devices/vfio0",
-      "IOMMU_DESTROY /dev/iommu",  // the HWPT
-      "IOMMU_DESTROY /dev/iommu",  // the IOAS
-      "close /dev/vfio/devices/vfio0",
-      "close /dev/iommu",
-    ])
+    #expect(
+      kernel.log == [
+        "open /dev/iommu",
+        "open /dev/vfio/devices/vfio0",
+        "VFIO_DEVICE_BIND_IOMMUFD /dev/vfio/devices/vfio0",
+        "IOMMU_GET_HW_INFO /dev/iommu",
+        "IOMMU_IOAS_ALLOC /dev/iommu",
+        "IOMMU_HWPT_ALLOC /dev/iommu -> EOPNOTSUPP",  // the nesting-parent probe
+        "IOMMU_HWPT_ALLOC /dev/iommu",
+        "VFIO_DEVICE_ATTACH_IOMMUFD_PT /dev/vfio/devices/vfio0",
+        "IOMMU_IOAS_IOVA_RANGES /dev/iommu -> EMSGSIZE",
+        "IOMMU_IOAS_IOVA_RANGES /dev/iommu",
+        "VFIO_DEVICE_DETACH_IOMMUFD_PT /dev/vfio/devices/vfio0",
+        "IOMMU_DESTROY /dev/iommu",  // the HWPT
+        "IOMMU_DESTROY /dev/iommu",  // the IOAS
+        "close /dev/vfio/devices/vfio0",
+        "close /dev/iommu",
+      ])
     #expect(kernel.openDescriptors.isEmpty)
   }
 
@@ -236,10 +248,11 @@ struct RealizeTests {
     let result = try Self.realize("0000:00:02.0", backend: .iommufd, kernel: kernel)
     #expect(result.primaryFailure?.step == "VFIO_DEVICE_ATTACH_IOMMUFD_PT")
     #expect(!kernel.log.contains { $0.hasPrefix("VFIO_DEVICE_DETACH") })
-    #expect(Array(kernel.log.suffix(4)) == [
-      "IOMMU_DESTROY /dev/iommu", "IOMMU_DESTROY /dev/iommu",
-      "close /dev/vfio/devices/vfio0", "close /dev/iommu",
-    ])
+    #expect(
+      Array(kernel.log.suffix(4)) == [
+        "IOMMU_DESTROY /dev/iommu", "IOMMU_DESTROY /dev/iommu",
+        "close /dev/vfio/devices/vfio0", "close /dev/iommu",
+      ])
   }
 
   /// QEMU's hint says 4K, but it sets qemu_real_host_page_size(): 16K or 64K on such
@@ -247,15 +260,18 @@ struct RealizeTests {
   @Test(arguments: [(4096, "4K"), (16384, "16K"), (65536, "64K")])
   func iovaRangesFailureTakesQEMUsFallback(_ pageSize: Int, _ name: String) throws {
     let kernel = ScriptedKernel(hostPageSize: pageSize) { request in
-      request.request == HIOD_IOMMU_IOAS_IOVA_RANGES ? .failure(.inappropriateIOCTLForDevice) : Self.iommufdScript(request)
+      request.request == HIOD_IOMMU_IOAS_IOVA_RANGES
+        ? .failure(.inappropriateIOCTLForDevice) : Self.iommufdScript(request)
     }
     let device = try #require(try Self.realize("0000:00:02.0", backend: .iommufd, kernel: kernel).hostIOMMUDevice)
     #expect(device.awBits == 64 && device.pageSizeMask?.value == UInt64(pageSize))
     #expect(device.iovaRanges?.value == [IOVARange(start: 0, last: .max)])
     #expect(device.pageSizeMask?.provenance == Provenance(.iommufd, "QEMU's fallback (the host page size, \(name))"))
-    #expect(device.notes.contains {
-      $0 == "Cannot get IOVA ranges (ENOTTY): QEMU falls back to the default 64-bit IOVA range and the host page size (\(name))"
-    })
+    #expect(
+      device.notes.contains {
+        $0
+          == "Cannot get IOVA ranges (ENOTTY): QEMU falls back to the default 64-bit IOVA range and the host page size (\(name))"
+      })
   }
 
   /// Without VFIO_IOMMU_INFO_PGSIZES the legacy backend takes the host page size too.

@@ -293,10 +293,12 @@ enum KernelAnswers {
     // Fewer than 88 bytes: only the 24-byte header may be written, and is.
     guard size >= 88 else {
       pointer.storeBytes(of: UInt32(88), as: UInt32.self)
-      pointer.storeBytes(of: UInt32(HIOD_VFIO_IOMMU_INFO_PGSIZES | HIOD_VFIO_IOMMU_INFO_CAPS), toByteOffset: 4, as: UInt32.self)
+      pointer.storeBytes(
+        of: UInt32(HIOD_VFIO_IOMMU_INFO_PGSIZES | HIOD_VFIO_IOMMU_INFO_CAPS), toByteOffset: 4, as: UInt32.self)
       return
     }
-    var buffer = InfoBuffer(flags: UInt32(HIOD_VFIO_IOMMU_INFO_PGSIZES | HIOD_VFIO_IOMMU_INFO_CAPS), capOffset: 24, size: 88)
+    var buffer = InfoBuffer(
+      flags: UInt32(HIOD_VFIO_IOMMU_INFO_PGSIZES | HIOD_VFIO_IOMMU_INFO_CAPS), capOffset: 24, size: 88)
     buffer.ranges([(0, 0xfedf_ffff), (0xfef0_0000, 0x7f_ffff_ffff)], at: 24, next: 72)
     buffer.dmaAvailable(65535, at: 72, next: 0)
     buffer.bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: 88) }

@@ -49,11 +49,12 @@ struct ScriptedKernelTests {
       info.reserved.1 = 1
       _ = kernel.call(iommufd, HIOD_IOMMU_GET_HW_INFO, &info)
     }
-    #expect(problems == [
-      "IOMMU_IOAS_IOVA_RANGES: __reserved 1",
-      "IOMMU_HWPT_ALLOC: __reserved 0, __reserved2 5",
-      "IOMMU_GET_HW_INFO: __reserved (0, 1, 0)",
-    ])
+    #expect(
+      problems == [
+        "IOMMU_IOAS_IOVA_RANGES: __reserved 1",
+        "IOMMU_HWPT_ALLOC: __reserved 0, __reserved2 5",
+        "IOMMU_GET_HW_INFO: __reserved (0, 1, 0)",
+      ])
   }
 
   @Test func vfioArgszIsChecked() throws {

@@ -75,7 +75,10 @@ struct SnapshotTests {
 
   @Test(arguments: [
     (#"[1, 2]"#, "not-a.json is not a hiodctl snapshot: not a JSON object"),
-    (#"{"schema_version": 1}"#, #"not-a.json is not a hiodctl snapshot (no "kind": "hiodctl-snapshot" and schema_version)"#),
+    (
+      #"{"schema_version": 1}"#,
+      #"not-a.json is not a hiodctl snapshot (no "kind": "hiodctl-snapshot" and schema_version)"#
+    ),
     ("garbage", "not-a.json is not a hiodctl snapshot: not a JSON object"),
     (#"{"schema_version": 1, "kind": "hiodctl-snapshot"}"#, "not-a.json: missing .list"),
   ])
@@ -89,7 +92,9 @@ struct SnapshotTests {
 
   @Test func aTruncatedSnapshotIsAnErrorWithTheFile() throws {
     let bytes = try Self.encode(HostSnapshot.take(Fixtures.root("synthetic/intel-host")))
-    #expect(throws: HIODError.self) { _ = try HostSnapshot.decode(Array(bytes.prefix(bytes.count / 2)), source: "cut.json") }
+    #expect(throws: HIODError.self) {
+      _ = try HostSnapshot.decode(Array(bytes.prefix(bytes.count / 2)), source: "cut.json")
+    }
   }
 
   /// A snapshot written by this version stays loadable by every later one: the file in

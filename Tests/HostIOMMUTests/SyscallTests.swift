@@ -103,7 +103,8 @@ struct SyscallTests {
       expected.insert(name)
       #expect(mkdir("\(scratch.path)/\(name)", 0o700) == 0)
     }
-    let odd = (Array("\(scratch.path)/".utf8) + [0x6f, 0xff, 0x64, 0]).map { CChar(bitPattern: $0) }  // "o", a stray byte, "d"
+    // "o", a stray byte, "d".
+    let odd = (Array("\(scratch.path)/".utf8) + [0x6f, 0xff, 0x64, 0]).map { CChar(bitPattern: $0) }
     // SAFETY: `odd` is a NUL-terminated C string, valid inside the closure; mkdir only reads it.
     #expect(odd.withUnsafeBufferPointer { mkdir($0.baseAddress!, 0o700) } == 0)
     expected.insert("o\u{FFFD}d")
@@ -193,7 +194,8 @@ struct SyscallTests {
       if let file {
         // NOT SAFE, on purpose, in a process of its own: address 8 is never mapped, so
         // the kernel refuses with EFAULT instead of writing; nothing is dereferenced here.
-        _ = try? Syscall.read(file, into: UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: 8), count: 8))
+        _ = try? Syscall.read(
+          file, into: UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: 8), count: 8))
       }
     }
   }
@@ -215,10 +217,11 @@ struct SyscallInterruptTests {
       script: Self.interruptingFirstCalls(RealizeTests.legacyScript))
     let result = try RealizeTests.realize("0000:00:02.0", backend: .legacy, kernel: kernel)
     #expect(result.hostIOMMUDevice == expected.hostIOMMUDevice && result.isDetermined)
-    #expect(Array(kernel.log.prefix(4)) == [
-      "open /dev/vfio/1 -> EINTR", "open /dev/vfio/1",
-      "VFIO_GROUP_GET_STATUS /dev/vfio/1 -> EINTR", "VFIO_GROUP_GET_STATUS /dev/vfio/1",
-    ])
+    #expect(
+      Array(kernel.log.prefix(4)) == [
+        "open /dev/vfio/1 -> EINTR", "open /dev/vfio/1",
+        "VFIO_GROUP_GET_STATUS /dev/vfio/1 -> EINTR", "VFIO_GROUP_GET_STATUS /dev/vfio/1",
+      ])
     // Each distinct request once more than without interruptions.
     #expect(kernel.log.filter { !$0.hasSuffix("-> EINTR") } == plain.log)
     #expect(kernel.log.filter { $0.hasSuffix("-> EINTR") }.count == 9)

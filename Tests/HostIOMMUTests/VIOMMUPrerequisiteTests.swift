@@ -226,10 +226,16 @@ struct SysfsOnlyPrerequisiteTests {
   @Test func aNonViableGroupFailsEvenForAPrediction() throws {
     let device = VIOMMUFixtures.pciDevice()
     let group = IOMMUGroup(
-      id: 3, members: [GroupMember(name: device.address.description, driver: "vfio-pci"),
-                       GroupMember(name: "0000:01:00.1", driver: "e1000e")])
+      id: 3,
+      members: [
+        GroupMember(name: device.address.description, driver: "vfio-pci"),
+        GroupMember(name: "0000:01:00.1", driver: "e1000e"),
+      ])
     let report = VIOMMUChecker.check(
-      VIOMMUFixtures.configuration(.intel) { $0.awBits = 39; $0.cachingMode = true }, devices: [Self.predicted(device: device, group: group)],
+      VIOMMUFixtures.configuration(.intel) {
+        $0.awBits = 39
+        $0.cachingMode = true
+      }, devices: [Self.predicted(device: device, group: group)],
       host: HostFacts())
     let verdict = try #require(report.devices.first)
     #expect(verdict.status == .fail)
@@ -240,7 +246,10 @@ struct SysfsOnlyPrerequisiteTests {
     let device = VIOMMUFixtures.pciDevice(driver: "e1000e")
     let group = IOMMUGroup(id: 3, members: [GroupMember(name: device.address.description, driver: "e1000e")])
     let report = VIOMMUChecker.check(
-      VIOMMUFixtures.configuration(.intel) { $0.awBits = 39; $0.cachingMode = true }, devices: [Self.predicted(device: device, group: group)],
+      VIOMMUFixtures.configuration(.intel) {
+        $0.awBits = 39
+        $0.cachingMode = true
+      }, devices: [Self.predicted(device: device, group: group)],
       host: HostFacts())
     #expect(report.devices.first?.status == .fail)
   }
@@ -255,7 +264,10 @@ struct SysfsOnlyPrerequisiteTests {
     var host = HostFacts(interruptRemapping: .disabled)
     host.unsafeInterrupts = UnsafeInterruptsPolicy(vfioType1: allowed, iommufd: allowed)
     let report = VIOMMUChecker.check(
-      VIOMMUFixtures.configuration(.intel) { $0.awBits = 39; $0.cachingMode = true },
+      VIOMMUFixtures.configuration(.intel) {
+        $0.awBits = 39
+        $0.cachingMode = true
+      },
       devices: [Self.predicted(device: device, group: group)], host: host)
     let verdict = try #require(report.devices.first)
     let refusal = verdict.findings.first { $0.message.contains("Operation not permitted") }
@@ -267,7 +279,10 @@ struct SysfsOnlyPrerequisiteTests {
     let device = VIOMMUFixtures.pciDevice()
     let group = IOMMUGroup(id: 3, members: [GroupMember(name: device.address.description, driver: "vfio-pci")])
     let report = VIOMMUChecker.check(
-      VIOMMUFixtures.configuration(.intel) { $0.awBits = 39; $0.cachingMode = true }, devices: [Self.predicted(device: device, group: group)],
+      VIOMMUFixtures.configuration(.intel) {
+        $0.awBits = 39
+        $0.cachingMode = true
+      }, devices: [Self.predicted(device: device, group: group)],
       host: HostFacts())
     #expect(report.devices.first?.status == .pass)
   }

@@ -133,7 +133,8 @@ struct VIOMMUVirtioTests {
         Self.placed(F.legacy(F.address(2), ranges: F.ranges39), at: Self.slot2, alias: Self.bridge),
       ], host: F.intelHost)
     #expect(report.devices.map(\.status) == [.pass, .fail])
-    #expect(report.devices[1].finding("virtio.reserved-ranges")?.message.hasSuffix("does not support aliased BDF") == true)
+    #expect(
+      report.devices[1].finding("virtio.reserved-ranges")?.message.hasSuffix("does not support aliased BDF") == true)
   }
 
   @Test func beforeQEMU9_1NoHostDeviceIsCheckedAtPlug() throws {

@@ -23,12 +23,14 @@ struct ArgumentParserTests {
     Accepted(arguments: ["list", "-s00:02.0"], command: "list", values: [.slot: "00:02.0"]),
     Accepted(arguments: ["list", "--slot=00:02.0"], command: "list", values: [.slot: "00:02.0"]),
     Accepted(arguments: ["list", "--slot", "00:02.0"], command: "list", values: [.slot: "00:02.0"]),
-    Accepted(arguments: ["list", "-d", "8086:", "-s", "1", "-s", "2"], command: "list",
-             values: [.id: "8086:", .slot: "2"]),
+    Accepted(
+      arguments: ["list", "-d", "8086:", "-s", "1", "-s", "2"], command: "list",
+      values: [.id: "8086:", .slot: "2"]),
     Accepted(arguments: ["-nh"], command: nil, values: [.numeric: "", .help: ""]),
     Accepted(arguments: ["list", "-ns", "02"], command: "list", values: [.numeric: "", .slot: "02"]),
-    Accepted(arguments: ["--sysroot", "/t", "-n", "list", "--vfio"], command: "list",
-             values: [.sysroot: "/t", .numeric: "", .vfio: ""]),
+    Accepted(
+      arguments: ["--sysroot", "/t", "-n", "list", "--vfio"], command: "list",
+      values: [.sysroot: "/t", .numeric: "", .vfio: ""]),
     Accepted(arguments: ["--sysroot=/t", "list"], command: "list", values: [.sysroot: "/t"]),
     Accepted(arguments: ["-h", "list"], command: "list", values: [.help: ""]),
     Accepted(arguments: ["--", "list"], command: "list", values: [:]),
@@ -51,44 +53,59 @@ struct ArgumentParserTests {
   }
 
   static let rejected: [Rejected] = [
-    Rejected(arguments: ["--jsn", "list"], message: "unknown option '--jsn'",
-             hints: ["did you mean '--json'?"]),
-    Rejected(arguments: ["list", "--vfoi"], message: "unknown option '--vfoi'",
-             hints: ["did you mean '--vfio'?"], command: "list"),
-    Rejected(arguments: ["--vfio", "list"], message: "unknown option '--vfio'",
-             hints: ["'--vfio' is an option of 'list'; put it after the command"]),
+    Rejected(
+      arguments: ["--jsn", "list"], message: "unknown option '--jsn'",
+      hints: ["did you mean '--json'?"]),
+    Rejected(
+      arguments: ["list", "--vfoi"], message: "unknown option '--vfoi'",
+      hints: ["did you mean '--vfio'?"], command: "list"),
+    Rejected(
+      arguments: ["--vfio", "list"], message: "unknown option '--vfio'",
+      hints: ["'--vfio' is an option of 'list'; put it after the command"]),
     Rejected(arguments: ["--frobnicate"], message: "unknown option '--frobnicate'"),
     Rejected(arguments: ["list", "-x"], message: "unknown option '-x'", command: "list"),
     Rejected(arguments: ["list", "-nx"], message: "unknown option '-x' in '-nx'", command: "list"),
-    Rejected(arguments: ["lst"], message: "unknown command 'lst'",
-             hints: ["did you mean 'list'?", "commands: list, caps, check, host, snapshot, export"]),
-    Rejected(arguments: ["frobnicate"], message: "unknown command 'frobnicate'",
-             hints: ["commands: list, caps, check, host, snapshot, export"]),
+    Rejected(
+      arguments: ["lst"], message: "unknown command 'lst'",
+      hints: ["did you mean 'list'?", "commands: list, caps, check, host, snapshot, export"]),
+    Rejected(
+      arguments: ["frobnicate"], message: "unknown command 'frobnicate'",
+      hints: ["commands: list, caps, check, host, snapshot, export"]),
     Rejected(arguments: ["--sysroot"], message: "missing value for '--sysroot DIR'"),
     Rejected(arguments: ["--sysroot", "--json", "list"], message: "missing value for '--sysroot DIR'"),
     Rejected(arguments: ["list", "-s"], message: "missing value for '--slot SLOT'", command: "list"),
     Rejected(arguments: ["list", "--slot="], message: "empty value for '--slot SLOT'", command: "list"),
     Rejected(arguments: ["--json=yes", "list"], message: "option '--json' takes no value"),
-    Rejected(arguments: ["list", "foo"], message: "unexpected argument 'foo'",
-             hints: ["'list' takes no arguments"], command: "list"),
-    Rejected(arguments: ["list", "a", "b"], message: "2 unexpected arguments: 'a', 'b'",
-             hints: ["'list' takes no arguments"], command: "list"),
-    Rejected(arguments: ["list", "--", "-s"], message: "unexpected argument '-s'",
-             hints: ["'list' takes no arguments"], command: "list"),
+    Rejected(
+      arguments: ["list", "foo"], message: "unexpected argument 'foo'",
+      hints: ["'list' takes no arguments"], command: "list"),
+    Rejected(
+      arguments: ["list", "a", "b"], message: "2 unexpected arguments: 'a', 'b'",
+      hints: ["'list' takes no arguments"], command: "list"),
+    Rejected(
+      arguments: ["list", "--", "-s"], message: "unexpected argument '-s'",
+      hints: ["'list' takes no arguments"], command: "list"),
     // Issue 12, item 8: a value given twice is refused, not silently the last.
-    Rejected(arguments: ["check", "--viommu", "intel", "--viommu", "virtio"],
-             message: "'--viommu MODEL' given twice ('intel', then 'virtio')",
-             hints: ["give it once: hiodctl does not pick one of two values for you"], command: "check"),
-    Rejected(arguments: ["snapshot", "-o", "a", "--output=b"], message: "'--output FILE' given twice ('a', then 'b')",
-             hints: ["give it once: hiodctl does not pick one of two values for you"], command: "snapshot"),
-    Rejected(arguments: ["--sysroot", "/a", "--sysroot=/b", "list"], message: "'--sysroot DIR' given twice ('/a', then '/b')",
-             hints: ["give it once: hiodctl does not pick one of two values for you"]),
-    Rejected(arguments: ["check", "--aw-bits", "39", "--aw-bits", "39"], message: "'--aw-bits N' given twice ('39', then '39')",
-             hints: ["give it once: hiodctl does not pick one of two values for you"], command: "check"),
-    Rejected(arguments: ["-nnn", "list"], message: "'-n' given 3 times: it counts at most twice",
-             hints: ["-n shows numeric IDs only; -nn names and numbers, as lspci"]),
-    Rejected(arguments: ["-n", "--numeric", "-n", "list"], message: "'-n' given 3 times: it counts at most twice",
-             hints: ["-n shows numeric IDs only; -nn names and numbers, as lspci"]),
+    Rejected(
+      arguments: ["check", "--viommu", "intel", "--viommu", "virtio"],
+      message: "'--viommu MODEL' given twice ('intel', then 'virtio')",
+      hints: ["give it once: hiodctl does not pick one of two values for you"], command: "check"),
+    Rejected(
+      arguments: ["snapshot", "-o", "a", "--output=b"], message: "'--output FILE' given twice ('a', then 'b')",
+      hints: ["give it once: hiodctl does not pick one of two values for you"], command: "snapshot"),
+    Rejected(
+      arguments: ["--sysroot", "/a", "--sysroot=/b", "list"], message: "'--sysroot DIR' given twice ('/a', then '/b')",
+      hints: ["give it once: hiodctl does not pick one of two values for you"]),
+    Rejected(
+      arguments: ["check", "--aw-bits", "39", "--aw-bits", "39"],
+      message: "'--aw-bits N' given twice ('39', then '39')",
+      hints: ["give it once: hiodctl does not pick one of two values for you"], command: "check"),
+    Rejected(
+      arguments: ["-nnn", "list"], message: "'-n' given 3 times: it counts at most twice",
+      hints: ["-n shows numeric IDs only; -nn names and numbers, as lspci"]),
+    Rejected(
+      arguments: ["-n", "--numeric", "-n", "list"], message: "'-n' given 3 times: it counts at most twice",
+      hints: ["-n shows numeric IDs only; -nn names and numbers, as lspci"]),
   ]
 
   @Test(arguments: rejected)

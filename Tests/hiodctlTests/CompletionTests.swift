@@ -119,7 +119,8 @@ struct CompletionContentTests {
   static func mentions(_ text: String, _ spelling: String, fish: Bool) -> Bool {
     guard fish else { return Completions.containsWord(text, spelling) }
     let declared = spelling.hasPrefix("--") ? "-l \(spelling.dropFirst(2))" : "-s \(spelling.dropFirst())"
-    return text.range(of: NSRegularExpression.escapedPattern(for: declared) + "( |$)", options: .regularExpression) != nil
+    return text.range(of: NSRegularExpression.escapedPattern(for: declared) + "( |$)", options: .regularExpression)
+      != nil
   }
 
   @Test(arguments: fileNames)
@@ -315,7 +316,10 @@ struct BashCompletionTests {
     }
     #expect(try BashCompletion.offers("hiodctl check --aw-bits ", mode) == ["39", "48"])
     #expect(try BashCompletion.offers("hiodctl check --oas ", mode) == ["44", "48"])
-    #expect(try BashCompletion.offers("hiodctl check --machine ", mode).isSuperset(of: ["q35", "pc-q35-9.1", "pc-q35-10.0", "virt"]))
+    #expect(
+      try BashCompletion.offers("hiodctl check --machine ", mode).isSuperset(of: [
+        "q35", "pc-q35-9.1", "pc-q35-10.0", "virt",
+      ]))
     #expect(try BashCompletion.offers("hiodctl check --machine pc-q35-1", mode) == ["pc-q35-10.0"])
     #expect(try BashCompletion.offers("hiodctl export --format ", mode) == ["nfd", "prometheus", "ansible"])
     #expect(try BashCompletion.offers("hiodctl export --format=p", mode) == ["prometheus"])
@@ -328,15 +332,20 @@ struct BashCompletionTests {
     #expect(try BashCompletion.offers("hiodctl --sysroot \(root) caps ", mode) == Completions.intelHostVFIO)
     #expect(try BashCompletion.offers("hiodctl --sysroot=\(root) caps ", mode) == Completions.intelHostVFIO)
     #expect(try BashCompletion.offers("hiodctl caps --sysroot \(root) ", mode) == Completions.intelHostVFIO)
-    #expect(try BashCompletion.offers("hiodctl --sysroot synthetic/intel-host -n caps --backend sysfs ", mode) == Completions.intelHostVFIO)
-    #expect(try BashCompletion.offers("hiodctl --sysroot \(root) check --viommu intel ", mode) == Completions.intelHostVFIO)
+    #expect(
+      try BashCompletion.offers("hiodctl --sysroot synthetic/intel-host -n caps --backend sysfs ", mode)
+        == Completions.intelHostVFIO)
+    #expect(
+      try BashCompletion.offers("hiodctl --sysroot \(root) check --viommu intel ", mode) == Completions.intelHostVFIO)
     #expect(try BashCompletion.offers("hiodctl --sysroot \(root) caps 1", mode) == ["10000:00:02.0"])
     // Readline replaces only what follows the last ':' of the word (COMP_WORDBREAKS).
     #expect(try BashCompletion.offers("hiodctl --sysroot \(root) caps 0000:01", mode) == ["01:00.0"])
     // hiodctl takes 01:00.0 for 0000:01:00.0.
     #expect(try BashCompletion.offers("hiodctl --sysroot \(root) caps 01:", mode) == ["00.0"])
     // --all and BDFs exclude each other.
-    #expect(try BashCompletion.offers("hiodctl --sysroot \(root) check --all ", mode).isDisjoint(with: Completions.intelHostVFIO))
+    #expect(
+      try BashCompletion.offers("hiodctl --sysroot \(root) check --all ", mode).isDisjoint(
+        with: Completions.intelHostVFIO))
   }
 
   @Test(arguments: BashMode.allCases)
@@ -364,7 +373,9 @@ struct BashCompletionTests {
     #expect(before.isSuperset(of: globals))
     for command in OptionTable.commands {
       let own = Set(command.options.flatMap(\.spellings))
-      #expect(try BashCompletion.offers("hiodctl \(command.name) -", mode) == globals.union(own).union(["--host"]), "\(command.name)")
+      #expect(
+        try BashCompletion.offers("hiodctl \(command.name) -", mode) == globals.union(own).union(["--host"]),
+        "\(command.name)")
       #expect(before.isDisjoint(with: own.subtracting(globals)), "\(command.name)'s options offered before it")
     }
     #expect(try BashCompletion.offers("hiodctl snapshot -", mode).isSuperset(of: ["-o", "--output", "--host"]))
@@ -376,8 +387,11 @@ struct BashCompletionTests {
   func completesNoOptionAfterDoubleDash(_ mode: BashMode) throws {
     #expect(try BashCompletion.offers("hiodctl caps -- --b", mode).isEmpty)
     #expect(try BashCompletion.offers("hiodctl list -- --", mode).isEmpty)
-    #expect(try BashCompletion.offers("hiodctl --sysroot \(Completions.intelHost) check --viommu intel -- -", mode).isEmpty)
-    #expect(try BashCompletion.offers("hiodctl --sysroot \(Completions.intelHost) caps -- ", mode) == Completions.intelHostVFIO)
+    #expect(
+      try BashCompletion.offers("hiodctl --sysroot \(Completions.intelHost) check --viommu intel -- -", mode).isEmpty)
+    #expect(
+      try BashCompletion.offers("hiodctl --sysroot \(Completions.intelHost) caps -- ", mode)
+        == Completions.intelHostVFIO)
     #expect(try BashCompletion.offers("hiodctl -- ", mode) == Completions.commands)
   }
 
@@ -388,7 +402,10 @@ struct BashCompletionTests {
     // --host: JSON files and directories to look in.
     #expect(try BashCompletion.offers("hiodctl --host \(scratch)/", mode) == ["\(scratch)/a.json", "\(scratch)/sub"])
     #expect(try BashCompletion.offers("hiodctl --sysroot \(scratch)/", mode) == ["\(scratch)/sub"])
-    #expect(try BashCompletion.offers("hiodctl snapshot -o \(scratch)/", mode) == ["\(scratch)/a.json", "\(scratch)/b.txt", "\(scratch)/sub"])
+    #expect(
+      try BashCompletion.offers("hiodctl snapshot -o \(scratch)/", mode) == [
+        "\(scratch)/a.json", "\(scratch)/b.txt", "\(scratch)/sub",
+      ])
     #expect(try BashCompletion.offers("hiodctl export --output \(scratch)/b", mode) == ["\(scratch)/b.txt"])
   }
 
@@ -399,7 +416,9 @@ struct BashCompletionTests {
     let snapshot = "snapshots/v1-intel-aw39.json"
     #expect(try BashCompletion.offers("hiodctl --host \(snapshot) caps ", mode) == Completions.aw39VFIO)
     #expect(try BashCompletion.offers("hiodctl --host=\(snapshot) check --viommu intel ", mode) == Completions.aw39VFIO)
-    #expect(try BashCompletion.offers("hiodctl caps --host \(snapshot) --host snapshots/v1-intel-aw48.json ", mode) == Completions.aw39VFIO)
+    #expect(
+      try BashCompletion.offers("hiodctl caps --host \(snapshot) --host snapshots/v1-intel-aw48.json ", mode)
+        == Completions.aw39VFIO)
     #expect(try BashCompletion.offers("hiodctl --host \(snapshot) list -s ", mode) == Completions.aw39All)
     #expect(try BashCompletion.offers("hiodctl --host \(snapshot) list -d 8086:29c", mode) == ["29c0"])
     #expect(try BashCompletion.offers("hiodctl --host - caps ", mode).isEmpty)
@@ -411,7 +430,8 @@ struct BashCompletionTests {
     #expect(try BashCompletion.offers("hiodctl h", mode) == ["host"])
     #expect(try BashCompletion.offers("hiodctl host -", mode).isSuperset(of: ["-q", "--quiet", "--json", "--host"]))
     #expect(try BashCompletion.offers("hiodctl check --q", mode).isSuperset(of: ["--quiet", "--qemu"]))
-    #expect(try BashCompletion.offers("hiodctl check --domain domains/virtio-s", mode) == ["domains/virtio-same-group.xml"])
+    #expect(
+      try BashCompletion.offers("hiodctl check --domain domains/virtio-s", mode) == ["domains/virtio-same-group.xml"])
   }
 
   /// Without ':' and '=' in COMP_WORDBREAKS readline replaces the whole word, so the
@@ -431,15 +451,21 @@ struct BashCompletionTests {
         try BashCompletion.complete("hiodctl --sysroot=\(root) caps 1", mode: mode, breaks: breaks).replies
           == ["10000:00:02.0"], "\(breaks)")
       #expect(
-        try BashCompletion.complete("hiodctl --sysroot \(root) list --slot=0000:00:1f", mode: mode, breaks: breaks).replies
-          .sorted() == (whole ? ["--slot=0000:00:1f.0", "--slot=0000:00:1f.3"] : breaks.contains(":") ? ["1f.0", "1f.3"] : ["0000:00:1f.0", "0000:00:1f.3"]),
+        try BashCompletion.complete("hiodctl --sysroot \(root) list --slot=0000:00:1f", mode: mode, breaks: breaks)
+          .replies
+          .sorted()
+          == (whole
+            ? ["--slot=0000:00:1f.0", "--slot=0000:00:1f.3"]
+            : breaks.contains(":") ? ["1f.0", "1f.3"] : ["0000:00:1f.0", "0000:00:1f.3"]),
         "\(breaks)")
     }
   }
 
   /// Installed as bash-completion expects (completions/hiodctl in its user directory),
   /// its loader finds the file and registers _hiodctl.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: Completions.bashCompletion), "bash-completion is not installed"))
+  @Test(
+    .enabled(if: FileManager.default.fileExists(atPath: Completions.bashCompletion), "bash-completion is not installed")
+  )
   func loadsOnDemandThroughBashCompletion() throws {
     let home = try Completions.scratch()
     defer { try? FileManager.default.removeItem(atPath: home) }
@@ -466,7 +492,8 @@ struct BashCompletionTests {
       for option in OptionTable.globalOptions + (command?.options ?? []) {
         for spelling in option.spellings {
           let name = command?.name ?? ""
-          script += "_hiodctl_takes_value '\(name)' '\(spelling)' && echo '\(name) \(spelling) value' || echo '\(name) \(spelling) flag'\n"
+          script +=
+            "_hiodctl_takes_value '\(name)' '\(spelling)' && echo '\(name) \(spelling) value' || echo '\(name) \(spelling) flag'\n"
           expected.append("\(name) \(spelling) \(option.takesValue ? "value" : "flag")")
         }
       }
@@ -480,7 +507,8 @@ struct BashCompletionTests {
   @Test(arguments: BashMode.allCases)
   func leavesTheShellAsItWas(_ mode: BashMode) throws {
     let prelude = "shopt -s failglob nullglob dotglob nocaseglob; shopt -u extglob; before=$(shopt -p; declare -p IFS)"
-    let epilogue = "after=$(shopt -p; declare -p IFS); [[ $before == \"$after\" ]] && echo same || diff <(echo \"$before\") <(echo \"$after\")"
+    let epilogue =
+      "after=$(shopt -p; declare -p IFS); [[ $before == \"$after\" ]] && echo same || diff <(echo \"$before\") <(echo \"$after\")"
     let result = try BashCompletion.complete(
       "hiodctl --sysroot \(Completions.intelHost) caps ", mode: mode, prelude: prelude, epilogue: epilogue)
     #expect(Set(result.replies) == Completions.intelHostVFIO)
@@ -584,7 +612,8 @@ struct ZshCompletionTests {
     #expect(try ZshCompletion.offers("hiodctl check --qemu 1") == ["10.0", "10.1", "10.2", "11.0", "11.1"])
     #expect(try ZshCompletion.offers("hiodctl --sysroot \(Completions.intelHost) caps ") == Completions.intelHostVFIO)
     #expect(try ZshCompletion.offers("hiodctl caps --sysroot=\(Completions.intelHost) ") == Completions.intelHostVFIO)
-    #expect(try ZshCompletion.offers("hiodctl -n caps --json --sysroot \(Completions.intelHost) 1") == ["10000:00:02.0"])
+    #expect(
+      try ZshCompletion.offers("hiodctl -n caps --json --sysroot \(Completions.intelHost) 1") == ["10000:00:02.0"])
     #expect(try ZshCompletion.offers("hiodctl list --").isSuperset(of: ["--slot", "--vfio", "--json"]))
     #expect(try ZshCompletion.offers("hiodctl export --format ") == ["nfd", "prometheus", "ansible"])
     #expect(try ZshCompletion.offers("hiodctl caps -- --b").isEmpty)
@@ -602,7 +631,8 @@ enum FishCompletion {
     let home = try Completions.scratch()
     defer { try? FileManager.default.removeItem(atPath: home) }
     let outcome = try Completions.run(
-      Completions.fish!, ["--no-config", "-c", "source $argv[1]; and complete -C $argv[2]", Completions.fishFile, line],
+      Completions.fish!,
+      ["--no-config", "-c", "source $argv[1]; and complete -C $argv[2]", Completions.fishFile, line],
       home: home)
     #expect(outcome.status == 0 && outcome.stderr.isEmpty, "fish for '\(line)': \(outcome.stderr)")
     return Set(outcome.lines.map { String($0.split(separator: "\t", omittingEmptySubsequences: false)[0]) })
@@ -623,11 +653,14 @@ struct FishCompletionTests {
   @Test func loadsFromTheUsersCompletionsDirectory() throws {
     let home = try Completions.scratch()
     defer { try? FileManager.default.removeItem(atPath: home) }
-    try FileManager.default.createDirectory(atPath: home + "/.config/fish/completions", withIntermediateDirectories: true)
-    try FileManager.default.copyItem(atPath: Completions.fishFile, toPath: home + "/.config/fish/completions/hiodctl.fish")
+    try FileManager.default.createDirectory(
+      atPath: home + "/.config/fish/completions", withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      atPath: Completions.fishFile, toPath: home + "/.config/fish/completions/hiodctl.fish")
     let bin = home + "/bin"
     try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-    _ = FileManager.default.createFile(atPath: bin + "/hiodctl", contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
+    _ = FileManager.default.createFile(
+      atPath: bin + "/hiodctl", contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
     let outcome = try Completions.run(
       Completions.fish!, ["-c", "set PATH $argv[1] $PATH; complete -C 'hiodctl check --viommu '", bin], home: home)
     #expect(outcome.status == 0 && outcome.stderr.isEmpty, "\(outcome.stderr)")
@@ -640,8 +673,12 @@ struct FishCompletionTests {
     #expect(try FishCompletion.offers("hiodctl check --viommu ") == Set(VIOMMUModel.allCases.map(\.rawValue)))
     #expect(try FishCompletion.offers("hiodctl check --qemu 1") == ["10.0", "10.1", "10.2", "11.0", "11.1"])
     #expect(try FishCompletion.offers("hiodctl --sysroot \(Completions.intelHost) caps ") == Completions.intelHostVFIO)
-    #expect(try FishCompletion.offers("hiodctl --sysroot=\(Completions.intelHost) check --viommu intel ") == Completions.intelHostVFIO)
-    #expect(try FishCompletion.offers("hiodctl --sysroot \(Completions.noIOMMU) caps ") == Completions.devices(of: Completions.noIOMMU))
+    #expect(
+      try FishCompletion.offers("hiodctl --sysroot=\(Completions.intelHost) check --viommu intel ")
+        == Completions.intelHostVFIO)
+    #expect(
+      try FishCompletion.offers("hiodctl --sysroot \(Completions.noIOMMU) caps ")
+        == Completions.devices(of: Completions.noIOMMU))
     #expect(try FishCompletion.offers("hiodctl list --").isSuperset(of: ["--slot", "--vfio", "--json"]))
     #expect(try FishCompletion.offers("hiodctl export --format ") == ["nfd", "prometheus", "ansible"])
     #expect(try FishCompletion.offers("hiodctl caps -- --b").isEmpty)

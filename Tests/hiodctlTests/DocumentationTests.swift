@@ -54,7 +54,10 @@ struct DocumentationTests {
     var documents = 0
     for file in try FileManager.default.contentsOfDirectory(atPath: goldens).sorted() {
       let text = try String(contentsOfFile: goldens + "/" + file, encoding: .utf8)
-      guard let stdout = text.components(separatedBy: "--- stdout\n").dropFirst().first?.components(separatedBy: "--- stderr\n").first,
+      guard
+        let stdout = text.components(separatedBy: "--- stdout\n").dropFirst().first?.components(
+          separatedBy: "--- stderr\n"
+        ).first,
         stdout.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(stdout.utf8))
       else { continue }
       documents += 1
@@ -89,10 +92,14 @@ struct DocumentationTests {
     for file in try FileManager.default.contentsOfDirectory(atPath: goldens) where file.hasPrefix("export-") {
       let text = try String(contentsOfFile: goldens + "/" + file, encoding: .utf8)
       for line in text.split(separator: "\n") {
-        if line.hasPrefix(NFDFeatures.namespace + "/"), let name = line.dropFirst(NFDFeatures.namespace.count + 1).split(separator: "=").first {
+        if line.hasPrefix(NFDFeatures.namespace + "/"),
+          let name = line.dropFirst(NFDFeatures.namespace.count + 1).split(separator: "=").first
+        {
           labels.insert(String(name))
         }
-        if line.hasPrefix("# TYPE "), let name = line.split(separator: " ").dropFirst(2).first { metrics.insert(String(name)) }
+        if line.hasPrefix("# TYPE "), let name = line.split(separator: " ").dropFirst(2).first {
+          metrics.insert(String(name))
+        }
       }
     }
     #expect(labels.count > 15 && metrics.count > 12)
@@ -122,23 +129,28 @@ struct DocumentationTests {
     let examples = OptionTable.machineExamples
     let help = try #require(OptionTable.check.options.first { $0.id == .machine }).help
     #expect(help.contains(examples.joined(separator: ", ")))
-    let manOption = try #require(Self.manPage.range(of: ".BI \\-\\-machine \" TYPE\"").map { String(Self.manPage[$0.lowerBound...].prefix(600)) }
-      ?? Self.manPage.range(of: ".BI --machine \" TYPE\"").map { String(Self.manPage[$0.lowerBound...].prefix(600)) })
+    let manOption = try #require(
+      Self.manPage.range(of: ".BI \\-\\-machine \" TYPE\"").map { String(Self.manPage[$0.lowerBound...].prefix(600)) }
+        ?? Self.manPage.range(of: ".BI --machine \" TYPE\"").map { String(Self.manPage[$0.lowerBound...].prefix(600)) })
     for example in examples {
       #expect(Self.containsToken(manOption, example), "man page --machine lacks \(example)")
     }
     for file in Completions.files {
       let text = Completions.contents(file)
       let line = try #require(text.split(separator: "\n").first { $0.contains("pc-q35-9.1") && $0.contains("virt") })
-      let offered = Set(line.split(whereSeparator: { " '()\"".contains($0) }).map(String.init)).filter { $0.contains("q35") || $0.hasPrefix("virt") || $0.hasPrefix("pc") }
+      let offered = Set(line.split(whereSeparator: { " '()\"".contains($0) }).map(String.init)).filter {
+        $0.contains("q35") || $0.hasPrefix("virt") || $0.hasPrefix("pc")
+      }
       #expect(offered == Set(examples), "\(file): \(offered.sorted())")
     }
   }
 
   /// Options the command cannot do without are shown without brackets.
   @Test func requiredOptionsAreNotShownAsOptional() {
-    #expect(OptionTable.check.synopsis.contains(" --viommu MODEL ") && !OptionTable.check.synopsis.contains("[--viommu"))
-    #expect(OptionTable.export.synopsis.contains(" --format FORMAT ") && !OptionTable.export.synopsis.contains("[--format"))
+    #expect(
+      OptionTable.check.synopsis.contains(" --viommu MODEL ") && !OptionTable.check.synopsis.contains("[--viommu"))
+    #expect(
+      OptionTable.export.synopsis.contains(" --format FORMAT ") && !OptionTable.export.synopsis.contains("[--format"))
     #expect(Help.usageLine.contains("--host FILE"))
     #expect(OptionTable.export.options.first { $0.id == .backend }?.help.hasPrefix("sysfs (the default") == true)
   }

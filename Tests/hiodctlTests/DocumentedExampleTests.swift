@@ -12,7 +12,10 @@ import Testing
 
 /// One example as a reader would paste it.
 struct DocumentedExample: CustomTestStringConvertible, Sendable {
-  enum Source: String, Sendable { case readme = "README.md", man = "hiodctl.8" }
+  enum Source: String, Sendable {
+    case readme = "README.md"
+    case man = "hiodctl.8"
+  }
   let source: Source
   /// The shell text: one command, a pipeline, or a few lines.
   let text: String
@@ -43,7 +46,9 @@ enum DocumentedExamples {
     "hiodctl -n list": ("synthetic/intel-host", 0),
     "hiodctl caps --backend legacy 01:00.0": ("synthetic/intel-host", 2),
     "hiodctl --json caps 01:00.0 | jq '.devices[0].host_iommu_device.aw_bits.value'": ("synthetic/intel-host", 0),
-    "hiodctl --json caps --backend sysfs 01:00.0 |\n  jq .devices[0].host_iommu_device.aw_bits.value": ("synthetic/intel-host", 0),
+    "hiodctl --json caps --backend sysfs 01:00.0 |\n  jq .devices[0].host_iommu_device.aw_bits.value": (
+      "synthetic/intel-host", 0
+    ),
     "hiodctl check --viommu intel --qemu 9.1 --all": ("synthetic/intel-host", 1),
     "hiodctl check --viommu intel --qemu 10.0 --suggest --all": ("synthetic/intel-host", 1),
     "hiodctl check --viommu intel --x-scalable-mode on --x-flts --all": ("captured/intel-sm", 1),
@@ -56,10 +61,14 @@ enum DocumentedExamples {
     "hiodctl --host customer.json list": ("synthetic/intel-host", 0),
     "hiodctl --host customer.json caps 0000:00:02.0": ("synthetic/intel-host", 0),
     "hiodctl check --host a.json --host b.json --viommu intel --suggest --all": ("synthetic/intel-host", 0),
-    "hiodctl snapshot -o host-a.json\nhiodctl --host host-a.json check --viommu intel --all": ("synthetic/intel-host", 1),
+    "hiodctl snapshot -o host-a.json\nhiodctl --host host-a.json check --viommu intel --all": (
+      "synthetic/intel-host", 1
+    ),
     "hiodctl check --viommu intel --all > /dev/null\ncase $? in\n  0) ;;\n  1) echo \"a device would not work\" >&2; exit 1 ;;\n  2) echo \"undecided: run as root, or free the device\" >&2 ;;\n  *) echo \"hiodctl failed\" >&2; exit 1 ;;\nesac":
       ("synthetic/intel-host", 1),
-    "hiodctl export --format nfd -o /etc/kubernetes/node-feature-discovery/features.d/hiodctl": ("synthetic/intel-host", 0),
+    "hiodctl export --format nfd -o /etc/kubernetes/node-feature-discovery/features.d/hiodctl": (
+      "synthetic/intel-host", 0
+    ),
     "hiodctl export --format prometheus -o /var/lib/node_exporter/textfile/hiodctl.prom": ("synthetic/intel-host", 0),
   ]
 
@@ -142,7 +151,9 @@ enum DocumentedExamples {
     var blocks: [[String]] = []
     var current: [String]?
     for line in manExamplesSource.components(separatedBy: "\n") {
-      if line == ".RS" { current = [] } else if line == ".RE" {
+      if line == ".RS" {
+        current = []
+      } else if line == ".RE" {
         if let current, !current.isEmpty { blocks.append(current) }
         current = nil
       } else if current != nil, line.hasPrefix(".B ") {
@@ -231,7 +242,8 @@ struct DocumentedExampleTests {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     // -Tascii overstrikes bold text (c\bc); drop that.
-    let rendered = String(decoding: data, as: UTF8.self).replacingOccurrences(of: ".\u{8}", with: "", options: .regularExpression)
+    let rendered = String(decoding: data, as: UTF8.self).replacingOccurrences(
+      of: ".\u{8}", with: "", options: .regularExpression)
     for block in DocumentedExamples.blocks() {
       for line in block {
         #expect(rendered.contains(line.trimmingCharacters(in: .whitespaces)), "rendered man page breaks: \(line)")
@@ -288,16 +300,22 @@ enum ExampleShell {
   /// `stubStatus`: instead of hiodctl, a stub that exits with it.
   static func run(_ text: String, root: String = "synthetic/intel-host", stubStatus: Int32? = nil) throws -> Outcome {
     let fixtures = Golden.testsDirectory + "/Fixtures"
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hiodctl-example-\(UUID().uuidString)").path
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hiodctl-example-\(UUID().uuidString)")
+      .path
     let manager = FileManager.default
     try manager.createDirectory(atPath: scratch + "/bin", withIntermediateDirectories: true)
     defer { try? manager.removeItem(atPath: scratch) }
     let script = stubStatus.map { "#!/bin/sh\nexit \($0)\n" } ?? wrapper + "\n"
-    manager.createFile(atPath: scratch + "/bin/hiodctl", contents: Data(script.utf8), attributes: [.posixPermissions: 0o755])
+    manager.createFile(
+      atPath: scratch + "/bin/hiodctl", contents: Data(script.utf8), attributes: [.posixPermissions: 0o755])
     // What the examples name: trees captured elsewhere, customers' and pool snapshots.
-    try manager.createSymbolicLink(atPath: scratch + "/captured-host", withDestinationPath: fixtures + "/synthetic/intel-host")
-    try manager.createSymbolicLink(atPath: scratch + "/customer-host", withDestinationPath: fixtures + "/synthetic/intel-host")
-    for (name, snapshot) in [("customer.json", "v1-intel-aw39.json"), ("a.json", "v1-intel-aw39.json"), ("b.json", "v1-intel-aw48.json")] {
+    try manager.createSymbolicLink(
+      atPath: scratch + "/captured-host", withDestinationPath: fixtures + "/synthetic/intel-host")
+    try manager.createSymbolicLink(
+      atPath: scratch + "/customer-host", withDestinationPath: fixtures + "/synthetic/intel-host")
+    for (name, snapshot) in [
+      ("customer.json", "v1-intel-aw39.json"), ("a.json", "v1-intel-aw39.json"), ("b.json", "v1-intel-aw48.json"),
+    ] {
       try manager.copyItem(atPath: fixtures + "/snapshots/" + snapshot, toPath: scratch + "/" + name)
     }
     let process = Process()
@@ -305,7 +323,8 @@ enum ExampleShell {
     process.arguments = ["-c", text]
     process.currentDirectoryURL = URL(fileURLWithPath: scratch)
     process.environment = [
-      "PATH": scratch + "/bin:/usr/bin:/bin", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "1795000000", "SCRATCH": scratch + "/out",
+      "PATH": scratch + "/bin:/usr/bin:/bin", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "1795000000",
+      "SCRATCH": scratch + "/out",
       "HIODCTL_REAL": Golden.binary.path, "HIODCTL_EXAMPLE_ROOT": fixtures + "/" + root,
     ]
     process.standardOutput = FileHandle.nullDevice

@@ -70,7 +70,9 @@ struct ExportTests {
       """
     let (status, names) = try runProgram(Consumers.python, ["-c", checker], input: outcome.stdout)
     #expect(status == 0, "prometheus_client rejected:\n\(outcome.stdout)")
-    for family in ["hiod_info", "hiod_iommu_enabled", "hiod_iommu_groups", "hiod_interrupt_remapping", "hiod_vfio_devices"] {
+    for family in [
+      "hiod_info", "hiod_iommu_enabled", "hiod_iommu_groups", "hiod_interrupt_remapping", "hiod_vfio_devices",
+    ] {
       #expect(names.split(whereSeparator: \.isWhitespace).contains(Substring(family)), "\(family) missing")
     }
   }
@@ -129,7 +131,10 @@ struct ExportTests {
     #expect(outcome.status == 0)
     let (status, output) = try runProgram(
       "/usr/bin/ansible",
-      ["localhost", "-c", "local", "-i", "localhost,", "-m", "setup", "-a", "fact_path=\(directory.path) filter=ansible_local"],
+      [
+        "localhost", "-c", "local", "-i", "localhost,", "-m", "setup", "-a",
+        "fact_path=\(directory.path) filter=ansible_local",
+      ],
       environment: ["ANSIBLE_LOCALHOST_WARNING": "False", "ANSIBLE_NOCOLOR": "1", "HOME": directory.path])
     #expect(status == 0, "\(output)")
     let json = try #require(output.split(separator: "=>", maxSplits: 1).last)

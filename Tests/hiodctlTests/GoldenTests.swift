@@ -88,18 +88,30 @@ enum Golden {
     // check: the vIOMMU models on trees captured from the rig.
     GoldenCase("check-help", "check --help"),
     GoldenCase("check-intel-aw48-on-aw39", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 48 00:02.0"),
-    GoldenCase("check-intel-aw39-sysfs", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 39 --backend sysfs 00:02.0"),
-    GoldenCase("check-intel-qemu-9.1", "--sysroot captured/intel-aw39 check --viommu intel --qemu 9.1 --backend sysfs --all"),
-    GoldenCase("check-intel-qemu-10.0", "--sysroot captured/intel-aw39 check --viommu intel --qemu 10.0 --backend sysfs --all"),
-    GoldenCase("check-intel-machine-9.1", "--sysroot captured/intel-aw39 check --viommu intel --machine pc-q35-9.1 --backend sysfs --all"),
-    GoldenCase("check-intel-caching-off", "--sysroot captured/intel-aw48 check --viommu intel --caching-mode off --backend sysfs --all"),
+    GoldenCase(
+      "check-intel-aw39-sysfs",
+      "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 39 --backend sysfs 00:02.0"),
+    GoldenCase(
+      "check-intel-qemu-9.1", "--sysroot captured/intel-aw39 check --viommu intel --qemu 9.1 --backend sysfs --all"),
+    GoldenCase(
+      "check-intel-qemu-10.0", "--sysroot captured/intel-aw39 check --viommu intel --qemu 10.0 --backend sysfs --all"),
+    GoldenCase(
+      "check-intel-machine-9.1",
+      "--sysroot captured/intel-aw39 check --viommu intel --machine pc-q35-9.1 --backend sysfs --all"),
+    GoldenCase(
+      "check-intel-caching-off",
+      "--sysroot captured/intel-aw48 check --viommu intel --caching-mode off --backend sysfs --all"),
     GoldenCase("check-intel-json", "--sysroot captured/intel-aw48 --json check --viommu intel --backend sysfs --all"),
-    GoldenCase("check-intel-x-flts", "--sysroot captured/intel-sm check --viommu intel --x-scalable-mode on --x-flts --backend sysfs --all"),
-    GoldenCase("check-intel-suggest", "--sysroot synthetic/intel-host check --viommu intel --suggest --backend sysfs --all"),
+    GoldenCase(
+      "check-intel-x-flts",
+      "--sysroot captured/intel-sm check --viommu intel --x-scalable-mode on --x-flts --backend sysfs --all"),
+    GoldenCase(
+      "check-intel-suggest", "--sysroot synthetic/intel-host check --viommu intel --suggest --backend sysfs --all"),
     GoldenCase("check-virtio", "--sysroot captured/virtio check --viommu virtio --all"),
     GoldenCase("check-amd-dma-remap", "--sysroot captured/amd check --viommu amd --dma-remap on --backend sysfs --all"),
     GoldenCase("check-amd-qemu-10.1", "--sysroot captured/amd check --viommu amd --qemu 10.1 --backend sysfs --all"),
-    GoldenCase("check-smmuv3-accel", "--sysroot captured/intel-aw39 check --viommu smmuv3 --accel --backend sysfs --all"),
+    GoldenCase(
+      "check-smmuv3-accel", "--sysroot captured/intel-aw39 check --viommu smmuv3 --accel --backend sysfs --all"),
     GoldenCase("check-not-viable", "--sysroot captured/multifunction check --viommu intel --backend sysfs 01:00.0"),
     GoldenCase("error-check-no-viommu", "--sysroot captured/intel-aw39 check --all"),
     GoldenCase("error-check-no-devices", "--sysroot captured/intel-aw39 check --viommu intel"),
@@ -111,12 +123,27 @@ enum Golden {
     GoldenCase("error-check-no-vfio-devices", "--sysroot captured/no-iommu check --viommu intel --all"),
     // check on a VM given whole: a libvirt domain, a QEMU command line (the oracle guest's
     // kernel answers, recorded in its snapshot).
-    GoldenCase("check-domain-intel", "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 10.0 --domain domains/intel-rootports.xml"),
-    GoldenCase("check-domain-virtio-json", "--host qemu-oracle/snapshots/intel-aw39.json --json check --qemu 11.1 --domain domains/virtio-same-group.xml"),
-    GoldenCase("check-argv-twice", "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 10.0 -- qemu-system-x86_64 -M q35 -nodefaults -device intel-iommu,caching-mode=on,aw-bits=39 -device vfio-pci,host=0000:00:03.0 -device vfio-pci,host=0000:00:03.0"),
-    GoldenCase("check-argv-iommufd-7.2", "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 7.2 -- qemu-system-x86_64 -M q35 -object iommufd,id=fd0 -device vfio-pci,host=0000:00:03.0,iommufd=fd0"),
-    GoldenCase("check-argv-renamed-property", "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 11.1 -- qemu-system-x86_64 -M q35 -device intel-iommu,caching-mode=on,x-scalable-mode=on -device vfio-pci,host=0000:00:03.0"),
-    GoldenCase("check-none-twice", "--host qemu-oracle/snapshots/intel-aw39.json check --viommu none --qemu 11.1 0000:00:03.0 0000:00:03.0"),
+    GoldenCase(
+      "check-domain-intel",
+      "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 10.0 --domain domains/intel-rootports.xml"),
+    GoldenCase(
+      "check-domain-virtio-json",
+      "--host qemu-oracle/snapshots/intel-aw39.json --json check --qemu 11.1 --domain domains/virtio-same-group.xml"),
+    GoldenCase(
+      "check-argv-twice",
+      "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 10.0 -- qemu-system-x86_64 -M q35 -nodefaults -device intel-iommu,caching-mode=on,aw-bits=39 -device vfio-pci,host=0000:00:03.0 -device vfio-pci,host=0000:00:03.0"
+    ),
+    GoldenCase(
+      "check-argv-iommufd-7.2",
+      "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 7.2 -- qemu-system-x86_64 -M q35 -object iommufd,id=fd0 -device vfio-pci,host=0000:00:03.0,iommufd=fd0"
+    ),
+    GoldenCase(
+      "check-argv-renamed-property",
+      "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 11.1 -- qemu-system-x86_64 -M q35 -device intel-iommu,caching-mode=on,x-scalable-mode=on -device vfio-pci,host=0000:00:03.0"
+    ),
+    GoldenCase(
+      "check-none-twice",
+      "--host qemu-oracle/snapshots/intel-aw39.json check --viommu none --qemu 11.1 0000:00:03.0 0000:00:03.0"),
     GoldenCase("error-domain-malformed", "check --domain domains-bad/malformed.xml"),
     GoldenCase("error-domain-not-a-domain", "check --domain domains-bad/not-a-domain.xml"),
     GoldenCase("error-domain-no-hostdev", "check --domain domains-bad/no-hostdev.xml"),
@@ -124,20 +151,32 @@ enum Golden {
     GoldenCase("error-domain-unreadable", "check --domain domains-bad/does-not-exist.xml"),
     GoldenCase("error-domain-and-viommu", "check --viommu intel --domain domains/amd.xml"),
     GoldenCase("error-argv-no-driver", "check -- qemu-system-x86_64 -device ,host=0000:00:03.0"),
-    GoldenCase("error-argv-duplicate-id", "check -- qemu-system-x86_64 -device vfio-pci,host=0000:00:03.0,id=a -device vfio-pci,host=0000:00:04.0,id=a"),
+    GoldenCase(
+      "error-argv-duplicate-id",
+      "check -- qemu-system-x86_64 -device vfio-pci,host=0000:00:03.0,id=a -device vfio-pci,host=0000:00:04.0,id=a"),
     GoldenCase("error-argv-no-vfio", "check -- qemu-system-x86_64 -M q35 -device intel-iommu"),
     GoldenCase("error-argv-empty", "check --"),
     // Snapshots: taken on the rig's real kernels (Tests/vm/rig pool --save), answered offline.
     GoldenCase("snapshot-help", "snapshot --help"),
     GoldenCase("snapshot-sysroot", "--sysroot synthetic/noiommu-mode snapshot"),
     GoldenCase("list-host", "--host snapshots/v1-intel-aw39.json list"),
-    GoldenCase("list-two-hosts-json", "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --json list --vfio"),
+    GoldenCase(
+      "list-two-hosts-json",
+      "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --json list --vfio"),
     GoldenCase("caps-host", "--host snapshots/v1-intel-aw39.json caps 00:02.0"),
     GoldenCase("caps-host-legacy-json", "--host snapshots/v1-intel-aw48.json --json caps --backend legacy 00:02.0"),
     GoldenCase("check-host", "--host snapshots/v1-intel-aw39.json check --viommu intel --aw-bits 48 --all"),
-    GoldenCase("check-pool-suggest", "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --suggest --all"),
-    GoldenCase("check-pool-json", "--json check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --suggest --all"),
-    GoldenCase("check-pool-x-flts", "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --x-scalable-mode on --x-flts --all"),
+    GoldenCase(
+      "check-pool-suggest",
+      "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --suggest --all"),
+    GoldenCase(
+      "check-pool-json",
+      "--json check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --suggest --all"
+    ),
+    GoldenCase(
+      "check-pool-x-flts",
+      "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --x-scalable-mode on --x-flts --all"
+    ),
     GoldenCase("error-host-missing", "--host snapshots/no-such.json list"),
     GoldenCase("error-host-not-a-snapshot", "--host captured/intel-aw39/truth.json list"),
     GoldenCase("error-host-and-sysroot", "--sysroot synthetic/intel-host --host snapshots/v1-intel-aw39.json list"),
@@ -150,11 +189,16 @@ enum Golden {
     GoldenCase("export-ansible-error", "--sysroot does-not-exist export --format ansible"),
     GoldenCase("error-export-no-format", "export"),
     GoldenCase("error-export-bad-format", "export --format csv"),
-    GoldenCase("error-export-two-hosts", "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json export --format nfd"),
+    GoldenCase(
+      "error-export-two-hosts",
+      "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json export --format nfd"),
     // Issue 12. 1: --suggest exits with the suggested configuration's verdict (see
     // check-intel-suggest, 1: a device stays incompatible), and a pool's.
     GoldenCase("check-intel-suggest-fallback", "--sysroot synthetic/intel-host check --viommu intel --suggest --all"),
-    GoldenCase("check-pool-suggest-x-flts", "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --x-scalable-mode on --x-flts --suggest --all"),
+    GoldenCase(
+      "check-pool-suggest-x-flts",
+      "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --x-scalable-mode on --x-flts --suggest --all"
+    ),
     // 2: a prediction asked for is an answer (0); one fallen back to is undetermined (2).
     GoldenCase("check-intel-aw39-fallback", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 39 00:02.0"),
     GoldenCase("caps-sysfs-asked", "--sysroot captured/intel-aw39 caps --backend sysfs 00:02.0"),
@@ -179,14 +223,20 @@ enum Golden {
     GoldenCase("list-nn", "--sysroot synthetic/intel-host -nn list -s 00:04"),
     GoldenCase("error-nnn", "--sysroot synthetic/intel-host -nnn list"),
     // 10: bad values refused with a reason.
-    GoldenCase("error-source-date-epoch", "--sysroot synthetic/noiommu-mode snapshot", environment: ["SOURCE_DATE_EPOCH": "99999999999999999"]),
-    GoldenCase("error-source-date-epoch-text", "--host snapshots/v1-intel-aw48.json export --format nfd", environment: ["SOURCE_DATE_EPOCH": "yesterday"]),
+    GoldenCase(
+      "error-source-date-epoch", "--sysroot synthetic/noiommu-mode snapshot",
+      environment: ["SOURCE_DATE_EPOCH": "99999999999999999"]),
+    GoldenCase(
+      "error-source-date-epoch-text", "--host snapshots/v1-intel-aw48.json export --format nfd",
+      environment: ["SOURCE_DATE_EPOCH": "yesterday"]),
     GoldenCase("error-host-schema-zero", "--host snapshots-bad/schema-zero.json list"),
     GoldenCase("error-host-schema-negative", "--host snapshots-bad/schema-negative.json list"),
     GoldenCase("error-host-schema-string", "--host snapshots-bad/schema-string.json list"),
     GoldenCase("error-caps-bad-function", "--sysroot synthetic/intel-host caps 0000:00:1f.8"),
     GoldenCase("error-caps-bad-slot", "--sysroot synthetic/intel-host caps 00:20.0"),
-    GoldenCase("check-intel-aw-bits-65", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 65 --backend sysfs -q --all"),
+    GoldenCase(
+      "check-intel-aw-bits-65",
+      "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 65 --backend sysfs -q --all"),
     GoldenCase("error-check-aw-bits-256", "check --viommu intel --aw-bits 256 --all"),
     // 12: -q prints the verdicts and the summary.
     GoldenCase("check-quiet", "--sysroot synthetic/intel-host check --viommu intel --backend sysfs -q --all"),
@@ -204,7 +254,9 @@ enum Golden {
     GoldenCase("host-intel-host-quiet", "--sysroot synthetic/intel-host host -q"),
     GoldenCase("host-virtio-json", "--sysroot captured/virtio --json host"),
     GoldenCase("host-snapshot", "--host snapshots/v1-intel-aw39.json host"),
-    GoldenCase("host-two-snapshots-json", "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --json host -q"),
+    GoldenCase(
+      "host-two-snapshots-json",
+      "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --json host -q"),
     GoldenCase("export-nfd-no-iommu", "--sysroot captured/no-iommu export --format nfd"),
     GoldenCase("export-ansible-virtio", "--sysroot captured/virtio export --format ansible"),
     GoldenCase("export-prometheus-virtio", "--sysroot captured/virtio export --format prometheus"),
@@ -225,7 +277,8 @@ enum Golden {
     if let path = ProcessInfo.processInfo.environment["HIODCTL_BIN"] {
       return URL(fileURLWithPath: path)
     }
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    let executable =
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
       ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
     var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
     // The test executable sits in the build directory itself, or inside an .xctest bundle
@@ -333,7 +386,8 @@ struct GoldenTests {
     // the case and the first line that differs.
     if actual != expected {
       Issue.record(
-        "golden \(example.name): \(Golden.firstDifference(expected: expected, actual: actual)); rerun with RECORD_GOLDEN=1 to update \(file) if intended")
+        "golden \(example.name): \(Golden.firstDifference(expected: expected, actual: actual)); rerun with RECORD_GOLDEN=1 to update \(file) if intended"
+      )
     }
   }
 

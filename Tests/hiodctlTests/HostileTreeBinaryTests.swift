@@ -20,62 +20,96 @@ struct HostileTreeBinaryTests {
   static let dev = "$(readlink -f \"$T/sys/bus/pci/devices/0000:00:03.0\")"
 
   static let damages: [Damage] = [
-    Damage(name: "device entry loops", script: """
-      rm "$T/sys/bus/pci/devices/0000:00:05.0"; ln -s 0000:00:05.0 "$T/sys/bus/pci/devices/0000:00:05.0"
-      """),
-    Damage(name: "device vanished after readdir", script: """
-      rm "$T/sys/bus/pci/devices/0000:00:03.0"; ln -s ../../../devices/gone "$T/sys/bus/pci/devices/0000:00:03.0"
-      """),
-    Damage(name: "group link loops", script: """
-      d=\(dev); rm "$d/iommu_group"; ln -s iommu_group "$d/iommu_group"
-      """),
-    Damage(name: "driver link loops", script: """
-      d=\(dev); rm "$d/driver"; ln -s driver "$d/driver"
-      """),
-    Damage(name: "group directory loops", script: """
-      rm -rf "$T/sys/kernel/iommu_groups/1"; ln -s 1 "$T/sys/kernel/iommu_groups/1"
-      """),
-    Damage(name: "iommu unit loops", script: """
-      rm -rf "$T/sys/class/iommu/dmar0"; ln -s dmar0 "$T/sys/class/iommu/dmar0"
-      """),
-    Damage(name: "huge reserved_regions", script: """
-      head -c 1048576 /dev/zero | tr '\\0' 'x' > "$T/sys/kernel/iommu_groups/1/reserved_regions"
-      """),
-    Damage(name: "huge cpuinfo", script: """
-      head -c 4194304 /dev/zero | tr '\\0' 'y' > "$T/proc/cpuinfo"
-      """),
-    Damage(name: "directory instead of file", script: """
-      rm "$T/sys/kernel/iommu_groups/1/type"; mkdir "$T/sys/kernel/iommu_groups/1/type"
-      """),
-    Damage(name: "FIFO instead of file", script: """
-      rm "$T/sys/kernel/iommu_groups/1/reserved_regions"; mkfifo "$T/sys/kernel/iommu_groups/1/reserved_regions"
-      """),
-    Damage(name: "empty files", script: """
-      d=\(dev); : > "$d/vendor"; : > "$d/class"; : > "$T/sys/kernel/iommu_groups/1/type"
-      for f in "$T"/sys/class/iommu/dmar0/intel-iommu/*; do : > "$f"; done
-      """),
-    Damage(name: "non-UTF-8 everywhere", script: """
-      printf '\\377\\376DMA\\n' > "$T/sys/kernel/iommu_groups/1/type"
-      printf '0x00000000fee00000 0x00000000feefffff \\377msi\\n' > "$T/sys/kernel/iommu_groups/1/reserved_regions"
-      d=\(dev); rm "$d/driver"; ln -s "$(printf '../../drivers/e1000\\377')" "$d/driver"
-      printf '\\377\\377\\377\\n' > "$T/sys/class/iommu/dmar0/intel-iommu/cap"
-      """),
-    Damage(name: "group lists a missing device", script: """
-      ln -s ../../../../devices/pci0000:00/0000:00:09.0 "$T/sys/kernel/iommu_groups/1/devices/0000:00:09.0"
-      """),
+    Damage(
+      name: "device entry loops",
+      script: """
+        rm "$T/sys/bus/pci/devices/0000:00:05.0"; ln -s 0000:00:05.0 "$T/sys/bus/pci/devices/0000:00:05.0"
+        """),
+    Damage(
+      name: "device vanished after readdir",
+      script: """
+        rm "$T/sys/bus/pci/devices/0000:00:03.0"; ln -s ../../../devices/gone "$T/sys/bus/pci/devices/0000:00:03.0"
+        """),
+    Damage(
+      name: "group link loops",
+      script: """
+        d=\(dev); rm "$d/iommu_group"; ln -s iommu_group "$d/iommu_group"
+        """),
+    Damage(
+      name: "driver link loops",
+      script: """
+        d=\(dev); rm "$d/driver"; ln -s driver "$d/driver"
+        """),
+    Damage(
+      name: "group directory loops",
+      script: """
+        rm -rf "$T/sys/kernel/iommu_groups/1"; ln -s 1 "$T/sys/kernel/iommu_groups/1"
+        """),
+    Damage(
+      name: "iommu unit loops",
+      script: """
+        rm -rf "$T/sys/class/iommu/dmar0"; ln -s dmar0 "$T/sys/class/iommu/dmar0"
+        """),
+    Damage(
+      name: "huge reserved_regions",
+      script: """
+        head -c 1048576 /dev/zero | tr '\\0' 'x' > "$T/sys/kernel/iommu_groups/1/reserved_regions"
+        """),
+    Damage(
+      name: "huge cpuinfo",
+      script: """
+        head -c 4194304 /dev/zero | tr '\\0' 'y' > "$T/proc/cpuinfo"
+        """),
+    Damage(
+      name: "directory instead of file",
+      script: """
+        rm "$T/sys/kernel/iommu_groups/1/type"; mkdir "$T/sys/kernel/iommu_groups/1/type"
+        """),
+    Damage(
+      name: "FIFO instead of file",
+      script: """
+        rm "$T/sys/kernel/iommu_groups/1/reserved_regions"; mkfifo "$T/sys/kernel/iommu_groups/1/reserved_regions"
+        """),
+    Damage(
+      name: "empty files",
+      script: """
+        d=\(dev); : > "$d/vendor"; : > "$d/class"; : > "$T/sys/kernel/iommu_groups/1/type"
+        for f in "$T"/sys/class/iommu/dmar0/intel-iommu/*; do : > "$f"; done
+        """),
+    Damage(
+      name: "non-UTF-8 everywhere",
+      script: """
+        printf '\\377\\376DMA\\n' > "$T/sys/kernel/iommu_groups/1/type"
+        printf '0x00000000fee00000 0x00000000feefffff \\377msi\\n' > "$T/sys/kernel/iommu_groups/1/reserved_regions"
+        d=\(dev); rm "$d/driver"; ln -s "$(printf '../../drivers/e1000\\377')" "$d/driver"
+        printf '\\377\\377\\377\\n' > "$T/sys/class/iommu/dmar0/intel-iommu/cap"
+        """),
+    Damage(
+      name: "group lists a missing device",
+      script: """
+        ln -s ../../../../devices/pci0000:00/0000:00:09.0 "$T/sys/kernel/iommu_groups/1/devices/0000:00:09.0"
+        """),
     // Groups that cannot be listed are not "no IOMMU": list says so and exits 3 (issue 12).
-    Damage(name: "groups directory is a file", script: """
-      rm -rf "$T/sys/kernel/iommu_groups"; echo no > "$T/sys/kernel/iommu_groups"
-      """, listStatus: 3),
-    Damage(name: "thousands of empty groups", script: """
-      cd "$T/sys/kernel/iommu_groups" && seq 100 5100 | sed 's|$|/devices|' | xargs mkdir -p
-      """),
-    Damage(name: "thousands of broken groups", script: """
-      cd "$T/sys/kernel/iommu_groups" && seq 100 5100 | xargs mkdir
-      """),
-    Damage(name: "entry that is not a PCI address", script: """
-      mkdir "$T/sys/bus/pci/devices/garbage"
-      """, listStatus: 3),
+    Damage(
+      name: "groups directory is a file",
+      script: """
+        rm -rf "$T/sys/kernel/iommu_groups"; echo no > "$T/sys/kernel/iommu_groups"
+        """, listStatus: 3),
+    Damage(
+      name: "thousands of empty groups",
+      script: """
+        cd "$T/sys/kernel/iommu_groups" && seq 100 5100 | sed 's|$|/devices|' | xargs mkdir -p
+        """),
+    Damage(
+      name: "thousands of broken groups",
+      script: """
+        cd "$T/sys/kernel/iommu_groups" && seq 100 5100 | xargs mkdir
+        """),
+    Damage(
+      name: "entry that is not a PCI address",
+      script: """
+        mkdir "$T/sys/bus/pci/devices/garbage"
+        """, listStatus: 3),
   ]
 
   static let commands: [[String]] = [
@@ -153,7 +187,9 @@ struct HostileTreeBinaryTests {
     defer { try? FileManager.default.removeItem(at: tree) }
     let mover = Process()
     mover.executableURL = URL(fileURLWithPath: "/bin/sh")
-    mover.arguments = ["-c", """
+    mover.arguments = [
+      "-c",
+      """
       d=$(readlink -f "$T/sys/bus/pci/devices/0000:00:03.0")
       g="$T/sys/kernel/iommu_groups/2"
       while :; do
@@ -161,7 +197,8 @@ struct HostileTreeBinaryTests {
         mv "$g" "$g.away"; mv "$g.away" "$g"
         mv "$d/driver" "$d/driver.away"; mv "$d/driver.away" "$d/driver"
       done
-      """]
+      """,
+    ]
     mover.environment = ["T": tree.path, "PATH": "/usr/bin:/bin"]
     try mover.run()
     defer {
@@ -169,7 +206,9 @@ struct HostileTreeBinaryTests {
       mover.waitUntilExit()
     }
     for _ in 0..<40 {
-      let outcome = try Golden.run(["--sysroot", tree.path, "--json", "check", "--all", "--viommu", "intel", "--backend", "sysfs"])
+      let outcome = try Golden.run([
+        "--sysroot", tree.path, "--json", "check", "--all", "--viommu", "intel", "--backend", "sysfs",
+      ])
       #expect([0, 1].contains(outcome.status), "exit \(outcome.status): \(outcome.stderr)")
       #expect(Self.crashFree(outcome.stderr), "\(outcome.stderr)")
       let document = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]

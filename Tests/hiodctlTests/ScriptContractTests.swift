@@ -75,8 +75,10 @@ struct StandardStreamTests {
   }
 
   /// 4: a full disk behind stdout is an error (3), not a silent success.
-  @Test(arguments: [["list"], ["--json", "list"], ["caps", "--backend", "sysfs", "00:02.0"], ["host"],
-                    ["export", "--format", "prometheus"]])
+  @Test(arguments: [
+    ["list"], ["--json", "list"], ["caps", "--backend", "sysfs", "00:02.0"], ["host"],
+    ["export", "--format", "prometheus"],
+  ])
   func writeErrorsOnStandardOutputExitThree(_ command: [String]) throws {
     let outcome = try Golden.run(["--sysroot", "synthetic/intel-host"] + command, stdout: "/dev/full")
     #expect(outcome.status == 3, "\(command): \(outcome.status)")
@@ -112,7 +114,10 @@ struct PathBytesTests {
       let decoded = PathBytes.decode(bytes)
       #expect(PathBytes.bytes(decoded) == bytes, "\(bytes) does not round-trip")
       PathBytes.withCString(decoded) { pointer in
-        #expect(Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: bytes.count)) == bytes)
+        #expect(
+          Array(
+            UnsafeBufferPointer(
+              start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: bytes.count)) == bytes)
         #expect(pointer[bytes.count] == 0)
       }
     }
@@ -124,7 +129,9 @@ struct PathBytesTests {
   @Test func randomBytesRoundTrip() {
     var generator = SystemRandomNumberGenerator()
     for _ in 0..<2000 {
-      let bytes = (0..<Int.random(in: 0...12, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+      let bytes = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
+        UInt8.random(in: 0...255, using: &generator)
+      }
       #expect(PathBytes.bytes(PathBytes.decode(bytes)) == bytes)
     }
   }
@@ -133,10 +140,12 @@ struct PathBytesTests {
   @Test func nonUTF8PathArgumentsAreUsedAsGiven() throws {
     let directory = try Scratch.directory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let copy = try Scratch.shell("cp -a \"$1\" \"$(printf '%s/tree\\377' \"$2\")\"",
-                                 Golden.testsDirectory + "/Fixtures/synthetic/intel-host", directory)
+    let copy = try Scratch.shell(
+      "cp -a \"$1\" \"$(printf '%s/tree\\377' \"$2\")\"",
+      Golden.testsDirectory + "/Fixtures/synthetic/intel-host", directory)
     #expect(copy.status == 0)
-    let listed = try Scratch.shell("exec \"$0\" --sysroot \"$(printf '%s/tree\\377' \"$1\")\" list -s 01:00.0", directory)
+    let listed = try Scratch.shell(
+      "exec \"$0\" --sysroot \"$(printf '%s/tree\\377' \"$1\")\" list -s 01:00.0", directory)
     #expect(listed.status == 0, "\(listed.stderrText)")
     #expect(listed.stdoutText.contains("0000:01:00.0"))
     let exported = try Scratch.shell(
@@ -148,7 +157,8 @@ struct PathBytesTests {
     #expect(missing.status == 3)
     #expect(missing.stderr.range(of: Data("nope".utf8) + Data([0xFF, 0x3A])) != nil, "\(missing.stderr)")
     // JSON stays UTF-8.
-    let json = try Scratch.shell("exec \"$0\" --json --sysroot \"$(printf '%s/tree\\377' \"$1\")\" list -s 01:00.0", directory)
+    let json = try Scratch.shell(
+      "exec \"$0\" --json --sysroot \"$(printf '%s/tree\\377' \"$1\")\" list -s 01:00.0", directory)
     #expect(json.status == 0)
     #expect(String(data: json.stdout, encoding: .utf8)?.contains("tree\u{FFFD}") == true)
   }
@@ -172,11 +182,13 @@ struct OutputFileTests {
     #expect(try manager.destinationOfSymbolicLink(atPath: directory + "/link") == "real/hiodctl.prom")
     #expect(try manager.destinationOfSymbolicLink(atPath: directory + "/link2") == directory + "/link")
     let attributes = try manager.attributesOfItem(atPath: target)
-    #expect((attributes[.posixPermissions] as? Int) == 0o600, "mode \(String(describing: attributes[.posixPermissions]))")
+    #expect(
+      (attributes[.posixPermissions] as? Int) == 0o600, "mode \(String(describing: attributes[.posixPermissions]))")
     #expect(try String(contentsOfFile: target, encoding: .utf8).hasPrefix("# HELP hiod_info"))
     // A group-writable file stays so whatever the umask (022 here).
     chmod(target, 0o664)
-    let again = try Scratch.shell("umask 077; exec \"$0\" --sysroot synthetic/intel-host export --format nfd -o \"$1\"", target)
+    let again = try Scratch.shell(
+      "umask 077; exec \"$0\" --sysroot synthetic/intel-host export --format nfd -o \"$1\"", target)
     #expect(again.status == 0)
     #expect((try manager.attributesOfItem(atPath: target)[.posixPermissions] as? Int) == 0o664)
     // A dangling link gets its target created.
@@ -191,7 +203,9 @@ struct OutputFileTests {
 
 // MARK: - 14: unreadable groups
 
-@Suite(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
+@Suite(
+  .enabled(
+    if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
 struct UnreadableGroupsTests {
   @Test func unreadableGroupsAreSaidAndNotTakenForNoIOMMU() throws {
     let directory = try Scratch.directory()
@@ -215,7 +229,9 @@ struct UnreadableGroupsTests {
 
     // The device's group is unknown, not missing: undetermined (2), not INCOMPATIBLE
     // with "enable the IOMMU".
-    let check = try Golden.run(["--sysroot", root, "check", "--viommu", "intel", "--aw-bits", "39", "--backend", "sysfs", "00:02.0"], asUser: "nobody")
+    let check = try Golden.run(
+      ["--sysroot", root, "check", "--viommu", "intel", "--aw-bits", "39", "--backend", "sysfs", "00:02.0"],
+      asUser: "nobody")
     #expect(check.status == 2, "check: \(check.status)")
     #expect(check.stdout.contains("cannot read /sys/kernel/iommu_groups: Permission denied"), "\(check.stdout)")
     #expect(!check.stdout.contains("no iommu_group found") && !check.stdout.contains("not behind an enabled IOMMU"))
@@ -223,7 +239,9 @@ struct UnreadableGroupsTests {
     let caps = try Golden.run(["--sysroot", root, "caps", "--backend", "sysfs", "00:02.0"], asUser: "nobody")
     #expect(caps.status == 2, "caps: \(caps.status)")
     #expect(caps.stdout.contains("cannot read /sys/kernel/iommu_groups: Permission denied"), "\(caps.stdout)")
-    #expect(!caps.stdout.contains("not behind an enabled IOMMU") && !caps.stdout.contains("enable the IOMMU"), "\(caps.stdout)")
+    #expect(
+      !caps.stdout.contains("not behind an enabled IOMMU") && !caps.stdout.contains("enable the IOMMU"),
+      "\(caps.stdout)")
 
     // The exports say unknown, never "no IOMMU".
     let nfd = try Golden.run(["--sysroot", root, "export", "--format", "nfd"], asUser: "nobody")
@@ -231,9 +249,12 @@ struct UnreadableGroupsTests {
     #expect(!nfd.stdout.contains("/iommu.enabled=false") && !nfd.stdout.contains("/iommu.groups="), "\(nfd.stdout)")
     let prometheus = try Golden.run(["--sysroot", root, "export", "--format", "prometheus"], asUser: "nobody")
     #expect(prometheus.stdout.contains("hiod_info"))
-    #expect(!prometheus.stdout.contains("hiod_iommu_enabled") && !prometheus.stdout.contains("hiod_iommu_groups "), "\(prometheus.stdout)")
+    #expect(
+      !prometheus.stdout.contains("hiod_iommu_enabled") && !prometheus.stdout.contains("hiod_iommu_groups "),
+      "\(prometheus.stdout)")
     let ansible = try Golden.run(["--sysroot", root, "export", "--format", "ansible"], asUser: "nobody")
-    let iommu = (try JSONSerialization.jsonObject(with: Data(ansible.stdout.utf8)) as? [String: Any])?["iommu"] as? [String: Any]
+    let iommu =
+      (try JSONSerialization.jsonObject(with: Data(ansible.stdout.utf8)) as? [String: Any])?["iommu"] as? [String: Any]
     #expect(iommu?["enabled"] is NSNull && iommu?["groups"] is NSNull, "\(String(describing: iommu))")
   }
 }
@@ -252,10 +273,12 @@ struct HostAwareHintTests {
     // 00:1f.3 on vfio-pci: group 5 then holds a VFIO device and the ISA bridge 00:1f.0.
     try manager.removeItem(atPath: root + "/sys/devices/pci0000:00/0000:00:1f.3/driver")
     try manager.createSymbolicLink(
-      atPath: root + "/sys/devices/pci0000:00/0000:00:1f.3/driver", withDestinationPath: "../../../bus/pci/drivers/vfio-pci")
+      atPath: root + "/sys/devices/pci0000:00/0000:00:1f.3/driver",
+      withDestinationPath: "../../../bus/pci/drivers/vfio-pci")
     // 00:04.1 carries the default route; 00:03.0 controls the root file system.
     try manager.createDirectory(atPath: root + "/proc/net", withIntermediateDirectories: true)
-    try "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+    try
+      "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
       .write(toFile: root + "/proc/net/route", atomically: true, encoding: .utf8)
     try manager.createDirectory(atPath: root + "/sys/class/net/eth0", withIntermediateDirectories: true)
     try manager.createSymbolicLink(
@@ -273,12 +296,16 @@ struct HostAwareHintTests {
     #expect(list.stdout.contains("group 5 is not viable"))
     #expect(list.stdout.contains("0000:00:1f.0 is an ISA bridge (lpc_ich): the host needs it; do not rebind it"))
     #expect(!list.stdout.contains("driverctl set-override 0000:00:1f.0"), "\(list.stdout)")
-    #expect(list.stdout.contains("0000:00:04.1 carries the default route (eth0): rebinding it to vfio-pci takes that away from the host"))
+    #expect(
+      list.stdout.contains(
+        "0000:00:04.1 carries the default route (eth0): rebinding it to vfio-pci takes that away from the host"))
 
     let json = try Golden.run(["--sysroot", root, "--json", "list"])
     let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
     let uses = (object?["host"] as? [String: Any])?["devices_in_use"] as? [[String: String]]
-    #expect(uses?.contains(["bdf": "0000:00:03.0", "use": "controls /dev/sda1, mounted on /"]) == true, "\(String(describing: uses))")
+    #expect(
+      uses?.contains(["bdf": "0000:00:03.0", "use": "controls /dev/sda1, mounted on /"]) == true,
+      "\(String(describing: uses))")
     #expect(uses?.contains(["bdf": "0000:00:04.1", "use": "carries the default route (eth0)"]) == true)
 
     // caps and check give the same advice in the same words, text and JSON (caps wraps
@@ -286,7 +313,9 @@ struct HostAwareHintTests {
     let bridge = "0000:00:1f.0 is an ISA bridge (lpc_ich): the host needs it; do not rebind it"
     let route = "0000:00:04.1 carries the default route (eth0): rebinding it to vfio-pci takes that away from the host"
     let caps = try Golden.run(["--sysroot", root, "caps", "00:1f.3", "00:04.0"])
-    let check = try Golden.run(["--sysroot", root, "check", "--viommu", "intel", "--backend", "sysfs", "00:1f.3", "00:04.0"])
+    let check = try Golden.run([
+      "--sysroot", root, "check", "--viommu", "intel", "--backend", "sysfs", "00:1f.3", "00:04.0",
+    ])
     for (name, outcome) in [("caps", caps), ("check", check)] {
       let words = outcome.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
       #expect(words.contains(bridge), "\(name): \(outcome.stdout)")
@@ -305,10 +334,14 @@ struct HostAwareHintTests {
       return hints.joined(separator: "\n")
     }
     #expect(capsHints.count == 2)
-    #expect(capsHints.first?.contains(bridge) == true && capsHints.first?.contains("set-override 0000:00:1f.0") == false, "\(capsHints)")
+    #expect(
+      capsHints.first?.contains(bridge) == true && capsHints.first?.contains("set-override 0000:00:1f.0") == false,
+      "\(capsHints)")
     #expect(capsHints.last?.contains(route) == true, "\(capsHints)")
     let checkJSON = try document(
-      try Golden.run(["--sysroot", root, "--json", "check", "--viommu", "intel", "--backend", "sysfs", "00:1f.3", "00:04.0"]))
+      try Golden.run([
+        "--sysroot", root, "--json", "check", "--viommu", "intel", "--backend", "sysfs", "00:1f.3", "00:04.0",
+      ]))
     let remedies = (checkJSON["devices"] as? [[String: Any]] ?? []).map { (device: [String: Any]) -> [String: String] in
       let findings = device["findings"] as? [[String: Any]] ?? []
       let viable = findings.first { $0["check"] as? String == "vfio.group-viable" }
@@ -331,18 +364,22 @@ struct HostAwareHintTests {
     #expect(generate.status == 0)
     let list = try Golden.run(["--sysroot", directory + "/tree", "list"])
     #expect(list.status == 0)
-    let json = try JSONSerialization.jsonObject(
-      with: Data(try Golden.run(["--sysroot", directory + "/tree", "--json", "list"]).stdout.utf8)) as? [String: Any]
+    let json =
+      try JSONSerialization.jsonObject(
+        with: Data(try Golden.run(["--sysroot", directory + "/tree", "--json", "list"]).stdout.utf8)) as? [String: Any]
     let groups = json?["groups"] as? [[String: Any]] ?? []
-    let devices = Dictionary(uniqueKeysWithValues: (json?["devices"] as? [[String: Any]] ?? []).map {
-      ($0["bdf"] as? String ?? "", $0["vfio_bound"] as? Bool ?? false)
-    })
+    let devices = Dictionary(
+      uniqueKeysWithValues: (json?["devices"] as? [[String: Any]] ?? []).map {
+        ($0["bdf"] as? String ?? "", $0["vfio_bound"] as? Bool ?? false)
+      })
     let nonViable = groups.filter { $0["viable"] as? Bool == false }
     let withVFIO = nonViable.filter { group in (group["devices"] as? [String] ?? []).contains { devices[$0] == true } }
     #expect(nonViable.count > withVFIO.count && !withVFIO.isEmpty, "the tree must have both kinds")
     let paragraphs = list.stdout.components(separatedBy: "\ngroup ").count - 1
     #expect(paragraphs == withVFIO.count, "\(paragraphs) paragraphs for \(withVFIO.count) groups with a VFIO device")
-    #expect(list.stdout.contains("\(nonViable.count - withVFIO.count) more groups are not viable, none with a device bound to a VFIO driver"))
+    #expect(
+      list.stdout.contains(
+        "\(nonViable.count - withVFIO.count) more groups are not viable, none with a device bound to a VFIO driver"))
   }
 
   /// 15: inside a virtual machine without an IOMMU the fix is the hypervisor's vIOMMU,
@@ -369,7 +406,8 @@ struct HostAwareHintTests {
     #expect(check.status == 1 && !check.stdout.contains("AMD-Vi in the firmware"), "\(check.stdout)")
     // The JSON remedy is the same fix.
     let json = try Golden.run(["--sysroot", root, "--json", "check", "--viommu", "intel", "00:02.0"])
-    let findings = ((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["devices"]
+    let findings =
+      ((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["devices"]
       as? [[String: Any]])?.first?["findings"] as? [[String: Any]] ?? []
     let remedy = findings.first { $0["check"] as? String == "vfio.iommu-group" }?["remedy"] as? [String: Any]
     #expect((remedy?["host"] as? String)?.contains(fix) == true, "\(findings)")
@@ -381,8 +419,12 @@ struct HostAwareHintTests {
     #expect(!check.stdout.contains("no QEMU is installed"), "\(check.stdout)")
     #expect(check.stdout.contains("the snapshot does not record which QEMU the host runs (--qemu names one)"))
     let pool = try Golden.run(
-      ["--host", "snapshots/v1-intel-aw39.json", "--host", "snapshots/v1-intel-aw48.json", "check", "--viommu", "intel", "--all"])
-    #expect(pool.stdout.contains("the snapshots do not record which QEMU the hosts run (--qemu names one)"), "\(pool.stdout)")
+      [
+        "--host", "snapshots/v1-intel-aw39.json", "--host", "snapshots/v1-intel-aw48.json", "check", "--viommu",
+        "intel", "--all",
+      ])
+    #expect(
+      pool.stdout.contains("the snapshots do not record which QEMU the hosts run (--qemu names one)"), "\(pool.stdout)")
   }
 }
 
@@ -394,17 +436,21 @@ struct PoolStatusTests {
   /// as in the single-host document.
   @Test(arguments: [
     ["--viommu", "intel", "--suggest", "--all"], ["--viommu", "intel", "--all"],
-    ["--viommu", "intel", "--aw-bits", "39", "--all"], ["--viommu", "intel", "--x-scalable-mode", "on", "--x-flts", "--suggest", "--all"],
+    ["--viommu", "intel", "--aw-bits", "39", "--all"],
+    ["--viommu", "intel", "--x-scalable-mode", "on", "--x-flts", "--suggest", "--all"],
   ])
   func poolStatusAgreesWithTheExitStatus(_ options: [String]) throws {
     let outcome = try Golden.run(
       ["--json", "check", "--host", "snapshots/v1-intel-aw39.json", "--host", "snapshots/v1-intel-aw48.json"] + options)
     let document = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
     let byExit: [Int32: String] = [0: "pass", 1: "fail", 2: "undetermined"]
-    #expect(document?["status"] as? String == byExit[outcome.status], "status \(String(describing: document?["status"])), exit \(outcome.status)")
+    #expect(
+      document?["status"] as? String == byExit[outcome.status],
+      "status \(String(describing: document?["status"])), exit \(outcome.status)")
     if options.contains("--suggest") {
       let suggestion = document?["suggestion"] as? [String: Any]
-      #expect(suggestion?["status"] as? String == byExit[outcome.status], "\(String(describing: suggestion?["status"]))")
+      #expect(
+        suggestion?["status"] as? String == byExit[outcome.status], "\(String(describing: suggestion?["status"]))")
     }
   }
 }
@@ -423,9 +469,12 @@ struct LargeCheckOutputTests {
     #expect(check.status == 2)
     let devices = check.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("0000:") }.count
     #expect(devices > 20)
-    #expect(check.stdout.components(separatedBy: "fix: let hiodctl ask the kernel").count - 1 == 1, "the same reason printed more than once")
+    #expect(
+      check.stdout.components(separatedBy: "fix: let hiodctl ask the kernel").count - 1 == 1,
+      "the same reason printed more than once")
     #expect(check.stdout.components(separatedBy: "(as for 0000:").count - 1 == devices - 1)
-    #expect(check.stdout.hasSuffix("summary: \(devices) checked: 0 compatible, 0 incompatible, \(devices) undetermined\n"))
+    #expect(
+      check.stdout.hasSuffix("summary: \(devices) checked: 0 compatible, 0 incompatible, \(devices) undetermined\n"))
     let quiet = try Golden.run(["--sysroot", directory + "/tree", "check", "--viommu", "intel", "--all", "-q"])
     #expect(quiet.status == check.status)
     #expect(quiet.stdout.components(separatedBy: "\n").filter { !$0.isEmpty }.count == devices + 2)
@@ -436,7 +485,10 @@ struct LargeCheckOutputTests {
 
 struct CapsWidthTests {
   static let inputs: [[String]] = [
-    ["--sysroot", "synthetic/intel-host", "caps", "--backend", "sysfs", "00:02.0", "00:04.0", "01:00.0", "10000:00:02.0"],
+    [
+      "--sysroot", "synthetic/intel-host", "caps", "--backend", "sysfs", "00:02.0", "00:04.0", "01:00.0",
+      "10000:00:02.0",
+    ],
     ["--sysroot", "synthetic/intel-host", "caps", "00:02.0", "00:03.0"],
     ["--sysroot", "captured/intel-sm", "caps", "--backend", "sysfs", "00:02.0"],
     ["--sysroot", "captured/amd", "caps", "--backend", "sysfs", "00:03.0"],
@@ -461,7 +513,8 @@ struct CapsWidthTests {
 struct JSONErrorDocumentTests {
   static let failures: [[String]] = [
     ["--json", "--jsn", "list"], ["--json", "lst"], ["--json"], ["--json", "--sysroot", "does-not-exist", "list"],
-    ["--json", "--host", "snapshots/no-such.json", "list"], ["--json", "--sysroot", "synthetic/intel-host", "caps", "0000:05:00.0"],
+    ["--json", "--host", "snapshots/no-such.json", "list"],
+    ["--json", "--sysroot", "synthetic/intel-host", "caps", "0000:05:00.0"],
     ["--json", "--sysroot", "synthetic/intel-host", "caps", "00:1f.8"], ["--json", "check", "--viommu", "intel"],
     ["--json", "--sysroot", "captured/no-iommu", "check", "--viommu", "intel", "--all"],
     ["--json", "check", "--domain", "domains-bad/malformed.xml"], ["--json", "export", "--format", "prometheus"],
@@ -514,7 +567,8 @@ struct HostReadinessTests {
   static func facts(_ change: (inout HostFacts) -> Void) -> HostFacts {
     var facts = HostFacts(
       iommuUnits: [intelUnit], iommuGroupCount: 3,
-      vfioContainer: DeviceNode(path: "/dev/vfio/vfio", present: true), iommufd: DeviceNode(path: "/dev/iommu", present: true),
+      vfioContainer: DeviceNode(path: "/dev/vfio/vfio", present: true),
+      iommufd: DeviceNode(path: "/dev/iommu", present: true),
       interruptRemapping: .enabled, unsafeInterrupts: UnsafeInterruptsPolicy(vfioType1: false, iommufd: false),
       cpuVendor: .intel, kernelCommandLine: "quiet intel_iommu=on",
       modules: ["vfio": true, "vfio_pci": true, "vfio_iommu_type1": true, "iommufd": true], noIOMMUMode: false)
@@ -530,10 +584,12 @@ struct HostReadinessTests {
     let readiness = HostReadiness.evaluate(Self.inventory(Self.facts { _ in }))
     #expect(readiness.checks.allSatisfy { $0.status == .pass }, "\(readiness.checks.filter { $0.status != .pass })")
     #expect(readiness.exitStatus == .success && readiness.diagnoses.isEmpty)
-    #expect(readiness.checks.map(\.id) == [
-      "iommu", "dma-remapping", "interrupt-remapping", "unsafe-interrupts", "noiommu", "module-vfio", "module-vfio-pci",
-      "module-vfio-iommu-type1", "module-iommufd", "dev-vfio", "dev-iommu", "cmdline", "acs",
-    ])
+    #expect(
+      readiness.checks.map(\.id) == [
+        "iommu", "dma-remapping", "interrupt-remapping", "unsafe-interrupts", "noiommu", "module-vfio",
+        "module-vfio-pci",
+        "module-vfio-iommu-type1", "module-iommufd", "dev-vfio", "dev-iommu", "cmdline", "acs",
+      ])
   }
 
   @Test func interruptRemapping() {
@@ -546,11 +602,15 @@ struct HostReadinessTests {
     #expect(Self.check("unsafe-interrupts", bypassed)?.code == "unsafe-interrupts-allowed")
     let unknown = Self.check("interrupt-remapping", Self.facts { $0.interruptRemapping = .unknown })
     #expect(unknown?.status == .warn && unknown?.determined == false)
-    #expect(HostReadiness.evaluate(Self.inventory(Self.facts { $0.interruptRemapping = .unknown })).exitStatus == .undetermined)
-    let virtio = Self.check("interrupt-remapping", Self.facts {
-      $0.iommuUnits = [IOMMUUnit(name: "0000:00:05.0", vendor: .virtio)]
-      $0.interruptRemapping = .disabled
-    })
+    #expect(
+      HostReadiness.evaluate(Self.inventory(Self.facts { $0.interruptRemapping = .unknown })).exitStatus
+        == .undetermined)
+    let virtio = Self.check(
+      "interrupt-remapping",
+      Self.facts {
+        $0.iommuUnits = [IOMMUUnit(name: "0000:00:05.0", vendor: .virtio)]
+        $0.interruptRemapping = .disabled
+      })
     #expect(virtio?.message.contains("virtio-iommu does not isolate MSIs") == true)
   }
 

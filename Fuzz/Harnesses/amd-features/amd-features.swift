@@ -5,6 +5,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -16,7 +17,8 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   require(features.orderKnown == (values.count == 1), "orderKnown \(features.orderKnown) for \(values.count) values")
 
   let printed = values.map { String($0, radix: 16) }.joined(separator: ":") + "\n"
-  require(AMDExtendedFeatures.parseSysfsFeatures(printed) == features, "\(printed.debugDescription) does not parse back")
+  require(
+    AMDExtendedFeatures.parseSysfsFeatures(printed) == features, "\(printed.debugDescription) does not parse back")
 
   let readings = features.interpretations
   require(!readings.isEmpty && readings.count <= values.count, "\(readings.count) readings of \(values.count) values")

@@ -7,6 +7,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 @testable import hiodctl
 
@@ -18,9 +19,13 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     invocation = try ArgumentParser.parse(argv)
   } catch {
     require(!error.message.isEmpty, "a usage error without a message")
-    require(error.command.map { OptionTable.command(named: $0) != nil } ?? true, "usage error names unknown command \(error.command ?? "")")
+    require(
+      error.command.map { OptionTable.command(named: $0) != nil } ?? true,
+      "usage error names unknown command \(error.command ?? "")")
     let rendered = Help.usageError(error)
-    require(rendered.hasPrefix("hiodctl: ") && rendered.contains("--help"), "usage error renders as \(rendered.debugDescription)")
+    require(
+      rendered.hasPrefix("hiodctl: ") && rendered.contains("--help"),
+      "usage error renders as \(rendered.debugDescription)")
     return 0
   }
   require((try? ArgumentParser.parse(argv)) == invocation, "parsing the same argv twice differs")

@@ -6,6 +6,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -17,7 +18,9 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 
   let escaped = PrometheusMetrics.escape(hostname)
   let read = checkPrometheusExposition("m{l=\"\(escaped)\"} 1\n", context: "escape(\(hostname.debugDescription))")
-  require(read == [Array(hostname.utf8)], "escape(\(hostname.debugDescription)) reads back as \(read.map { String(decoding: $0, as: UTF8.self) })")
+  require(
+    read == [Array(hostname.utf8)],
+    "escape(\(hostname.debugDescription)) reads back as \(read.map { String(decoding: $0, as: UTF8.self) })")
 
   let device = PCIDevice(
     address: PCIAddress(domain: 0, bus: 1, device: 0, function: 0),
@@ -29,8 +32,11 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     hostname: hostname, created: "2026-11-21T12:00:00Z", facts: HostFacts(iommuGroupCount: 1),
     vfioDevices: [FleetDevice(device: device, viable: true, awBits: 39, backend: .sysfs)], models: [],
     warnings: [])
-  let values = checkPrometheusExposition(PrometheusMetrics.render(summary), context: "render(hostname: \(hostname.debugDescription), driver: \(driver.debugDescription))")
-  require(values.contains(Array(hostname.utf8)), "the host name label does not read back as \(hostname.debugDescription)")
+  let values = checkPrometheusExposition(
+    PrometheusMetrics.render(summary),
+    context: "render(hostname: \(hostname.debugDescription), driver: \(driver.debugDescription))")
+  require(
+    values.contains(Array(hostname.utf8)), "the host name label does not read back as \(hostname.debugDescription)")
   require(values.contains(Array(driver.utf8)), "the driver label does not read back as \(driver.debugDescription)")
 
   let nfd = NFDFeatures.render(summary)

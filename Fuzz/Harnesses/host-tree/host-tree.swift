@@ -10,6 +10,7 @@
 
 import FuzzSupport
 import Glibc
+
 @testable import HostIOMMU
 @testable import hiodctl
 

@@ -10,6 +10,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 
 private let kinds: [ReservedRegion.Kind] = [.direct, .directRelaxable, .reserved, .msi, .init(rawValue: "other")]
@@ -36,7 +37,9 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   require(sorted.count == ranges.count && sorted == ranges.sorted(), "normalised() lost, invented or misordered ranges")
   let reversed = ranges.filter { $0.start > $0.last }.count
   let overlaps = zip(sorted, sorted.dropFirst()).filter { $1.start <= $0.last }.count
-  require(problems.count == reversed + overlaps, "\(problems.count) problems for \(reversed) reversed and \(overlaps) overlapping ranges")
+  require(
+    problems.count == reversed + overlaps,
+    "\(problems.count) problems for \(reversed) reversed and \(overlaps) overlapping ranges")
 
   // qemuAWBits: 64 without ranges, else the bit width of the last range's end.
   let awBits = qemuAWBits(sorted)
@@ -56,7 +59,8 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     "a reversed region changed the usable windows")
   checkUsableRanges(
     usable, apertureEnd: apertureEnd, excluding: wellFormed,
-    context: "usableRanges(\(apertureEnd.hex64), \(regions.map { "\($0.start.hex64)-\($0.end.hex64) \($0.type.rawValue)" }))")
+    context:
+      "usableRanges(\(apertureEnd.hex64), \(regions.map { "\($0.start.hex64)-\($0.end.hex64) \($0.type.rawValue)" }))")
   require(usable.normalised().problems.isEmpty, "usable windows are not normalised")
   return 0
 }

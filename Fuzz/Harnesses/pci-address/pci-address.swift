@@ -4,6 +4,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -12,7 +13,8 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   guard let address = PCIAddress(input) else { return 0 }
   require(
     address.device < 32 && address.function < 8 && address.domain <= 0x7fff_ffff,
-    "\(input.debugDescription) gave out-of-range \(address.domain) \(address.bus) \(address.device) \(address.function)")
+    "\(input.debugDescription) gave out-of-range \(address.domain) \(address.bus) \(address.device) \(address.function)"
+  )
   let name = address.description
   require(PCIAddress(name) == address, "\(name) does not parse back to itself")
   require(PCIAddress(Substring(name)) == address, "\(name) as a Substring parses differently")

@@ -5,6 +5,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 
 /// 1–16 ASCII hex digits, nothing else; the value, or nil.
@@ -43,7 +44,10 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let prefixed = UInt64(hexPrefixed: input)
   let expectedPrefixed =
     utf8.count >= 2 && utf8[0] == 0x30 && (utf8[1] == 0x78 || utf8[1] == 0x58) ? referenceHex(utf8.dropFirst(2)) : nil
-  require(prefixed == expectedPrefixed, "hexPrefixed(\(input.debugDescription)) = \(String(describing: prefixed)), grammar says \(String(describing: expectedPrefixed))")
+  require(
+    prefixed == expectedPrefixed,
+    "hexPrefixed(\(input.debugDescription)) = \(String(describing: prefixed)), grammar says \(String(describing: expectedPrefixed))"
+  )
 
   // registerText: surrounding ASCII whitespace trimmed, an optional "0x", 1–16 hex digits.
   let register = UInt64(registerText: input)
@@ -51,12 +55,17 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let last = utf8.lastIndex { !isBlank($0) } ?? -1
   let trimmed = first <= last ? utf8[first...last] : []
   let expectedRegister = referenceHex(trimmed.starts(with: [0x30, 0x78]) ? trimmed.dropFirst(2) : trimmed)
-  require(register == expectedRegister, "registerText(\(input.debugDescription)) = \(String(describing: register)), grammar says \(String(describing: expectedRegister))")
+  require(
+    register == expectedRegister,
+    "registerText(\(input.debugDescription)) = \(String(describing: register)), grammar says \(String(describing: expectedRegister))"
+  )
 
   // Whatever parses, printed the way the kernel and hiodctl print it, parses back.
   for value in [prefixed, register].compactMap({ $0 }) {
     require(UInt64(hexPrefixed: value.hex64[...]) == value, "\(value.hex64) does not round-trip through hexPrefixed")
-    require(UInt64(registerText: "\(String(value, radix: 16))\n"[...]) == value, "\(value) does not round-trip through registerText")
+    require(
+      UInt64(registerText: "\(String(value, radix: 16))\n"[...]) == value,
+      "\(value) does not round-trip through registerText")
   }
 
   // hex(width:), which prints every address, ID and register: the input's first bytes as
@@ -64,11 +73,17 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   var reader = ByteReader(raw)
   let value = reader.read(UInt64.self)
   for width in -1...20 {
-    require(value.hex(width: width) == referencePadded(value, width), "\(value).hex(width: \(width)) = \(value.hex(width: width))")
+    require(
+      value.hex(width: width) == referencePadded(value, width),
+      "\(value).hex(width: \(width)) = \(value.hex(width: width))")
     let small = UInt8(truncatingIfNeeded: value)
-    require(small.hex(width: width) == referencePadded(small, width), "UInt8 \(small).hex(width: \(width)) = \(small.hex(width: width))")
+    require(
+      small.hex(width: width) == referencePadded(small, width),
+      "UInt8 \(small).hex(width: \(width)) = \(small.hex(width: width))")
     let half = UInt32(truncatingIfNeeded: value)
-    require(half.hex(width: width) == referencePadded(half, width), "UInt32 \(half).hex(width: \(width)) = \(half.hex(width: width))")
+    require(
+      half.hex(width: width) == referencePadded(half, width),
+      "UInt32 \(half).hex(width: \(width)) = \(half.hex(width: width))")
   }
   return 0
 }

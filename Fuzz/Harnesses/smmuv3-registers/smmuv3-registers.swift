@@ -5,6 +5,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -38,7 +39,8 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   }
   require(listed == fields.count, "a field belongs to no decoded register")
   // IDR2 and IDR4 are kept raw: all their bits are undecoded; indices past IDR5 read as 0.
-  require(registers.undecodedBits(idr: 2) == idr[2] && registers.undecodedBits(idr: 4) == idr[4], "IDR2/IDR4 not kept raw")
+  require(
+    registers.undecodedBits(idr: 2) == idr[2] && registers.undecodedBits(idr: 4) == idr[4], "IDR2/IDR4 not kept raw")
   require(registers.undecodedBits(idr: 6) == 0 && registers.undecodedBits(idr: -1) == 0, "an IDR past the six has bits")
   require([32, 36, 40, 42, 44, 48, 52, 56].contains(registers.outputAddressBits), "OAS \(registers.outputAddressBits)")
   _ = (

@@ -14,6 +14,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 @testable import hiodctl
 

@@ -8,6 +8,7 @@
 
 import CHIODShim
 import FuzzSupport
+
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -45,11 +46,15 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   require(zip(sorted, sorted.dropFirst()).allSatisfy { $0 <= $1 }, "normalised() is not sorted")
   let reversed = ranges.filter { $0.start > $0.last }.count
   let overlaps = zip(sorted, sorted.dropFirst()).filter { $1.start <= $0.last }.count
-  require(rangeProblems.count == reversed + overlaps, "\(rangeProblems.count) problems for \(reversed) reversed and \(overlaps) overlapping ranges")
+  require(
+    rangeProblems.count == reversed + overlaps,
+    "\(rangeProblems.count) problems for \(reversed) reversed and \(overlaps) overlapping ranges")
   let awBits = qemuAWBits(sorted)
   require((1...64).contains(awBits), "qemuAWBits \(awBits) outside 1...64")
   if let last = sorted.last {
-    require(last.last >> UInt64(awBits - 1) == 1 || (last.last == 0 && awBits == 1), "qemuAWBits \(awBits) is not the width of \(last.last.hex64)")
+    require(
+      last.last >> UInt64(awBits - 1) == 1 || (last.last == 0 && awBits == 1),
+      "qemuAWBits \(awBits) is not the width of \(last.last.hex64)")
   } else {
     require(awBits == 64, "qemuAWBits of no ranges is \(awBits), QEMU says 64")
   }

@@ -5,6 +5,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 import FuzzSupport
+
 @testable import HostIOMMU
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -21,7 +22,8 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let capCovered = checkFields(cap.fields, of: raw, width: 64, register: "CAP")
   require(cap.undecodedBits == raw & ~capCovered, "CAP undecodedBits is not the register minus the fields")
   require((1...64).contains(cap.mgaw), "MGAW \(cap.mgaw)")
-  require(cap.supportedAddressWidths.allSatisfy { (30...64).contains($0) }, "SAGAW widths \(cap.supportedAddressWidths)")
+  require(
+    cap.supportedAddressWidths.allSatisfy { (30...64).contains($0) }, "SAGAW widths \(cap.supportedAddressWidths)")
   require(cap.numberOfDomains >= 16 && cap.numberOfDomains <= 1 << 18, "ND \(cap.numberOfDomains)")
   require(cap.numberOfFaultRecordingRegisters >= 1, "NFR \(cap.numberOfFaultRecordingRegisters)")
 

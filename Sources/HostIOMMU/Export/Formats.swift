@@ -75,7 +75,9 @@ package enum PrometheusMetrics {
       }
     }
     let facts = summary.facts
-    metric("hiod_info", "hiodctl version and host name.", [([("version", HIODVersion.string), ("hostname", summary.hostname)], 1)])
+    metric(
+      "hiod_info", "hiodctl version and host name.",
+      [([("version", HIODVersion.string), ("hostname", summary.hostname)], 1)])
     // Unreadable groups: no sample rather than a 0 that says there is no IOMMU.
     let groups = summary.iommuGroupCount
     metric("hiod_iommu_enabled", "1 when the host has IOMMU groups.", groups.map { [([], $0 > 0 ? 1 : 0)] } ?? [])
@@ -85,10 +87,13 @@ package enum PrometheusMetrics {
         .map { ([("vendor", $0.key)], $0.value.count) })
     metric("hiod_iommu_groups", "IOMMU groups.", groups.map { [([], $0)] } ?? [])
     metric("hiod_iommufd_available", "1 when /dev/iommu exists.", [([], facts.iommufd.present ? 1 : 0)])
-    metric("hiod_vfio_container_available", "1 when /dev/vfio/vfio exists.", [([], facts.vfioContainer.present ? 1 : 0)])
+    metric(
+      "hiod_vfio_container_available", "1 when /dev/vfio/vfio exists.", [([], facts.vfioContainer.present ? 1 : 0)])
     metric(
       "hiod_interrupt_remapping", "Interrupt remapping state (1 for the current state).",
-      [InterruptRemapping.enabled, .disabled, .unknown].map { ([("state", $0.rawValue)], facts.interruptRemapping == $0 ? 1 : 0) })
+      [InterruptRemapping.enabled, .disabled, .unknown].map {
+        ([("state", $0.rawValue)], facts.interruptRemapping == $0 ? 1 : 0)
+      })
     metric("hiod_vfio_devices", "PCI devices bound to a VFIO driver.", [([], summary.vfioDevices.count)])
     func deviceLabels(_ device: FleetDevice) -> [(String, String)] {
       [("bdf", device.device.address.description)]
@@ -96,13 +101,15 @@ package enum PrometheusMetrics {
     metric(
       "hiod_device_info", "A VFIO-bound device.",
       summary.vfioDevices.map { device in
-        (deviceLabels(device) + [
-          ("vendor_id", device.device.identity.vendorID.hex(width: 4)),
-          ("device_id", device.device.identity.deviceID.hex(width: 4)),
-          ("class", device.device.identity.classCode.hex(width: 4)),
-          ("driver", device.device.driver ?? ""),
-          ("iommu_group", device.device.iommuGroup.map(String.init) ?? ""),
-        ], 1)
+        (
+          deviceLabels(device) + [
+            ("vendor_id", device.device.identity.vendorID.hex(width: 4)),
+            ("device_id", device.device.identity.deviceID.hex(width: 4)),
+            ("class", device.device.identity.classCode.hex(width: 4)),
+            ("driver", device.device.driver ?? ""),
+            ("iommu_group", device.device.iommuGroup.map(String.init) ?? ""),
+          ], 1
+        )
       })
     metric(
       "hiod_device_group_viable", "1 when the device's IOMMU group is viable for VFIO.",
@@ -111,23 +118,33 @@ package enum PrometheusMetrics {
       "hiod_device_aw_bits", "Host IOMMU address width for the device, as QEMU computes it.",
       summary.vfioDevices.compactMap { device in
         device.awBits.map {
-          (deviceLabels(device) + [("backend", device.backend?.rawValue ?? ""),
-                                   ("predicted", String(device.backend == .sysfs))], $0)
+          (
+            deviceLabels(device) + [
+              ("backend", device.backend?.rawValue ?? ""),
+              ("predicted", String(device.backend == .sysfs)),
+            ], $0
+          )
         }
       })
     metric(
       "hiod_viommu_compatible",
       "1 when every VFIO-bound device accepts the strongest configuration of the vIOMMU model, 0 when not.",
       summary.models.filter { $0.status != .undetermined }.map { verdict in
-        ([("model", verdict.model.rawValue), ("configuration", verdict.configuration?.qemuDeviceOption ?? "")],
-         verdict.status == .pass ? 1 : 0)
+        (
+          [("model", verdict.model.rawValue), ("configuration", verdict.configuration?.qemuDeviceOption ?? "")],
+          verdict.status == .pass ? 1 : 0
+        )
       })
     metric(
       "hiod_viommu_device_compatible", "1 when the device accepts the model's configuration, 0 when not.",
       summary.models.flatMap { verdict in
         verdict.devices.filter { $0.status != .undetermined }.map {
-          ([("bdf", $0.address.description), ("model", verdict.model.rawValue),
-            ("configuration", verdict.configuration?.qemuDeviceOption ?? "")], $0.status == .pass ? 1 : 0)
+          (
+            [
+              ("bdf", $0.address.description), ("model", verdict.model.rawValue),
+              ("configuration", verdict.configuration?.qemuDeviceOption ?? ""),
+            ], $0.status == .pass ? 1 : 0
+          )
         }
       })
     metric(
@@ -136,7 +153,9 @@ package enum PrometheusMetrics {
         verdict.configuration?.awBits.map { ([], $0.value) }
       })
     if let readiness {
-      metric("hiod_host_ready", "1 when no host prerequisite of device assignment fails (hiodctl host).", [([], readiness.ready ? 1 : 0)])
+      metric(
+        "hiod_host_ready", "1 when no host prerequisite of device assignment fails (hiodctl host).",
+        [([], readiness.ready ? 1 : 0)])
       metric(
         "hiod_host_check", "hiodctl host's verdict on each prerequisite (1 for the current state).",
         readiness.checks.flatMap { check in
@@ -181,20 +200,36 @@ package struct AnsibleFacts: Encodable, Sendable {
   }
 
   enum Key: String, CodingKey {
-    case schemaVersion = "schema_version", hiodctlVersion = "hiodctl_version", hostname, created, error
-    case iommu, vfioDevices = "vfio_devices", awBitsMin = "aw_bits_min", viommu, warnings, host
+    case schemaVersion = "schema_version"
+    case hiodctlVersion = "hiodctl_version"
+    case hostname, created, error
+    case iommu
+    case vfioDevices = "vfio_devices"
+    case awBitsMin = "aw_bits_min"
+    case viommu, warnings, host
   }
   enum HostKey: String, CodingKey { case ready, status, determined, checks }
   enum CheckKey: String, CodingKey { case id, status, determined, message, fix }
   enum IOMMUKey: String, CodingKey {
-    case vendor, enabled, groups, iommufd, vfioContainer = "vfio_container"
+    case vendor, enabled, groups, iommufd
+    case vfioContainer = "vfio_container"
     case interruptRemapping = "interrupt_remapping"
   }
   enum DeviceKey: String, CodingKey {
-    case bdf, vendorID = "vendor_id", deviceID = "device_id", driver, iommuGroup = "iommu_group", viable
-    case awBits = "aw_bits", backend, predicted
+    case bdf
+    case vendorID = "vendor_id"
+    case deviceID = "device_id"
+    case driver
+    case iommuGroup = "iommu_group"
+    case viable
+    case awBits = "aw_bits"
+    case backend, predicted
   }
-  enum ModelKey: String, CodingKey { case compatible, status, configuration, awBits = "aw_bits", xFlts = "x_flts" }
+  enum ModelKey: String, CodingKey {
+    case compatible, status, configuration
+    case awBits = "aw_bits"
+    case xFlts = "x_flts"
+  }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)

@@ -111,11 +111,13 @@ extension HostFacts {
       var present = root.exists("/sys/module/\(module.rawValue)")
       switch module {
       case .vfioPCI:
-        present = present || root.exists("/sys/bus/pci/drivers/vfio-pci")
+        present =
+          present || root.exists("/sys/bus/pci/drivers/vfio-pci")
           || devices.contains { $0.driver == "vfio-pci" }
       case .vfio:
         // Whatever needs vfio shows it is there: its container node, a VFIO driver.
-        present = present || root.exists("/dev/vfio/vfio") || root.exists("/sys/bus/pci/drivers/vfio-pci")
+        present =
+          present || root.exists("/dev/vfio/vfio") || root.exists("/sys/bus/pci/drivers/vfio-pci")
           || devices.contains(where: \.isVFIOBound)
       case .vfioIOMMUType1, .iommufd:
         break
@@ -133,8 +135,13 @@ extension HostFacts {
     }
     let vendor = read("/sys/class/dmi/id/sys_vendor")
     let product = read("/sys/class/dmi/id/product_name")
-    let virtualVendors = ["QEMU", "KVM", "VMware", "Microsoft Corporation", "Xen", "innotek", "Parallels", "Amazon EC2", "Google", "OpenStack", "BHYVE"]
-    if let vendor, virtualVendors.contains(where: { vendor.hasPrefix($0) }) || product == "KVM" || product == "Virtual Machine" {
+    let virtualVendors = [
+      "QEMU", "KVM", "VMware", "Microsoft Corporation", "Xen", "innotek", "Parallels", "Amazon EC2", "Google",
+      "OpenStack", "BHYVE",
+    ]
+    if let vendor,
+      virtualVendors.contains(where: { vendor.hasPrefix($0) }) || product == "KVM" || product == "Virtual Machine"
+    {
       return [vendor, product].compactMap { $0 }.joined(separator: " ")
     }
     if let type = read("/sys/hypervisor/type") { return type }
@@ -228,7 +235,8 @@ extension HostFacts {
         // not implement (hard-wired on).
         let required: [Int] = [0, 2, 3, 4].filter { capability & (1 << $0) != 0 }
         let missing = required.filter { control & (1 << $0) == 0 }.map { names[$0] }
-        return PortACS(port: port, type: type, state: missing.isEmpty ? .enabled : .disabled, enabled: enabled, missing: missing)
+        return PortACS(
+          port: port, type: type, state: missing.isEmpty ? .enabled : .disabled, enabled: enabled, missing: missing)
       }
       offset = Int((header >> 20) & 0xFFC)
       steps += 1

@@ -83,7 +83,9 @@ package struct HostInventory: Sendable {
     case .success(let names):
       var ids: [Int] = []
       for name in names {
-        if let id = Int(name), id >= 0 { ids.append(id) } else {
+        if let id = Int(name), id >= 0 {
+          ids.append(id)
+        } else {
           warnings.append("/sys/kernel/iommu_groups/\(name): not a group number; ignored")
         }
       }

@@ -74,7 +74,8 @@ package struct HostReadiness: Sendable {
   package var diagnoses: [Diagnosis] {
     // Without an IOMMU everything else follows from it: that one line says it all.
     let rootCauses = ["iommu-disabled", "dma-remapping-disabled"]
-    let shown = checks.contains { $0.status == .fail && rootCauses.contains($0.code ?? "") }
+    let shown =
+      checks.contains { $0.status == .fail && rootCauses.contains($0.code ?? "") }
       ? checks.filter { $0.status == .fail && rootCauses.contains($0.code ?? "") } : checks
     return shown.compactMap { check in
       guard check.status != .pass, let code = check.code else { return nil }
@@ -116,7 +117,8 @@ extension HostReadiness {
   static func iommu(_ facts: HostFacts, groups: [IOMMUGroup]) -> ReadinessCheck {
     let units = facts.iommuUnits
     let fakeGroups = groups.filter(\.isNoIOMMU).count
-    let unitEvidence = units.isEmpty
+    let unitEvidence =
+      units.isEmpty
       ? "/sys/class/iommu: no IOMMU units"
       : "/sys/class/iommu: " + units.map { "\($0.name) (\($0.vendorDescription))" }.joined(separator: ", ")
     if let error = facts.iommuGroupsError, units.isEmpty {
@@ -200,7 +202,9 @@ extension HostReadiness {
       return ReadinessCheck(
         id: "dma-remapping", title: "DMA remapping", status: .pass,
         message: "DMA remapping is on: \(facts.iommuGroupCount) IOMMU group\(facts.iommuGroupCount == 1 ? "" : "s")",
-        evidence: ["/sys/kernel/iommu_groups: \(facts.iommuGroupCount) groups\(real < groups.count ? " (\(groups.count - real) made up by VFIO's no-IOMMU mode)" : "")"])
+        evidence: [
+          "/sys/kernel/iommu_groups: \(facts.iommuGroupCount) groups\(real < groups.count ? " (\(groups.count - real) made up by VFIO's no-IOMMU mode)" : "")"
+        ])
     }
     if facts.iommuUnits.isEmpty {
       return ReadinessCheck(
@@ -237,14 +241,16 @@ extension HostReadiness {
         ? "the vIOMMU must remap interrupts: e.g. QEMU -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on; "
           + "allow_unsafe_interrupts=1 only bypasses the check and lets a guest forge interrupts"
         : virtio
-        ? "use a vIOMMU that remaps interrupts (intel-iommu,intremap=on with -machine kernel-irqchip=split); "
-          + "allow_unsafe_interrupts=1 only bypasses the check and lets a guest forge interrupts"
-        : "enable interrupt remapping (VT-d/AMD-Vi with x2APIC in the firmware); "
-          + "allow_unsafe_interrupts=1 only bypasses the check and lets a guest forge interrupts"
+          ? "use a vIOMMU that remaps interrupts (intel-iommu,intremap=on with -machine kernel-irqchip=split); "
+            + "allow_unsafe_interrupts=1 only bypasses the check and lets a guest forge interrupts"
+          : "enable interrupt remapping (VT-d/AMD-Vi with x2APIC in the firmware); "
+            + "allow_unsafe_interrupts=1 only bypasses the check and lets a guest forge interrupts"
       if bypassed { fix = "allow_unsafe_interrupts bypasses the check; " + fix }
       return ReadinessCheck(
         id: "interrupt-remapping", title: "interrupt remapping", status: bypassed ? .warn : .fail,
-        message: bypassed ? message.replacing("VFIO refuses", with: "VFIO would refuse") + ", but allow_unsafe_interrupts lets it" : message,
+        message: bypassed
+          ? message.replacing("VFIO refuses", with: "VFIO would refuse") + ", but allow_unsafe_interrupts lets it"
+          : message,
         evidence: ["\(chips): IO-APIC / PCI-MSI without the IR- prefix"], fix: fix,
         code: "interrupt-remapping-disabled")
     case .unknown:
@@ -296,7 +302,8 @@ extension HostReadiness {
     if facts.noIOMMUMode == true {
       return ReadinessCheck(
         id: "noiommu", title: "no-IOMMU mode", status: .warn,
-        message: "vfio enable_unsafe_noiommu_mode=Y: devices without an IOMMU group would be bound without DMA isolation",
+        message:
+          "vfio enable_unsafe_noiommu_mode=Y: devices without an IOMMU group would be bound without DMA isolation",
         evidence: [parameter], fix: "reload vfio without enable_unsafe_noiommu_mode=1", code: "noiommu-mode")
     }
     return ReadinessCheck(
@@ -309,8 +316,9 @@ extension HostReadiness {
       let id = "module-\(module.rawValue.replacing("_", with: "-"))"
       let title = "\(module.displayName) module"
       guard facts.environmentRecorded else {
-        return ReadinessCheck(id: id, title: title, status: .warn, determined: false,
-                              message: "whether \(module.displayName) is loaded is \(notRecorded)")
+        return ReadinessCheck(
+          id: id, title: title, status: .warn, determined: false,
+          message: "whether \(module.displayName) is loaded is \(notRecorded)")
       }
       guard let modules = facts.modules else {
         return ReadinessCheck(
@@ -318,7 +326,8 @@ extension HostReadiness {
           message: "cannot tell whether \(module.displayName) is loaded: the tree has no /sys/module",
           evidence: ["/sys/module: missing"])
       }
-      let evidence = module == .vfioPCI
+      let evidence =
+        module == .vfioPCI
         ? "/sys/module/vfio_pci, /sys/bus/pci/drivers/vfio-pci"
         : "/sys/module/\(module.rawValue)"
       if modules[module.rawValue] == true {
@@ -348,30 +357,34 @@ extension HostReadiness {
     let neither = !container.present && !iommufd.present
     var checks: [ReadinessCheck] = []
     if container.present {
-      checks.append(ReadinessCheck(
-        id: "dev-vfio", title: container.path, status: .pass,
-        message: "\(container.path) is present: the legacy VFIO container backend can be used",
-        evidence: ["\(container.path): present"]))
+      checks.append(
+        ReadinessCheck(
+          id: "dev-vfio", title: container.path, status: .pass,
+          message: "\(container.path) is present: the legacy VFIO container backend can be used",
+          evidence: ["\(container.path): present"]))
     } else {
-      checks.append(ReadinessCheck(
-        id: "dev-vfio", title: container.path, status: neither ? .fail : .warn,
-        message: neither
-          ? "\(container.path) and \(iommufd.path) are missing: VFIO has no backend to assign devices with"
-          : "\(container.path) is missing: VFIO is not loaded (or built without the container)",
-        evidence: ["\(container.path): missing"], fix: "modprobe vfio-pci", code: "vfio-not-loaded"))
+      checks.append(
+        ReadinessCheck(
+          id: "dev-vfio", title: container.path, status: neither ? .fail : .warn,
+          message: neither
+            ? "\(container.path) and \(iommufd.path) are missing: VFIO has no backend to assign devices with"
+            : "\(container.path) is missing: VFIO is not loaded (or built without the container)",
+          evidence: ["\(container.path): missing"], fix: "modprobe vfio-pci", code: "vfio-not-loaded"))
     }
     if iommufd.present {
-      checks.append(ReadinessCheck(
-        id: "dev-iommu", title: iommufd.path, status: .pass,
-        message: "\(iommufd.path) is present: the iommufd backend can be used",
-        evidence: ["\(iommufd.path): present"]))
+      checks.append(
+        ReadinessCheck(
+          id: "dev-iommu", title: iommufd.path, status: .pass,
+          message: "\(iommufd.path) is present: the iommufd backend can be used",
+          evidence: ["\(iommufd.path): present"]))
     } else {
-      checks.append(ReadinessCheck(
-        id: "dev-iommu", title: iommufd.path, status: .warn,
-        message: "\(iommufd.path) is missing: only the legacy VFIO container backend can be used",
-        evidence: ["\(iommufd.path): missing"],
-        fix: "modprobe iommufd (Linux 6.2 or later, built with CONFIG_IOMMUFD)", code: "iommufd-unavailable",
-        severity: .info))
+      checks.append(
+        ReadinessCheck(
+          id: "dev-iommu", title: iommufd.path, status: .warn,
+          message: "\(iommufd.path) is missing: only the legacy VFIO container backend can be used",
+          evidence: ["\(iommufd.path): missing"],
+          fix: "modprobe iommufd (Linux 6.2 or later, built with CONFIG_IOMMUFD)", code: "iommufd-unavailable",
+          severity: .info))
     }
     return checks
   }
@@ -380,7 +393,8 @@ extension HostReadiness {
     let id = "cmdline"
     let title = "kernel command line"
     guard facts.environmentRecorded else {
-      return ReadinessCheck(id: id, title: title, status: .warn, determined: false, message: "the kernel command line is \(notRecorded)")
+      return ReadinessCheck(
+        id: id, title: title, status: .warn, determined: false, message: "the kernel command line is \(notRecorded)")
     }
     guard facts.kernelCommandLine != nil else {
       return ReadinessCheck(
@@ -389,14 +403,18 @@ extension HostReadiness {
     }
     let words = facts.kernelParameters
     func values(_ name: String) -> [String] {
-      words.filter { $0.hasPrefix(name + "=") }.flatMap { $0.dropFirst(name.count + 1).split(separator: ",").map(String.init) }
+      words.filter { $0.hasPrefix(name + "=") }.flatMap {
+        $0.dropFirst(name.count + 1).split(separator: ",").map(String.init)
+      }
     }
     let relevantPrefixes = [
       "intel_iommu=", "amd_iommu=", "iommu=", "iommu.", "intremap=", "pcie_acs_override", "vfio", "iommufd.",
       "amd_iommu_intr=", "nointremap",
     ]
     let relevant = words.filter { word in relevantPrefixes.contains { word.hasPrefix($0) } }
-    let shown = relevant.isEmpty ? "/proc/cmdline: no IOMMU or VFIO parameters" : "/proc/cmdline: " + relevant.joined(separator: " ")
+    let shown =
+      relevant.isEmpty
+      ? "/proc/cmdline: no IOMMU or VFIO parameters" : "/proc/cmdline: " + relevant.joined(separator: " ")
     let vendors = Set(facts.iommuUnits.map(\.vendor))
     let intelHost = facts.cpuVendor == .intel || vendors.contains(.intel)
     let amdHost = facts.cpuVendor == .amd || vendors.contains(.amd)
@@ -416,7 +434,9 @@ extension HostReadiness {
       warnings.append("intremap=off turns interrupt remapping off, without which VFIO refuses devices (EPERM)")
     }
     if words.contains(where: { $0.hasPrefix("pcie_acs_override") }) {
-      warnings.append("pcie_acs_override splits IOMMU groups the hardware does not isolate: devices in them can reach each other's DMA")
+      warnings.append(
+        "pcie_acs_override splits IOMMU groups the hardware does not isolate: devices in them can reach each other's DMA"
+      )
     }
     if !warnings.isEmpty {
       return ReadinessCheck(
@@ -429,7 +449,8 @@ extension HostReadiness {
     {
       return ReadinessCheck(
         id: id, title: title, status: .warn,
-        message: "intel_iommu=on is not on the kernel command line (kernels built without CONFIG_INTEL_IOMMU_DEFAULT_ON need it)",
+        message:
+          "intel_iommu=on is not on the kernel command line (kernels built without CONFIG_INTEL_IOMMU_DEFAULT_ON need it)",
         evidence: [shown], fix: "boot with intel_iommu=on")
     }
     var notes: [String] = []
@@ -458,13 +479,17 @@ extension HostReadiness {
       let kind = port.type.rawValue.replacing("-", with: " ")
       switch port.state {
       case .enabled: return "\(port.port) (\(kind)): ACS \(port.enabled.joined(separator: " ")), above \(below)"
-      case .disabled: return "\(port.port) (\(kind)): ACS without \(port.missing.joined(separator: " ")), above \(below)"
+      case .disabled:
+        return "\(port.port) (\(kind)): ACS without \(port.missing.joined(separator: " ")), above \(below)"
       case .absent: return "\(port.port) (\(kind)): no ACS capability, above \(below)"
       case .notApplicable: return "\(port.port) (\(kind)): ACS does not apply, above \(below)"
-      case .unknown: return "\(port.port): ACS not shown (the config space past 64 or 256 bytes needs root, or was not captured), above \(below)"
+      case .unknown:
+        return
+          "\(port.port): ACS not shown (the config space past 64 or 256 bytes needs root, or was not captured), above \(below)"
       }
     }
-    let evidence = ports.isEmpty
+    let evidence =
+      ports.isEmpty
       ? ["no upstream port: the VFIO-bound devices are root-complex integrated"]
       : ports.map(describe)
     let bad = ports.filter { $0.state == .absent || $0.state == .disabled }
@@ -472,9 +497,11 @@ extension HostReadiness {
       let names = bad.map { "\($0.port)" }.joined(separator: ", ")
       return ReadinessCheck(
         id: id, title: title, status: .warn,
-        message: "\(names) \(bad.count == 1 ? "isolates" : "isolate") without ACS: the devices below share an IOMMU group with their neighbours",
+        message:
+          "\(names) \(bad.count == 1 ? "isolates" : "isolate") without ACS: the devices below share an IOMMU group with their neighbours",
         evidence: evidence,
-        fix: "use a slot below a port with ACS (the IOMMU groups show what shares); pcie_acs_override only pretends to isolate",
+        fix:
+          "use a slot below a port with ACS (the IOMMU groups show what shares); pcie_acs_override only pretends to isolate",
         code: "acs-missing")
     }
     let unknown = ports.filter { $0.state == .unknown }

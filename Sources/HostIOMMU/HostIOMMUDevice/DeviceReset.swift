@@ -33,9 +33,11 @@ package struct DeviceReset: Sendable, Hashable {
   /// One line for people: what will happen to `device`.
   package func notice(for device: PCIDevice) -> String {
     guard let method else {
-      return "\(device.address): the iommufd bind opens the device; it has no reset method, so the kernel does not reset it"
+      return
+        "\(device.address): the iommufd bind opens the device; it has no reset method, so the kernel does not reset it"
     }
     let which = methods.count == 1 ? method : "\(methods.joined(separator: " ")); the kernel uses \(method)"
-    return "\(device.address): the iommufd bind opens the device, and the kernel resets it on open and again on close (reset_method: \(which))"
+    return
+      "\(device.address): the iommufd bind opens the device, and the kernel resets it on open and again on close (reset_method: \(which))"
   }
 }

@@ -27,7 +27,8 @@ struct IOMMUFDRealizer {
     guard let cdev = device.vfioCdev else {
       throw RealizeFailure(
         backend: .iommufd, step: "sysfs", problem: .backendUnavailable,
-        message: "\(device.address) has no VFIO cdev (no vfio-dev/ in sysfs): the kernel is older than 6.6 or built without CONFIG_VFIO_DEVICE_CDEV",
+        message:
+          "\(device.address) has no VFIO cdev (no vfio-dev/ in sysfs): the kernel is older than 6.6 or built without CONFIG_VFIO_DEVICE_CDEV",
         hints: ["use the legacy backend: --backend legacy"])
     }
     try Preconditions.characterDevice(Self.iommufdPath, root: root, kernel: kernel, backend: .iommufd)
@@ -38,13 +39,15 @@ struct IOMMUFDRealizer {
     if reset.reachesBeyondFunction && !allowBusReset {
       throw RealizeFailure(
         backend: .iommufd, step: "reset_method", problem: .busResetRefused,
-        message: "\(device.address): the iommufd bind would reset the device with a \(reset.method ?? "bus") reset (reset_method \(reset.methods.joined(separator: ","))), which resets the whole bus below its bridge: not binding",
+        message:
+          "\(device.address): the iommufd bind would reset the device with a \(reset.method ?? "bus") reset (reset_method \(reset.methods.joined(separator: ","))), which resets the whole bus below its bridge: not binding",
         hints: [
           "--backend legacy answers without opening the device",
           "--force binds anyway (as QEMU's own bind at VM start would)",
         ])
     }
 
+    // swift-format-ignore: OnlyOneTrailingClosureArgument
     return try kernel.withDescriptor(
       root.resolve(Self.iommufdPath), hostPath: Self.iommufdPath,
       onFailure: { openFailure(Self.iommufdPath, $0) }
@@ -79,8 +82,9 @@ struct IOMMUFDRealizer {
 
       // Would x-flts / accel=on work? They need a nesting-parent HWPT. Allocate one and
       // destroy it at once: nothing is attached to it.
-      let nestProbe = allocateHWPT(iommufd, deviceID: deviceID, ioas: ioas.out_ioas_id,
-                                   flags: UInt32(HIOD_IOMMU_HWPT_ALLOC_NEST_PARENT))
+      let nestProbe = allocateHWPT(
+        iommufd, deviceID: deviceID, ioas: ioas.out_ioas_id,
+        flags: UInt32(HIOD_IOMMU_HWPT_ALLOC_NEST_PARENT))
       switch nestProbe {
       case .success(let hwpt):
         _ = destroy(hwpt, iommufd)
@@ -94,7 +98,8 @@ struct IOMMUFDRealizer {
       // QEMU's autodomain: a paging HWPT on the IOAS, with dirty tracking when the
       // hardware offers it, and the device attached to that HWPT.
       let hwCaps = hostDevice.caps.hwCaps?.value ?? 0
-      let flags = hwCaps & UInt64(HIOD_IOMMU_HW_CAP_DIRTY_TRACKING) != 0
+      let flags =
+        hwCaps & UInt64(HIOD_IOMMU_HW_CAP_DIRTY_TRACKING) != 0
         ? UInt32(HIOD_IOMMU_HWPT_ALLOC_DIRTY_TRACKING) : 0
       let hwpt: UInt32
       switch allocateHWPT(iommufd, deviceID: deviceID, ioas: ioas.out_ioas_id, flags: flags) {
@@ -108,9 +113,10 @@ struct IOMMUFDRealizer {
         argsz: UInt32(MemoryLayout<hiod_vfio_device_attach_iommufd_pt>.size), flags: 0, pt_id: hwpt)
       if case .failure(let errno) = kernel.call(deviceFD, HIOD_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) {
         if errno == .notPermitted {
-          return .failure(Preconditions.noMSIIsolation(
-            backend: .iommufd, step: "VFIO_DEVICE_ATTACH_IOMMUFD_PT", errno: errno,
-            parameter: "iommufd.allow_unsafe_interrupts"))
+          return .failure(
+            Preconditions.noMSIIsolation(
+              backend: .iommufd, step: "VFIO_DEVICE_ATTACH_IOMMUFD_PT", errno: errno,
+              parameter: "iommufd.allow_unsafe_interrupts"))
         }
         return .failure(refused("VFIO_DEVICE_ATTACH_IOMMUFD_PT", errno, "error attaching the device to HWPT \(hwpt)"))
       }
@@ -131,11 +137,13 @@ struct IOMMUFDRealizer {
         let pageSize = kernel.hostPageSize
         let pageName = pageSizeNames(UInt64(pageSize)).first ?? "\(pageSize)-byte"
         hostDevice.iovaRanges = Sourced(
-          [IOVARange(start: 0, last: .max)], Provenance(.iommufd, "QEMU's fallback after IOMMU_IOAS_IOVA_RANGES failed"))
+          [IOVARange(start: 0, last: .max)], Provenance(.iommufd, "QEMU's fallback after IOMMU_IOAS_IOVA_RANGES failed")
+        )
         hostDevice.pageSizeMask = Sourced(
           UInt64(pageSize), Provenance(.iommufd, "QEMU's fallback (the host page size, \(pageName))"))
         hostDevice.notes.append(
-          "Cannot get IOVA ranges (\(errno.symbol)): QEMU falls back to the default 64-bit IOVA range and the host page size (\(pageName))")
+          "Cannot get IOVA ranges (\(errno.symbol)): QEMU falls back to the default 64-bit IOVA range and the host page size (\(pageName))"
+        )
       }
       return .success(())
     }()
@@ -171,7 +179,8 @@ struct IOMMUFDRealizer {
       // vfio_device_block_group: the group is open through /dev/vfio/N (a legacy user).
       throw RealizeFailure(
         backend: .iommufd, step: step, errno: .resourceBusy, problem: .busy,
-        message: "\(device.address) is in use: group \(group.id) is open through \(group.vfioNodePath) (a legacy VFIO user such as QEMU without iommufd)",
+        message:
+          "\(device.address) is in use: group \(group.id) is open through \(group.vfioNodePath) (a legacy VFIO user such as QEMU without iommufd)",
         hints: [ProcessHolders.describe(group.vfioNodePath, in: root)])
     case .failure(.invalidArgument):
       // vfio_df_open: only the group path allows several opens of one device.
@@ -190,7 +199,8 @@ struct IOMMUFDRealizer {
       }
       throw RealizeFailure(
         backend: .iommufd, step: step, errno: .notPermitted, problem: .noMSIIsolation,
-        message: "the kernel refuses to bind \(device.address) (EPERM): no MSI isolation, or group \(group.id)'s DMA is owned by another iommufd context",
+        message:
+          "the kernel refuses to bind \(device.address) (EPERM): no MSI isolation, or group \(group.id)'s DMA is owned by another iommufd context",
         hints: [
           "check interrupt remapping ('hiodctl list' shows it) and other users of group \(group.id)",
           ProcessHolders.describe(group.vfioNodePath, in: root),

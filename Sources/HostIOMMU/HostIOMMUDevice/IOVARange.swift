@@ -62,8 +62,8 @@ package func usableRanges(apertureEnd: UInt64, excluding regions: [ReservedRegio
   let holes = regions.filter {
     $0.type != .directRelaxable && $0.start <= $0.end && $0.start <= apertureEnd
   }
-    .map { IOVARange(start: $0.start, last: Swift.min($0.end, apertureEnd)) }
-    .sorted()
+  .map { IOVARange(start: $0.start, last: Swift.min($0.end, apertureEnd)) }
+  .sorted()
   var ranges: [IOVARange] = []
   var cursor: UInt64? = 0  // nil once the aperture is used up
   for hole in holes {

@@ -25,6 +25,7 @@ struct LegacyVFIORealizer {
     let node = group.vfioNodePath
     try Preconditions.characterDevice(node, root: root, kernel: kernel, backend: .legacy)
 
+    // swift-format-ignore: OnlyOneTrailingClosureArgument
     return try kernel.withDescriptor(
       root.resolve(node), hostPath: node,
       onFailure: { openGroupFailure(group, device: device, host: host, errno: $0) }
@@ -71,7 +72,8 @@ struct LegacyVFIORealizer {
     let model: Int32
     if case .success(1) = kernel.call(container, HIOD_VFIO_CHECK_EXTENSION, value: Int32(HIOD_VFIO_TYPE1v2_IOMMU)) {
       model = Int32(HIOD_VFIO_TYPE1v2_IOMMU)
-    } else if case .success(1) = kernel.call(container, HIOD_VFIO_CHECK_EXTENSION, value: Int32(HIOD_VFIO_TYPE1_IOMMU)) {
+    } else if case .success(1) = kernel.call(container, HIOD_VFIO_CHECK_EXTENSION, value: Int32(HIOD_VFIO_TYPE1_IOMMU))
+    {
       model = Int32(HIOD_VFIO_TYPE1_IOMMU)
     } else {
       throw RealizeFailure(
@@ -190,7 +192,8 @@ struct LegacyVFIORealizer {
       let cdevs = host.devices.filter { members.contains($0.address.description) }.compactMap(\.vfioCdev?.node.path)
       return RealizeFailure(
         backend: .legacy, step: step, errno: errno, problem: .busy,
-        message: "\(node) is busy: another process has group \(group.id) open, or a device of it is open through its cdev",
+        message:
+          "\(node) is busy: another process has group \(group.id) open, or a device of it is open through its cdev",
         hints: [ProcessHolders.describe(group: node, cdevs: cdevs, in: root)])
     case .permissionDenied:
       return Preconditions.permission(node, backend: .legacy, step: step, errno: errno)
@@ -235,7 +238,8 @@ struct LegacyVFIORealizer {
       }
       return RealizeFailure(
         backend: .legacy, step: step, errno: errno, problem: .busy,
-        message: "Failed to set group container: group \(group.id)'s DMA is owned by another user (an iommufd context or a driver)",
+        message:
+          "Failed to set group container: group \(group.id)'s DMA is owned by another user (an iommufd context or a driver)",
         hints: [ProcessHolders.describe(group.vfioNodePath, in: root)])
     case .invalidArgument:
       return RealizeFailure(

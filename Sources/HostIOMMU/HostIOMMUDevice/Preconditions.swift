@@ -29,7 +29,8 @@ enum Preconditions {
     if group.isNoIOMMU {
       throw RealizeFailure(
         backend: backend, step: "sysfs", problem: .noIOMMUMode,
-        message: "\(name) is in no-IOMMU group \(id) (/dev/vfio/noiommu-\(id)): no DMA isolation, and QEMU cannot use it",
+        message:
+          "\(name) is in no-IOMMU group \(id) (/dev/vfio/noiommu-\(id)): no DMA isolation, and QEMU cannot use it",
         hints: ["enable the IOMMU (intel_iommu=on, amd_iommu not off) instead of vfio's enable_unsafe_noiommu_mode"])
     }
     guard device.isVFIOBound else { throw notBound(device, backend: backend) }
@@ -80,7 +81,8 @@ enum Preconditions {
     case .success(false):
       throw RealizeFailure(
         backend: backend, step: "stat \(node)", problem: .notADevice,
-        message: "\(node) is not a character device\(root.isHost ? "" : " (under --sysroot \(root.path), a captured tree)")",
+        message:
+          "\(node) is not a character device\(root.isHost ? "" : " (under --sysroot \(root.path), a captured tree)")",
         hints: ["only the live host can realize a HostIOMMUDevice; --backend sysfs predicts from the tree"])
     case .failure(.noSuchFileOrDirectory):
       throw RealizeFailure(

@@ -50,13 +50,17 @@ struct SysfsPredictor {
         usableRanges(apertureEnd: aperture, excluding: group.reservedRegions),
         Provenance(.sysfs, "AMD \(v2 ? "v2 (4-level)" : "v1") page-table aperture and \(regionsOrigin)"))
       prediction.notes.append(
-        v2 ? "amd_iommu=pgtbl_v2: assumes 4-level v2 tables (48 bits; 57 with 5-level paging)"
+        v2
+          ? "amd_iommu=pgtbl_v2: assumes 4-level v2 tables (48 bits; 57 with 5-level paging)"
           : "assumes the default AMD v1 page table, whose aperture is 64 bits wide")
       // The device's iommu link names the unit, as `list` shows it (issue 12).
-      if let unit { prediction.caps.type = Sourced(.amd, Provenance(.sysfs, "/sys/class/iommu/\(unit.name) is an AMD-Vi unit")) }
+      if let unit {
+        prediction.caps.type = Sourced(.amd, Provenance(.sysfs, "/sys/class/iommu/\(unit.name) is an AMD-Vi unit"))
+      }
     case .some(let vendor):
       prediction.notes.append(
-        "sysfs does not show the aperture of \(vendor.rawValue) IOMMUs (\(unit?.name ?? "?")): aw_bits needs the kernel (--backend legacy or iommufd)")
+        "sysfs does not show the aperture of \(vendor.rawValue) IOMMUs (\(unit?.name ?? "?")): aw_bits needs the kernel (--backend legacy or iommufd)"
+      )
     case nil:
       prediction.notes.append(
         "the device's IOMMU unit is unknown (no iommu link in sysfs): aw_bits needs the kernel")
@@ -105,7 +109,8 @@ struct SysfsPredictor {
     }
     if Set(known).count > 1 {
       notes.append(
-        "the answer depends on whether the kernel runs VT-d in scalable mode (intel_iommu=sm_on), which sysfs does not show: \(known.max()!) bits if it does, \(bits) if not; reporting \(bits)")
+        "the answer depends on whether the kernel runs VT-d in scalable mode (intel_iommu=sm_on), which sysfs does not show: \(known.max()!) bits if it does, \(bits) if not; reporting \(bits)"
+      )
     }
     return (bits, notes)
   }

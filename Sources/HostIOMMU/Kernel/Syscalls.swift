@@ -94,7 +94,8 @@ enum Syscall {
   /// descriptor it does not hold (EBADF). Neither can come from the host's state.
   private static func trapProgramBugs(_ error: Errno, _ call: StaticString) {
     if error == .badAddress || error == .badFileDescriptor {
-      preconditionFailure("\(call)(2) failed with \(error.symbol) (\(error.description)): hiodctl passed a bad buffer or descriptor")
+      preconditionFailure(
+        "\(call)(2) failed with \(error.symbol) (\(error.description)): hiodctl passed a bad buffer or descriptor")
     }
   }
 
@@ -217,7 +218,8 @@ enum Syscall {
         let records = UnsafeRawBufferPointer(rebasing: buffer[..<filled])
         var offset = 0
         while offset + Int(HIOD_DIRENT64_NAME_OFFSET) <= records.count {
-          let length = Int(records.loadUnaligned(fromByteOffset: offset + Int(HIOD_DIRENT64_RECLEN_OFFSET), as: UInt16.self))
+          let length = Int(
+            records.loadUnaligned(fromByteOffset: offset + Int(HIOD_DIRENT64_RECLEN_OFFSET), as: UInt16.self))
           guard length > Int(HIOD_DIRENT64_NAME_OFFSET), offset + length <= records.count else { return }
           // The name runs to its NUL, which lies within the record.
           let field = records[(offset + Int(HIOD_DIRENT64_NAME_OFFSET))..<(offset + length)]

@@ -59,16 +59,26 @@ package struct DeviceFilter: Sendable, Equatable {
   }
 
   private func load(into raw: inout pci_filter) {
-    raw.domain = domain; raw.bus = bus; raw.slot = slot; raw.func = function
-    raw.vendor = vendor; raw.device = device
-    raw.device_class = deviceClass; raw.device_class_mask = deviceClassMask
+    raw.domain = domain
+    raw.bus = bus
+    raw.slot = slot
+    raw.func = function
+    raw.vendor = vendor
+    raw.device = device
+    raw.device_class = deviceClass
+    raw.device_class_mask = deviceClassMask
     raw.prog_if = progIf
   }
 
   private mutating func store(from raw: pci_filter) {
-    domain = raw.domain; bus = raw.bus; slot = raw.slot; function = raw.func
-    vendor = raw.vendor; device = raw.device
-    deviceClass = raw.device_class; deviceClassMask = raw.device_class_mask
+    domain = raw.domain
+    bus = raw.bus
+    slot = raw.slot
+    function = raw.func
+    vendor = raw.vendor
+    device = raw.device
+    deviceClass = raw.device_class
+    deviceClassMask = raw.device_class_mask
     progIf = raw.prog_if
   }
 

@@ -126,7 +126,8 @@ struct PCIAccess: ~Copyable {
       // config as 0xffff; list it anyway, but say the identity is not to be trusted.
       if filled.vendor_id == 0 || filled.vendor_id == 0xffff {
         warnings.append(
-          "\(address): vendor ID 0x\(filled.vendor_id.hex(width: 4)) is not a valid PCI vendor ID; its vendor file may be empty or damaged")
+          "\(address): vendor ID 0x\(filled.vendor_id.hex(width: 4)) is not a valid PCI vendor ID; its vendor file may be empty or damaged"
+        )
       }
       let hasSubsystem = known & PCI_FILL_SUBSYS != 0
       let identity = PCIIdentity(
@@ -142,7 +143,6 @@ struct PCIAccess: ~Copyable {
     result.sort { $0.address < $1.address }
     return result
   }
-
 
   private static func address(of raw: pci_dev) -> PCIAddress? {
     guard raw.domain >= 0, raw.dev < 32, raw.func < 8 else { return nil }

@@ -174,9 +174,9 @@ enum Subprocess {
     var pid: pid_t = 0
     // SAFETY: the C strings live until posix_spawn returns; the array ends with nil.
     let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-    defer { cArguments.forEach { free($0) } }
+    defer { for argument in cArguments { free(argument) } }
     let environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/bin:/bin"), strdup("LC_ALL=C"), nil]
-    defer { environment.forEach { free($0) } }
+    defer { for variable in environment { free(variable) } }
     let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environment)
     close(pipe[1])
     guard spawned == 0 else {

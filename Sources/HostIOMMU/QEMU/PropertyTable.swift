@@ -191,7 +191,9 @@ package enum VIOMMUProperties {
       defaultValue: { qemu, machine in
         // 48 from 10.0 (intel_iommu: "Set default aw_bits to 48", mst pull of Jan 2025);
         // pc_compat_9_1 keeps 39 for machine types 9.1 and older.
-        if qemu < .v10_0 { return PropertyDefault(value: .int(39), reason: "intel-iommu defaults to 39 before QEMU 10.0") }
+        if qemu < .v10_0 {
+          return PropertyDefault(value: .int(39), reason: "intel-iommu defaults to 39 before QEMU 10.0")
+        }
         if let version = machine.version, version <= .v9_1 {
           return PropertyDefault(value: .int(39), reason: "machine type \(machine) keeps 39 (pc_compat_9_1)")
         }
@@ -212,7 +214,9 @@ package enum VIOMMUProperties {
         PropertySpelling("x-flts", .between(.v10_0, .v11_0)), PropertySpelling("fsts", .since(.v11_1)),
       ],
       kind: .flag, libvirtAttribute: nil, help: "intel first-stage translation (nested): x-flts=on, fsts=on in 11.1",
-      defaultValue: { qemu, _ in qemu < .v10_0 ? nil : onOffDefault(false, "intel-iommu defaults to first-stage translation off") }),
+      defaultValue: { qemu, _ in
+        qemu < .v10_0 ? nil : onOffDefault(false, "intel-iommu defaults to first-stage translation off")
+      }),
     VIOMMUPropertyRow(
       property: .fs1gp, model: .intel, spellings: [PropertySpelling("fs1gp", .since(.v10_0))], kind: .onOff,
       libvirtAttribute: nil, help: "intel fs1gp: first-stage 1 GiB pages (with first-stage translation)",
@@ -220,7 +224,9 @@ package enum VIOMMUProperties {
     VIOMMUPropertyRow(
       property: .pasidBits, model: .intel, spellings: [PropertySpelling("pasid-bits", .since(.v11_1))],
       kind: .bits(0...255), libvirtAttribute: nil, help: "intel pasid-bits: PASID width offered to the guest (11.1)",
-      defaultValue: { qemu, _ in qemu < .v11_1 ? nil : PropertyDefault(value: .int(0), reason: "intel-iommu defaults to pasid-bits=0") }),
+      defaultValue: { qemu, _ in
+        qemu < .v11_1 ? nil : PropertyDefault(value: .int(0), reason: "intel-iommu defaults to pasid-bits=0")
+      }),
   ]
 
   static let virtio: [VIOMMUPropertyRow] = [
@@ -237,7 +243,9 @@ package enum VIOMMUProperties {
         switch machine.family {
         case MachineType.q35: return PropertyDefault(value: .int(39), reason: "q35 sets virtio-iommu aw-bits to 39")
         case MachineType.virt: return PropertyDefault(value: .int(48), reason: "virt sets virtio-iommu aw-bits to 48")
-        default: return PropertyDefault(value: .int(64), reason: "virtio-iommu's own default (this machine does not override it)")
+        default:
+          return PropertyDefault(
+            value: .int(64), reason: "virtio-iommu's own default (this machine does not override it)")
         }
       }),
     VIOMMUPropertyRow(
@@ -257,7 +265,7 @@ package enum VIOMMUProperties {
     VIOMMUPropertyRow(
       property: .dmaRemap, model: .amd, spellings: [PropertySpelling("dma-remap", .since(.v10_2))], kind: .onOff,
       libvirtAttribute: nil, help: "amd dma-remap (10.2): shadow the guest's mappings for VFIO",
-      defaultValue: { qemu, _ in qemu < .v10_2 ? nil : onOffDefault(false, "amd-iommu defaults to dma-remap=off") }),
+      defaultValue: { qemu, _ in qemu < .v10_2 ? nil : onOffDefault(false, "amd-iommu defaults to dma-remap=off") })
   ]
 
   static let smmuv3: [VIOMMUPropertyRow] = [
@@ -270,17 +278,23 @@ package enum VIOMMUProperties {
     VIOMMUPropertyRow(
       property: .oas, model: .smmuv3, spellings: [PropertySpelling("oas", .since(.v11_0), inferred: true)],
       kind: .bits(0...64), libvirtAttribute: nil, help: "smmuv3 oas (44 or 48)",
-      defaultValue: { qemu, _ in qemu < .v11_0 ? nil : PropertyDefault(value: .int(44), reason: "arm-smmuv3 defaults to oas=44") }),
+      defaultValue: { qemu, _ in
+        qemu < .v11_0 ? nil : PropertyDefault(value: .int(44), reason: "arm-smmuv3 defaults to oas=44")
+      }),
     VIOMMUPropertyRow(
       property: .ssidsize, model: .smmuv3, spellings: [PropertySpelling("ssidsize", .since(.v11_0), inferred: true)],
       kind: .bits(0...20), libvirtAttribute: nil, help: "smmuv3 ssidsize",
-      defaultValue: { qemu, _ in qemu < .v11_0 ? nil : PropertyDefault(value: .int(0), reason: "arm-smmuv3 defaults to ssidsize=0") }),
+      defaultValue: { qemu, _ in
+        qemu < .v11_0 ? nil : PropertyDefault(value: .int(0), reason: "arm-smmuv3 defaults to ssidsize=0")
+      }),
     VIOMMUPropertyRow(
-      property: .ril, model: .smmuv3, spellings: [PropertySpelling("ril", .since(.v11_0), inferred: true)], kind: .onOff,
+      property: .ril, model: .smmuv3, spellings: [PropertySpelling("ril", .since(.v11_0), inferred: true)],
+      kind: .onOff,
       libvirtAttribute: nil, help: "smmuv3 ril",
       defaultValue: { qemu, _ in qemu < .v11_0 ? nil : onOffDefault(true, "arm-smmuv3 defaults to ril=on") }),
     VIOMMUPropertyRow(
-      property: .ats, model: .smmuv3, spellings: [PropertySpelling("ats", .since(.v11_0), inferred: true)], kind: .onOff,
+      property: .ats, model: .smmuv3, spellings: [PropertySpelling("ats", .since(.v11_0), inferred: true)],
+      kind: .onOff,
       libvirtAttribute: nil, help: "smmuv3 ats",
       defaultValue: { qemu, _ in qemu < .v11_0 ? nil : onOffDefault(false, "arm-smmuv3 defaults to ats=off") }),
   ]

@@ -218,7 +218,8 @@ enum QEMURules {
     QEMURule(
       "intel.aw-bits.mode.legacy", .since(.v10_0), "Legacy mode", "hw/i386/intel_iommu.c vtd_decide_config (10.0.13)"),
     QEMURule(
-      "intel.aw-bits.first-stage", .between(.v10_0, .v10_2), "Scalable mode(flts=on): supported value for aw-bits is: %d",
+      "intel.aw-bits.first-stage", .between(.v10_0, .v10_2),
+      "Scalable mode(flts=on): supported value for aw-bits is: %d",
       "hw/i386/intel_iommu.c vtd_decide_config (10.0.13, 10.2.2)"),
     QEMURule(
       "intel.aw-bits.first-stage", .between(.v11_0, .v11_0),
@@ -312,7 +313,8 @@ enum QEMURules {
       "smmuv3.map-notifier", .all, "device %02x.%02x.%x requires iommu MAP notifier which is not currently supported",
       "hw/arm/smmuv3.c smmuv3_notify_flag_changed (11.1.3 binary)"),
     QEMURule(
-      "smmuv3.region", .all, "smmuv3-iommu-memory-region-%d-%d", "hw/arm/smmu-common.c smmu_find_add_as", inferred: true),
+      "smmuv3.region", .all, "smmuv3-iommu-memory-region-%d-%d", "hw/arm/smmu-common.c smmu_find_add_as", inferred: true
+    ),
     QEMURule(
       "smmuv3.ril", .since(.v11_0), "ril can only be disabled if accel=on", "hw/arm/smmuv3.c (11.1.3 binary)"),
     QEMURule(

@@ -45,18 +45,31 @@ package struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConverti
   }
 
   // The releases the rule tables name. QEMU numbers x.0, x.1, x.2 and then moves to the
-  // next major, so "before 10.0" means 9.2 and older.
+  // next major, so "before 10.0" means 9.2 and older. (v10_0 reads as "10.0" where the
+  // rules cite it; lowerCamelCase would hide the number.)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v7_2 = QEMUVersion(major: 7, minor: 2)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v8_0 = QEMUVersion(major: 8, minor: 0)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v8_1 = QEMUVersion(major: 8, minor: 1)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v8_2 = QEMUVersion(major: 8, minor: 2)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v9_0 = QEMUVersion(major: 9, minor: 0)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v9_1 = QEMUVersion(major: 9, minor: 1)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v9_2 = QEMUVersion(major: 9, minor: 2)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v10_0 = QEMUVersion(major: 10, minor: 0)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v10_1 = QEMUVersion(major: 10, minor: 1)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v10_2 = QEMUVersion(major: 10, minor: 2)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v11_0 = QEMUVersion(major: 11, minor: 0)
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   static let v11_1 = QEMUVersion(major: 11, minor: 1)
 
   /// The releases whose rules hiodctl knows, oldest first: what distributions ship

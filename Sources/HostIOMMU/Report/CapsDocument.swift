@@ -13,7 +13,10 @@ package struct CapsDocument: Encodable, Sendable {
     self.realizations = realizations
   }
 
-  enum Key: String, CodingKey { case schemaVersion = "schema_version", devices }
+  enum Key: String, CodingKey {
+    case schemaVersion = "schema_version"
+    case devices
+  }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
@@ -24,8 +27,11 @@ package struct CapsDocument: Encodable, Sendable {
 
 extension DeviceRealization: Encodable {
   enum Key: String, CodingKey {
-    case bdf, requestedBackend = "requested_backend", backend, determined, prediction
-    case attempts, hostIOMMUDevice = "host_iommu_device"
+    case bdf
+    case requestedBackend = "requested_backend"
+    case backend, determined, prediction
+    case attempts
+    case hostIOMMUDevice = "host_iommu_device"
   }
 
   package func encode(to encoder: any Encoder) throws {
@@ -112,10 +118,17 @@ struct SourcedEntry<Value: Encodable>: Encodable {
 
 extension HostIOMMUDevice: Encodable {
   enum Key: String, CodingKey {
-    case name, type, awBits = "aw_bits", iovaRanges = "iova_ranges"
-    case pageSizeMask = "page_size_mask", getCap = "get_cap", iommuType = "iommu_type"
-    case hwCaps = "hw_caps", maxPASIDLog2 = "max_pasid_log2", vendor
-    case nestingParent = "nesting_parent", legacy, iommufd, notes
+    case name, type
+    case awBits = "aw_bits"
+    case iovaRanges = "iova_ranges"
+    case pageSizeMask = "page_size_mask"
+    case getCap = "get_cap"
+    case iommuType = "iommu_type"
+    case hwCaps = "hw_caps"
+    case maxPASIDLog2 = "max_pasid_log2"
+    case vendor
+    case nestingParent = "nesting_parent"
+    case legacy, iommufd, notes
   }
 
   package func encode(to encoder: any Encoder) throws {
@@ -140,7 +153,8 @@ extension HostIOMMUDevice: Encodable {
       }, forKey: .iommuType)
     try container.encode(
       caps.hwCaps.map {
-        SourcedEntry(value: $0.value.hex64, provenance: $0.provenance, extraList: ["flags": hardwareCapabilityNames($0.value)])
+        SourcedEntry(
+          value: $0.value.hex64, provenance: $0.provenance, extraList: ["flags": hardwareCapabilityNames($0.value)])
       }, forKey: .hwCaps)
     try container.encode(
       caps.maxPASIDLog2.map { SourcedEntry(value: $0.value, provenance: $0.provenance) }, forKey: .maxPASIDLog2)
@@ -156,7 +170,10 @@ extension HostIOMMUDevice: Encodable {
 struct GetCapEntry: Encodable {
   let device: HostIOMMUDevice
 
-  enum Key: String, CodingKey { case iommuType = "iommu_type", awBits = "aw_bits" }
+  enum Key: String, CodingKey {
+    case iommuType = "iommu_type"
+    case awBits = "aw_bits"
+  }
   enum AnswerKey: String, CodingKey { case value, source, unsupported, unknown }
 
   func encode(to encoder: any Encoder) throws {
@@ -260,13 +277,16 @@ extension NestingParentProbe: Encodable {
 
 extension LegacyContainerInfo: Encodable {
   enum Key: String, CodingKey {
-    case iommuModel = "iommu_model", dmaMappingsAvailable = "dma_mappings_available"
-    case migration, unmapAll = "unmap_all"
+    case iommuModel = "iommu_model"
+    case dmaMappingsAvailable = "dma_mappings_available"
+    case migration
+    case unmapAll = "unmap_all"
   }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
-    try container.encode(iommuModel == 3 ? "TYPE1v2" : iommuModel == 1 ? "TYPE1" : String(iommuModel), forKey: .iommuModel)
+    try container.encode(
+      iommuModel == 3 ? "TYPE1v2" : iommuModel == 1 ? "TYPE1" : String(iommuModel), forKey: .iommuModel)
     try container.encode(dmaMappingsAvailable, forKey: .dmaMappingsAvailable)
     try container.encode(migrationCapable, forKey: .migration)
     try container.encode(unmapAll, forKey: .unmapAll)
@@ -274,7 +294,12 @@ extension LegacyContainerInfo: Encodable {
 }
 
 extension IOMMUFDObjects: Encodable {
-  enum Key: String, CodingKey { case devID = "dev_id", ioasID = "ioas_id", hwptID = "hwpt_id", hwptFlags = "hwpt_flags" }
+  enum Key: String, CodingKey {
+    case devID = "dev_id"
+    case ioasID = "ioas_id"
+    case hwptID = "hwpt_id"
+    case hwptFlags = "hwpt_flags"
+  }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)

@@ -20,9 +20,13 @@ package struct CheckDocument: Encodable, Sendable {
   }
 
   enum Key: String, CodingKey {
-    case schemaVersion = "schema_version", viommu, assumptions, status, verdict
-    case qemuError = "qemu_error", invocation, vmFindings = "vm_findings"
-    case configurationFindings = "configuration_findings", devices, suggestion
+    case schemaVersion = "schema_version"
+    case viommu, assumptions, status, verdict
+    case qemuError = "qemu_error"
+    case invocation
+    case vmFindings = "vm_findings"
+    case configurationFindings = "configuration_findings"
+    case devices, suggestion
   }
 
   package func encode(to encoder: any Encoder) throws {
@@ -51,10 +55,19 @@ struct ConfigurationEntry: Encodable {
   init(_ configuration: VIOMMUConfiguration) { self.configuration = configuration }
 
   enum Key: String, CodingKey {
-    case model, qemuDevice = "qemu_device", qemu, machine, deviceOption = "device_option"
-    case libvirt, libvirtNotes = "libvirt_notes", properties
+    case model
+    case qemuDevice = "qemu_device"
+    case qemu, machine
+    case deviceOption = "device_option"
+    case libvirt
+    case libvirtNotes = "libvirt_notes"
+    case properties
   }
-  enum PropertyKey: String, CodingKey { case name, value, isDefault = "default", reason }
+  enum PropertyKey: String, CodingKey {
+    case name, value
+    case isDefault = "default"
+    case reason
+  }
 
   func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
@@ -104,7 +117,11 @@ struct InvocationEntry: Encodable {
   init(_ invocation: VMInvocation) { self.invocation = invocation }
 
   enum Key: String, CodingKey {
-    case origin, commandLine = "command_line", memoryMiB = "memory_mib", ignored, perDevice = "vm_per_device"
+    case origin
+    case commandLine = "command_line"
+    case memoryMiB = "memory_mib"
+    case ignored
+    case perDevice = "vm_per_device"
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -122,7 +139,11 @@ struct VerdictEntry: Encodable {
   let realization: DeviceRealization?
 
   enum Key: String, CodingKey {
-    case bdf, status, verdict, qemuError = "qemu_error", backend, predicted, awBits = "aw_bits", findings
+    case bdf, status, verdict
+    case qemuError = "qemu_error"
+    case backend, predicted
+    case awBits = "aw_bits"
+    case findings
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -141,8 +162,13 @@ struct VerdictEntry: Encodable {
 
 extension Finding: Encodable {
   enum Key: String, CodingKey {
-    case check, status, message, qemuHint = "qemu_hint", wording, qemuVersions = "qemu_versions"
-    case evidence, predicted, remedy, caveat, qemuStopsEarlierAt = "qemu_stops_earlier_at", location, effect
+    case check, status, message
+    case qemuHint = "qemu_hint"
+    case wording
+    case qemuVersions = "qemu_versions"
+    case evidence, predicted, remedy, caveat
+    case qemuStopsEarlierAt = "qemu_stops_earlier_at"
+    case location, effect
   }
 
   package func encode(to encoder: any Encoder) throws {
@@ -210,12 +236,22 @@ package struct PoolCheckDocument: Encodable, Sendable {
     self.suggestion = suggestion
   }
 
-  enum Key: String, CodingKey { case schemaVersion = "schema_version", viommu, assumptions, status, hosts, suggestion }
+  enum Key: String, CodingKey {
+    case schemaVersion = "schema_version"
+    case viommu, assumptions, status, hosts, suggestion
+  }
   enum HostKey: String, CodingKey { case name, file, check }
   enum SuggestionKey: String, CodingKey {
-    case configuration, explanation, limitingHosts = "limiting_hosts", hosts, status
+    case configuration, explanation
+    case limitingHosts = "limiting_hosts"
+    case hosts, status
   }
-  enum HostSuggestionKey: String, CodingKey { case host, own = "own_configuration", poolStatus = "pool_status", limitsPool = "limits_pool" }
+  enum HostSuggestionKey: String, CodingKey {
+    case host
+    case own = "own_configuration"
+    case poolStatus = "pool_status"
+    case limitsPool = "limits_pool"
+  }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)

@@ -57,7 +57,9 @@ extension KeyedDecodingContainer {
 extension DeviceNode: Decodable {
   package init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
-    self.init(path: try container.decode(String.self, forKey: .path), present: try container.decode(Bool.self, forKey: .present))
+    self.init(
+      path: try container.decode(String.self, forKey: .path), present: try container.decode(Bool.self, forKey: .present)
+    )
   }
 }
 

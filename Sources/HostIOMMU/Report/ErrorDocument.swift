@@ -14,8 +14,14 @@ package struct ErrorDocument: Encodable, Sendable {
     self.exitStatus = exitStatus
   }
 
-  enum Key: String, CodingKey { case schemaVersion = "schema_version", error }
-  enum ErrorKey: String, CodingKey { case message, hints, exitStatus = "exit_status" }
+  enum Key: String, CodingKey {
+    case schemaVersion = "schema_version"
+    case error
+  }
+  enum ErrorKey: String, CodingKey {
+    case message, hints
+    case exitStatus = "exit_status"
+  }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
@@ -32,7 +38,9 @@ package struct VersionDocument: Encodable, Sendable {
   package init() {}
 
   enum Key: String, CodingKey {
-    case schemaVersion = "schema_version", hiodctlVersion = "hiodctl_version", libpciVersion = "libpci_version"
+    case schemaVersion = "schema_version"
+    case hiodctlVersion = "hiodctl_version"
+    case libpciVersion = "libpci_version"
   }
 
   package func encode(to encoder: any Encoder) throws {

@@ -11,7 +11,10 @@ package struct HostDocument: Encodable, Sendable {
     self.warnings = warnings
   }
 
-  enum Key: String, CodingKey { case schemaVersion = "schema_version", status, ready, determined, checks, warnings }
+  enum Key: String, CodingKey {
+    case schemaVersion = "schema_version"
+    case status, ready, determined, checks, warnings
+  }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)

@@ -30,14 +30,17 @@ package struct ListDocument: Encodable, Sendable {
   }
 
   enum Key: String, CodingKey {
-    case schemaVersion = "schema_version", host, devices, groups, warnings
+    case schemaVersion = "schema_version"
+    case host, devices, groups, warnings
   }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     try container.encode(JSONSchema.version, forKey: .schemaVersion)
-    try container.encode(HostEntry(sysroot: inventory.sysroot, facts: inventory.facts,
-                                   diagnoses: inventory.diagnoses), forKey: .host)
+    try container.encode(
+      HostEntry(
+        sysroot: inventory.sysroot, facts: inventory.facts,
+        diagnoses: inventory.diagnoses), forKey: .host)
     try container.encode(
       inventory.devices.map { DeviceEntry(device: $0, group: inventory.group($0.iommuGroup)) },
       forKey: .devices)
@@ -52,12 +55,21 @@ struct HostEntry: Encodable {
   let diagnoses: [Diagnosis]
 
   enum Key: String, CodingKey {
-    case sysroot, iommuUnits = "iommu_units", iommuGroupCount = "iommu_group_count"
-    case vfioContainer = "vfio_container", iommufd
-    case interruptRemapping = "interrupt_remapping", unsafeInterrupts = "unsafe_interrupts"
-    case cpuVendor = "cpu_vendor", diagnoses
-    case iommuGroupsError = "iommu_groups_error", kernelCommandLine = "kernel_cmdline", modules
-    case noIOMMUMode = "noiommu_mode", hypervisor, upstreamPorts = "upstream_ports"
+    case sysroot
+    case iommuUnits = "iommu_units"
+    case iommuGroupCount = "iommu_group_count"
+    case vfioContainer = "vfio_container"
+    case iommufd
+    case interruptRemapping = "interrupt_remapping"
+    case unsafeInterrupts = "unsafe_interrupts"
+    case cpuVendor = "cpu_vendor"
+    case diagnoses
+    case iommuGroupsError = "iommu_groups_error"
+    case kernelCommandLine = "kernel_cmdline"
+    case modules
+    case noIOMMUMode = "noiommu_mode"
+    case hypervisor
+    case upstreamPorts = "upstream_ports"
     case devicesInUse = "devices_in_use"
   }
 
@@ -112,14 +124,24 @@ struct DeviceEntry: Encodable {
 
   enum Key: String, CodingKey {
     case bdf, domain, bus, device, function
-    case vendorID = "vendor_id", deviceID = "device_id", classCode = "class"
-    case progIf = "prog_if", revision
-    case subsystemVendorID = "subsystem_vendor_id", subsystemDeviceID = "subsystem_device_id"
-    case vendorName = "vendor_name", deviceName = "device_name", className = "class_name"
+    case vendorID = "vendor_id"
+    case deviceID = "device_id"
+    case classCode = "class"
+    case progIf = "prog_if"
+    case revision
+    case subsystemVendorID = "subsystem_vendor_id"
+    case subsystemDeviceID = "subsystem_device_id"
+    case vendorName = "vendor_name"
+    case deviceName = "device_name"
+    case className = "class_name"
     case subsystemVendorName = "subsystem_vendor_name"
     case subsystemDeviceName = "subsystem_device_name"
-    case iommuGroup = "iommu_group", iommuUnit = "iommu_unit", driver
-    case vfioBound = "vfio_bound", vfioGroupNode = "vfio_group_node", vfioCdev = "vfio_cdev"
+    case iommuGroup = "iommu_group"
+    case iommuUnit = "iommu_unit"
+    case driver
+    case vfioBound = "vfio_bound"
+    case vfioGroupNode = "vfio_group_node"
+    case vfioCdev = "vfio_cdev"
     case viable
   }
 
@@ -178,8 +200,10 @@ extension VFIOCdev: Encodable {
 
 extension IOMMUGroup: Encodable {
   enum Key: String, CodingKey {
-    case id, type, name, noiommu, devices, members, reservedRegions = "reserved_regions"
-    case vfioNode = "vfio_node", viable, blockers
+    case id, type, name, noiommu, devices, members
+    case reservedRegions = "reserved_regions"
+    case vfioNode = "vfio_node"
+    case viable, blockers
   }
 
   package func encode(to encoder: any Encoder) throws {
@@ -219,7 +243,11 @@ extension ReservedRegion: Encodable {
 }
 
 extension IOMMUUnit: Encodable {
-  enum Key: String, CodingKey { case name, vendor, intelVTd = "intel_vtd", amdVi = "amd_vi" }
+  enum Key: String, CodingKey {
+    case name, vendor
+    case intelVTd = "intel_vtd"
+    case amdVi = "amd_vi"
+  }
   enum IntelKey: String, CodingKey { case version, cap, ecap }
   enum AMDKey: String, CodingKey { case cap, features }
 
@@ -246,7 +274,10 @@ extension IOMMUUnit: Encodable {
 }
 
 extension UnsafeInterruptsPolicy: Encodable {
-  enum Key: String, CodingKey { case vfioIOMMUType1 = "vfio_iommu_type1", iommufd }
+  enum Key: String, CodingKey {
+    case vfioIOMMUType1 = "vfio_iommu_type1"
+    case iommufd
+  }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)

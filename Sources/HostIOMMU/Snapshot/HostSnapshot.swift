@@ -25,7 +25,9 @@ package struct SnapshotMetadata: Hashable, Sendable {
   package var kernelRelease: String?
   package var kernelVersion: String?
 
-  package init(hiodctlVersion: String, created: String, hostname: String, kernelRelease: String?, kernelVersion: String?) {
+  package init(
+    hiodctlVersion: String, created: String, hostname: String, kernelRelease: String?, kernelVersion: String?
+  ) {
     self.hiodctlVersion = hiodctlVersion
     self.created = created
     self.hostname = hostname
@@ -68,7 +70,8 @@ package struct HostSnapshot: Sendable {
     _ root: SystemRoot, options: HostInventory.Options = .init(),
     backends: [HostIOMMUBackend] = defaultBackends, allowBusReset: Bool = false
   ) throws(HIODError) -> HostSnapshot {
-    take(root, inventory: try HostInventory.scan(root, options: options), backends: backends, allowBusReset: allowBusReset)
+    take(
+      root, inventory: try HostInventory.scan(root, options: options), backends: backends, allowBusReset: allowBusReset)
   }
 
   /// The same, for an inventory of `root` already scanned (the caller looked at it first,

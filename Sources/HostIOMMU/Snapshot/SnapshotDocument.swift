@@ -14,12 +14,19 @@ import SystemPackage
 
 extension HostSnapshot: Codable {
   enum Key: String, CodingKey {
-    case schemaVersion = "schema_version", kind, hiodctlVersion = "hiodctl_version", created
+    case schemaVersion = "schema_version"
+    case kind
+    case hiodctlVersion = "hiodctl_version"
+    case created
     case hostname, kernel, list, caps
   }
   enum KernelKey: String, CodingKey { case release, version }
   enum DeviceKey: String, CodingKey { case bdf, backends }
-  enum OutcomeKey: String, CodingKey { case realized, hostIOMMUDevice = "host_iommu_device", failure }
+  enum OutcomeKey: String, CodingKey {
+    case realized
+    case hostIOMMUDevice = "host_iommu_device"
+    case failure
+  }
 
   typealias BackendKey = NamedKey
 
@@ -41,7 +48,8 @@ extension HostSnapshot: Codable {
       var backends = device.nestedContainer(keyedBy: BackendKey.self, forKey: .backends)
       for backend in Self.recordedBackends {
         guard let outcome = outcomes[address]?[backend] else { continue }
-        var entry = backends.nestedContainer(keyedBy: OutcomeKey.self, forKey: BackendKey(stringValue: backend.rawValue))
+        var entry = backends.nestedContainer(
+          keyedBy: OutcomeKey.self, forKey: BackendKey(stringValue: backend.rawValue))
         switch outcome {
         case .realized(let device):
           try entry.encode(true, forKey: .realized)
@@ -115,8 +123,9 @@ extension HostSnapshot {
     switch SystemRoot.host.readBytes(stdin ? "/dev/stdin" : path, limit: sizeLimit) {
     case .success(let read): bytes = read
     case .failure(let errno):
-      throw HIODError(.io, "cannot read snapshot \(stdin ? "from standard input" : path): \(errno.description)",
-                      hints: ["take one with: hiodctl snapshot -o FILE"], underlying: errno)
+      throw HIODError(
+        .io, "cannot read snapshot \(stdin ? "from standard input" : path): \(errno.description)",
+        hints: ["take one with: hiodctl snapshot -o FILE"], underlying: errno)
     }
     return try decode(bytes, source: stdin ? "<stdin>" : path)
   }
@@ -128,26 +137,37 @@ extension HostSnapshot {
     do {
       header = try JSONDecoder().decode(SnapshotHeader.self, from: data)
     } catch {
-      throw HIODError(.io, "\(source) is not a hiodctl snapshot: not a JSON object",
-                      hints: ["take one with: hiodctl snapshot -o FILE"])
+      throw HIODError(
+        .io, "\(source) is not a hiodctl snapshot: not a JSON object",
+        hints: ["take one with: hiodctl snapshot -o FILE"])
     }
     guard header.kind == .string(kind), let versionValue = header.schemaVersion else {
-      throw HIODError(.io, "\(source) is not a hiodctl snapshot (no \"kind\": \"\(kind)\" and schema_version)",
-                      hints: ["take one with: hiodctl snapshot -o FILE"])
+      throw HIODError(
+        .io, "\(source) is not a hiodctl snapshot (no \"kind\": \"\(kind)\" and schema_version)",
+        hints: ["take one with: hiodctl snapshot -o FILE"])
     }
     guard case .integer(let version) = versionValue else {
-      throw HIODError(.io, "\(source): schema_version is \(versionValue), not an integer",
-                      hints: ["hiodctl writes \"schema_version\": \(JSONSchema.version); was the file edited?"])
+      throw HIODError(
+        .io, "\(source): schema_version is \(versionValue), not an integer",
+        hints: ["hiodctl writes \"schema_version\": \(JSONSchema.version); was the file edited?"])
     }
     guard version >= 1 else {
-      throw HIODError(.io, "\(source): schema_version \(version) is not a version (they start at 1)",
-                      hints: ["hiodctl writes \"schema_version\": \(JSONSchema.version); was the file edited?"])
+      throw HIODError(
+        .io, "\(source): schema_version \(version) is not a version (they start at 1)",
+        hints: ["hiodctl writes \"schema_version\": \(JSONSchema.version); was the file edited?"])
     }
     guard version <= JSONSchema.version else {
       let writer: String
-      if case .string(let written)? = header.hiodctlVersion { writer = "hiodctl \(written)" } else { writer = "a newer hiodctl" }
-      throw HIODError(.io, "\(source) has schema_version \(version); this hiodctl reads up to \(JSONSchema.version)",
-                      hints: ["it was written by \(writer): read it with that version or a later one (this is hiodctl \(HIODVersion.string))"])
+      if case .string(let written)? = header.hiodctlVersion {
+        writer = "hiodctl \(written)"
+      } else {
+        writer = "a newer hiodctl"
+      }
+      throw HIODError(
+        .io, "\(source) has schema_version \(version); this hiodctl reads up to \(JSONSchema.version)",
+        hints: [
+          "it was written by \(writer): read it with that version or a later one (this is hiodctl \(HIODVersion.string))"
+        ])
     }
     do {
       return try JSONDecoder().decode(HostSnapshot.self, from: data)
@@ -164,7 +184,9 @@ extension HostSnapshot {
     let kind: JSONScalar?
     let hiodctlVersion: JSONScalar?
     enum CodingKeys: String, CodingKey {
-      case schemaVersion = "schema_version", kind, hiodctlVersion = "hiodctl_version"
+      case schemaVersion = "schema_version"
+      case kind
+      case hiodctlVersion = "hiodctl_version"
     }
   }
 
@@ -228,7 +250,11 @@ extension SnapshotMetadata {
   /// count of seconds since 1970; "the build should fail" on anything else) instead of
   /// recording a garbage `created`.
   package static func validateSourceDateEpoch() throws(HIODError) {
-    try validateSourceDateEpoch(getenv("SOURCE_DATE_EPOCH").map { PathBytes.decode(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) })
+    try validateSourceDateEpoch(
+      getenv("SOURCE_DATE_EPOCH").map {
+        PathBytes.decode(
+          UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0)))
+      })
   }
 
   package static func validateSourceDateEpoch(_ value: String?) throws(HIODError) {
@@ -240,7 +266,8 @@ extension SnapshotMetadata {
     }
     guard value.count <= 12, let seconds = Int(value), seconds <= latestEpoch else {
       throw HIODError(
-        .usage, "SOURCE_DATE_EPOCH=\(value): past 9999-12-31T23:59:59Z (\(latestEpoch)), which a snapshot cannot record",
+        .usage,
+        "SOURCE_DATE_EPOCH=\(value): past 9999-12-31T23:59:59Z (\(latestEpoch)), which a snapshot cannot record",
         hints: ["set it to a decimal integer such as $(git log -1 --format=%ct), or unset it"])
     }
   }

@@ -66,8 +66,10 @@ package enum VIOMMUChecker {
     let order = devices.indices.filter { !devices[$0].hotplug } + devices.indices.filter { devices[$0].hotplug }
     for index in order {
       let assigned =
-        index < invocation.devices.count ? invocation.devices[index] : AssignedDevice(host: devices[index].device.address)
-      let placement = devices[index].guestPlacement ?? placements[safe: index]
+        index < invocation.devices.count
+        ? invocation.devices[index] : AssignedDevice(host: devices[index].device.address)
+      let placement =
+        devices[index].guestPlacement ?? placements[safe: index]
         ?? GuestPlacement(address: GuestPCIAddress(bus: 0, slot: UInt8(index + 1), function: 0))
       var input = devices[index]
       input.guestPlacement = placement
@@ -112,7 +114,10 @@ package enum VIOMMUChecker {
     var stopsAt: [Int?: [Int: String]] = [:]
     for (index, position) in sequence {
       let finding = index.map { outcomesByIndex[$0]![position].finding } ?? configurationOutcomes[position].finding
-      if let stop { stopsAt[index, default: [:]][position] = stop; continue }
+      if let stop {
+        stopsAt[index, default: [:]][position] = stop
+        continue
+      }
       if finding.status == .fail, finding.effect == .refusesToStart {
         stop = finding.check
         qemuError = QEMUError(
@@ -229,10 +234,12 @@ package enum VIOMMUChecker {
       let note: String
       let status: FindingStatus
       if let rules = qemu.rulesRelease {
-        note = "hiodctl knows the rules of QEMU \(QEMUVersion.oldest)–\(QEMUVersion.newest); \(qemu) is checked with those of \(rules), the newest"
+        note =
+          "hiodctl knows the rules of QEMU \(QEMUVersion.oldest)–\(QEMUVersion.newest); \(qemu) is checked with those of \(rules), the newest"
         status = .pass
       } else {
-        note = "hiodctl knows the rules of QEMU \(QEMUVersion.oldest)–\(QEMUVersion.newest); \(qemu) is older than any of them"
+        note =
+          "hiodctl knows the rules of QEMU \(QEMUVersion.oldest)–\(QEMUVersion.newest); \(qemu) is older than any of them"
         status = .undetermined
       }
       outcomes.append(
@@ -249,7 +256,8 @@ package enum VIOMMUChecker {
               check: "qemu.iommufd-object", status: .fail, message: message,
               qemuVersions: QEMURules.releases("qemu.object.iommufd.unknown", in: qemu),
               evidence: ["\(object.optionText): QEMU \(qemu) has no iommufd object (it arrived in 9.0)"],
-              remedy: Remedy(summary: "QEMU \(qemu) has only the legacy VFIO backend: drop iommufd (or use QEMU 9.0 or later)"),
+              remedy: Remedy(
+                summary: "QEMU \(qemu) has only the legacy VFIO backend: drop iommufd (or use QEMU 9.0 or later)"),
               location: object.optionText),
             phase: .commandLine))
       }
@@ -312,15 +320,23 @@ package enum VIOMMUChecker {
     guard let machine = configuration.machine else { return [] }
     var outcomes: [Outcome] = []
     let qemu = configuration.qemu
-    if let version = machine.version, version > qemu || version < QEMUReleaseFacts.oldestMachine(family: machine.family, in: qemu) {
+    if let version = machine.version,
+      version > qemu || version < QEMUReleaseFacts.oldestMachine(family: machine.family, in: qemu)
+    {
       outcomes.append(
         Outcome(
           Finding(
             check: "machine.version", status: .fail,
             message: QEMURules.text("qemu.machine.unsupported", in: qemu) ?? "unsupported machine type",
             qemuHint: QEMURules.text("qemu.machine.unsupported.hint", in: qemu),
-            qemuVersions: "\(qemu)", evidence: ["--machine \(machine): QEMU \(qemu) has \(QEMUReleaseFacts.machineRange(family: machine.family, in: qemu))"],
-            remedy: Remedy(summary: "use a machine type QEMU \(qemu) has (\(QEMUReleaseFacts.machineRange(family: machine.family, in: qemu)))"))))
+            qemuVersions: "\(qemu)",
+            evidence: [
+              "--machine \(machine): QEMU \(qemu) has \(QEMUReleaseFacts.machineRange(family: machine.family, in: qemu))"
+            ],
+            remedy: Remedy(
+              summary:
+                "use a machine type QEMU \(qemu) has (\(QEMUReleaseFacts.machineRange(family: machine.family, in: qemu)))"
+            ))))
       return outcomes
     }
     let device = configuration.model.qemuDevice
@@ -347,7 +363,8 @@ package enum VIOMMUChecker {
       outcomes.append(
         Outcome(
           Finding(
-            check: "machine.family", status: .fail, message: "\(device) needs the Arm virt machine; \(machine) is not one",
+            check: "machine.family", status: .fail,
+            message: "\(device) needs the Arm virt machine; \(machine) is not one",
             wording: .hiodctl, qemuVersions: ReleaseSpan.all.description, evidence: ["--machine \(machine)"],
             remedy: Remedy(summary: "use the Arm virt machine"))))
     default: break
@@ -362,7 +379,9 @@ package enum VIOMMUChecker {
     let device = configuration.model.qemuDevice
     let qemu = configuration.qemu
     let others = configuration.otherProperties.compactMap { property -> Outcome? in
-      guard let known = VIOMMUProperties.others.first(where: { $0.model == configuration.model && $0.name == property.name }),
+      guard
+        let known = VIOMMUProperties.others.first(where: { $0.model == configuration.model && $0.name == property.name }
+        ),
         !known.span.contains(qemu.rulesRelease ?? qemu)
       else { return nil }
       return Outcome(
@@ -372,42 +391,46 @@ package enum VIOMMUChecker {
           qemuVersions: "all but \(known.span)", evidence: ["\(property) set explicitly"],
           remedy: Remedy(summary: "\(device) of QEMU \(qemu) has no \(property.name) property: drop it")))
     }
-    return others + configuration.explicitProperties.compactMap { property -> Outcome? in
-      guard
-        let row = VIOMMUProperties.row(named: property.name, model: configuration.model)
-          ?? VIOMMUProperties.row(named: property.name)
-      else { return nil }
-      guard row.model == configuration.model else {
-        // Another model's property (virtio's granule on intel-iommu).
+    return others
+      + configuration.explicitProperties.compactMap { property -> Outcome? in
+        guard
+          let row = VIOMMUProperties.row(named: property.name, model: configuration.model)
+            ?? VIOMMUProperties.row(named: property.name)
+        else { return nil }
+        guard row.model == configuration.model else {
+          // Another model's property (virtio's granule on intel-iommu).
+          return Outcome(
+            Finding(
+              check: "\(configuration.model.rawValue).property.\(property.name)", status: .fail,
+              message: QEMURules.text("qemu.property.not-found", in: qemu, [.string(device), .string(property.name)])
+                ?? "",
+              qemuVersions: ReleaseSpan.all.description, evidence: ["\(property) set explicitly"],
+              remedy: Remedy(summary: "\(device) has no \(property.name) property: drop it")),
+            fix: { options in options.clear(row.property) })
+        }
+        if row.has(property.name, in: qemu) { return nil }
+        let summary: String
+        let fix: OptionsFix
+        if let current = row.name(in: qemu) {
+          summary = "QEMU \(qemu) calls it \(current): write \(current)=\(property.value)"
+          fix = { options in options.forgetSpelling(row.property) }
+        } else if let introduced = row.introduced, qemu < introduced {
+          summary = "\(device) has \(property.name) from QEMU \(introduced) on: drop it or use a newer QEMU"
+          fix = { options in options.clear(row.property) }
+        } else {
+          summary = "\(device) of QEMU \(qemu) has no \(property.name) property: drop it"
+          fix = { options in options.clear(row.property) }
+        }
         return Outcome(
           Finding(
             check: "\(configuration.model.rawValue).property.\(property.name)", status: .fail,
-            message: QEMURules.text("qemu.property.not-found", in: qemu, [.string(device), .string(property.name)]) ?? "",
-            qemuVersions: ReleaseSpan.all.description, evidence: ["\(property) set explicitly"],
-            remedy: Remedy(summary: "\(device) has no \(property.name) property: drop it")),
-          fix: { options in options.clear(row.property) })
+            message: QEMURules.text("qemu.property.not-found", in: qemu, [.string(device), .string(property.name)])
+              ?? "",
+            qemuVersions: row.spellings.first { $0.name == property.name }.map { "all but \($0.span)" }
+              ?? ReleaseSpan.all.description,
+            evidence: ["\(property) set explicitly"], remedy: Remedy(summary: summary)),
+          fix: fix)
       }
-      if row.has(property.name, in: qemu) { return nil }
-      let summary: String
-      let fix: OptionsFix
-      if let current = row.name(in: qemu) {
-        summary = "QEMU \(qemu) calls it \(current): write \(current)=\(property.value)"
-        fix = { options in options.forgetSpelling(row.property) }
-      } else if let introduced = row.introduced, qemu < introduced {
-        summary = "\(device) has \(property.name) from QEMU \(introduced) on: drop it or use a newer QEMU"
-        fix = { options in options.clear(row.property) }
-      } else {
-        summary = "\(device) of QEMU \(qemu) has no \(property.name) property: drop it"
-        fix = { options in options.clear(row.property) }
-      }
-      return Outcome(
-        Finding(
-          check: "\(configuration.model.rawValue).property.\(property.name)", status: .fail,
-          message: QEMURules.text("qemu.property.not-found", in: qemu, [.string(device), .string(property.name)]) ?? "",
-          qemuVersions: row.spellings.first { $0.name == property.name }.map { "all but \($0.span)" } ?? ReleaseSpan.all.description,
-          evidence: ["\(property) set explicitly"], remedy: Remedy(summary: summary)),
-        fix: fix)
-    }
   }
 }
 

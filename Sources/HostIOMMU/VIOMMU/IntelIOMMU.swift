@@ -57,7 +57,8 @@ enum IntelIOMMUChecks {
     if !flts && !allowedAWBits.contains(awBits.value) {
       let mode =
         scalable.value
-        ? QEMURules.text("intel.aw-bits.mode.scalable", in: qemu) : QEMURules.text("intel.aw-bits.mode.legacy", in: qemu)
+        ? QEMURules.text("intel.aw-bits.mode.scalable", in: qemu)
+        : QEMURules.text("intel.aw-bits.mode.legacy", in: qemu)
       let arguments: [FormatArgument] = (mode.map { [.string($0)] } ?? []) + [39, 48]
       let replacement = awBits.value > 48 ? 48 : 39
       outcomes.append(
@@ -345,7 +346,8 @@ enum IntelIOMMUChecks {
         Finding(
           check: "intel.x-flts.type", status: .undetermined,
           message: "the host IOMMU type is unknown: the legacy backend cannot report it and sysfs does not say",
-          wording: .hiodctl, qemuVersions: span("intel.first-stage.backend", context), evidence: [context.backendEvidence]))
+          wording: .hiodctl, qemuVersions: span("intel.first-stage.backend", context),
+          evidence: [context.backendEvidence]))
     }
     let predicted = type.provenance.isPrediction
     let evidence = [
@@ -367,7 +369,8 @@ enum IntelIOMMUChecks {
       Finding(
         check: "intel.x-flts.type", status: .pass, message: "the host IOMMU is a VT-d unit (INTEL_VTD)",
         wording: .hiodctl,
-        qemuVersions: span("intel.first-stage.type", context), evidence: evidence, predicted: predicted, caveat: caveat))
+        qemuVersions: span("intel.first-stage.type", context), evidence: evidence, predicted: predicted, caveat: caveat)
+    )
   }
 
   /// "First stage 1GB large page is unsupported by host IOMMU": fs1gp=on needs CAP.FS1GP.
@@ -400,7 +403,8 @@ enum IntelIOMMUChecks {
     return Outcome(
       Finding(
         check: "intel.x-flts.fs1gp", status: .pass, message: "the host IOMMU has first-stage 1 GiB pages (CAP.FS1GP)",
-        wording: .hiodctl, qemuVersions: span("intel.first-stage.backend", context), evidence: evidence, predicted: predicted))
+        wording: .hiodctl, qemuVersions: span("intel.first-stage.backend", context), evidence: evidence,
+        predicted: predicted))
   }
 
   /// "Host device downstream to a PCI bridge is unsupported when x-flts=on": depends on the
@@ -538,7 +542,9 @@ enum IntelIOMMUChecks {
           QEMURules.text("iommufd.hwpt-alloc", in: context.qemu, [.string(Errno.notSupported.description)]) ?? ""),
         qemuVersions: span, evidence: evidence, predicted: registers.provenance.isPrediction,
         remedy: refusedRemedy,
-        caveat: "inferred from the registers (the kernel refuses NEST_PARENT without ECAP.NEST and ECAP.SMTS: EOPNOTSUPP, as the VM rig's VT-d showed)"),
+        caveat:
+          "inferred from the registers (the kernel refuses NEST_PARENT without ECAP.NEST and ECAP.SMTS: EOPNOTSUPP, as the VM rig's VT-d showed)"
+      ),
       fix: dropFirstStage)
   }
 }

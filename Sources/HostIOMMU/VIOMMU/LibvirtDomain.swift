@@ -103,7 +103,9 @@ package enum LibvirtDomain {
       case "amd":
         var properties: [(String, String)] = [("driver", "\"amd-iommu\""), ("id", "\"iommu0\"")]
         for (attribute, property) in [("intremap", "intremap"), ("iotlb", "device-iotlb"), ("xtsup", "xtsup")] {
-          if let value = driver?.attribute(attribute) { properties.append((property, value == "on" ? "true" : "false")) }
+          if let value = driver?.attribute(attribute) {
+            properties.append((property, value == "on" ? "true" : "false"))
+          }
         }
         viommu = json(properties)
       case "smmuv3":
@@ -113,7 +115,9 @@ package enum LibvirtDomain {
             ("driver", "\"arm-smmuv3\""), ("primary-bus", "\"pcie.0\""), ("id", "\"iommu0\""), ("accel", "true"),
           ]
           for (attribute, property) in [("ats", "ats"), ("ril", "ril")] {
-            if let value = driver?.attribute(attribute) { properties.append((property, value == "on" ? "true" : "false")) }
+            if let value = driver?.attribute(attribute) {
+              properties.append((property, value == "on" ? "true" : "false"))
+            }
           }
           for attribute in ["oas", "ssidsize"] {
             if let value = driver?.attribute(attribute) { properties.append((attribute, value)) }
@@ -178,7 +182,9 @@ package enum LibvirtDomain {
       controllers[index] = driver
       var properties: [(String, String)] = [("driver", "\"\(driver)\"")]
       if driver == "pcie-root-port", let target = controller.child("target") {
-        if let port = target.attribute("port"), let value = UInt64(hex: port) { properties.append(("port", String(value))) }
+        if let port = target.attribute("port"), let value = UInt64(hex: port) {
+          properties.append(("port", String(value)))
+        }
         if let chassis = target.attribute("chassis") { properties.append(("chassis", chassis)) }
       }
       properties.append(("id", "\"pci.\(index)\""))
@@ -202,14 +208,18 @@ package enum LibvirtDomain {
         throw CommandLineError("\(source):\(line): <hostdev type='pci'> without a <source><address …/>")
       }
       let alias = hostdev.child("alias")?.attribute("name") ?? "hostdev\(number)"
-      var properties: [(String, String)] = [("driver", "\"vfio-pci\""), ("host", "\"\(host)\""), ("id", "\"\(alias)\"")]
+      var properties: [(String, String)] = [
+        ("driver", "\"vfio-pci\""), ("host", "\"\(host)\""), ("id", "\"\(alias)\""),
+      ]
       if iommufd { properties.append(("iommufd", "\"iommufd0\"")) }
       if let guest = hostdev.child("address"), guest.attribute("type") == "pci" {
         properties += address(guest, controllers: controllers)
       } else {
         let port = nextIndex
         nextIndex += 1
-        argv += ["-device", json([("driver", "\"pcie-root-port\""), ("id", "\"pci.\(port)\""), ("bus", "\"pcie.0\"")])]
+        argv += [
+          "-device", json([("driver", "\"pcie-root-port\""), ("id", "\"pci.\(port)\""), ("bus", "\"pcie.0\"")]),
+        ]
         properties += [("bus", "\"pci.\(port)\""), ("addr", "\"0x0\"")]
       }
       argv += ["-device", json(properties)]

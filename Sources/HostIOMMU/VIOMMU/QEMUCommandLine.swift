@@ -66,7 +66,8 @@ package enum QEMUCommandLine {
       arguments = try shellSplit(arguments[0])
     }
     guard let program = arguments.first else {
-      throw CommandLineError("the QEMU command line is empty", hints: ["give the program first: -- qemu-system-x86_64 …"])
+      throw CommandLineError(
+        "the QEMU command line is empty", hints: ["give the program first: -- qemu-system-x86_64 …"])
     }
     var machineText: String?
     var machine: MachineType?
@@ -160,7 +161,9 @@ package enum QEMUCommandLine {
         case "vfio-pci", "vfio-pci-nohotplug":
           let host: PCIAddress
           if let text = property("host") {
-            guard let address = PCIAddress(text) else { throw CommandLineError("\(location): host=\(text) is not a PCI address") }
+            guard let address = PCIAddress(text) else {
+              throw CommandLineError("\(location): host=\(text) is not a PCI address")
+            }
             host = address
           } else if let sysfs = property("sysfsdev"), let last = sysfs.split(separator: "/").last,
             let address = PCIAddress(last)
@@ -172,7 +175,9 @@ package enum QEMUCommandLine {
           }
           var slot: GuestSlot?
           if let addr = property("addr") {
-            guard let parsed = GuestSlot(qemu: addr) else { throw CommandLineError("\(location): addr=\(addr) is not a slot") }
+            guard let parsed = GuestSlot(qemu: addr) else {
+              throw CommandLineError("\(location): addr=\(addr) is not a slot")
+            }
             slot = parsed
           }
           devices.append(
@@ -196,7 +201,8 @@ package enum QEMUCommandLine {
           let kind: GuestBusKind =
             driver == "pcie-pci-bridge" ? .pciePCIBridge : driver == "pci-bridge" ? .pciBridge : .pcieRootPort
           controllers.append(
-            GuestController(id: id, kind: kind, parent: property("bus"), slot: property("addr").flatMap(GuestSlot.init(qemu:))))
+            GuestController(
+              id: id, kind: kind, parent: property("bus"), slot: property("addr").flatMap(GuestSlot.init(qemu:))))
         default:
           // Another device: a PCI one on the root bus takes a slot, as QEMU assigns them.
           if property("bus") == nil, looksLikePCI(driver) {
@@ -257,9 +263,10 @@ package enum QEMUCommandLine {
   /// Drivers that are PCI functions (and so take a root-bus slot without `bus=`).
   static func looksLikePCI(_ driver: String) -> Bool {
     driver.hasSuffix("-pci") || driver.hasPrefix("virtio-") && driver.contains("pci")
-      || ["e1000", "e1000e", "igb", "rtl8139", "VGA", "qxl-vga", "virtio-vga", "bochs-display", "qemu-xhci",
+      || [
+        "e1000", "e1000e", "igb", "rtl8139", "VGA", "qxl-vga", "virtio-vga", "bochs-display", "qemu-xhci",
         "nec-usb-xhci", "ich9-usb-ehci1", "usb-ehci", "ahci", "ich9-ahci", "megasas", "lsi53c895a", "pvscsi",
-        "ivshmem-plain", "ivshmem-doorbell", "ich9-intel-hda", "intel-hda", "vmxnet3", "pcie-root-port"
+        "ivshmem-plain", "ivshmem-doorbell", "ich9-intel-hda", "intel-hda", "vmxnet3", "pcie-root-port",
       ].contains(driver)
   }
 
@@ -286,7 +293,9 @@ package enum QEMUCommandLine {
       let list = try optionList(text, implicitKey: "size")
       size = list.pairs.first { $0.0 == "size" }?.1 ?? "128"
     }
-    let units: [Character: UInt64] = ["K": 1, "k": 1, "M": 1 << 10, "m": 1 << 10, "G": 1 << 20, "g": 1 << 20, "T": 1 << 30, "t": 1 << 30]
+    let units: [Character: UInt64] = [
+      "K": 1, "k": 1, "M": 1 << 10, "m": 1 << 10, "G": 1 << 20, "g": 1 << 20, "T": 1 << 30, "t": 1 << 30,
+    ]
     var digits = size
     var kib: UInt64 = 1 << 10  // bare numbers are MiB
     if let last = size.last, let unit = units[last] {
@@ -296,7 +305,9 @@ package enum QEMUCommandLine {
       digits = String(size.dropLast())
       kib = 0
     }
-    guard let number = Double(digits), number > 0 else { throw CommandLineError("\(option) \(text): not a memory size") }
+    guard let number = Double(digits), number > 0 else {
+      throw CommandLineError("\(option) \(text): not a memory size")
+    }
     if kib == 0 { return max(1, UInt64(number) >> 20) }
     return max(1, UInt64(number * Double(kib)) >> 10)
   }
@@ -312,12 +323,16 @@ package enum QEMUCommandLine {
     guard let dot = text.firstIndex(of: "."), let equals = text.firstIndex(of: "="), dot < equals else {
       throw CommandLineError("-global \(text): expected DRIVER.PROPERTY=VALUE")
     }
-    return (String(text[..<dot]), String(text[text.index(after: dot)..<equals]), String(text[text.index(after: equals)...]))
+    return (
+      String(text[..<dot]), String(text[text.index(after: dot)..<equals]), String(text[text.index(after: equals)...])
+    )
   }
 
   /// QEMU's `key=value,…` list (`,,` is a comma; a first element without `=` is the value
   /// of `implicitKey`), or the JSON object form.
-  static func optionList(_ text: String, implicitKey: String) throws(CommandLineError) -> (pairs: [(String, String)], json: Bool) {
+  static func optionList(_ text: String, implicitKey: String) throws(CommandLineError) -> (
+    pairs: [(String, String)], json: Bool
+  ) {
     if text.hasPrefix("{") {
       return (try jsonObject(text), true)
     }
@@ -373,7 +388,8 @@ package enum QEMUCommandLine {
       case "'":
         inWord = true
         guard let end = characters.firstIndex(of: "'") else {
-          throw CommandLineError("unbalanced ' in the command line", hints: ["quote each argument the way a shell would"])
+          throw CommandLineError(
+            "unbalanced ' in the command line", hints: ["quote each argument the way a shell would"])
         }
         current += characters[..<end]
         characters = characters[characters.index(after: end)...]
@@ -393,7 +409,8 @@ package enum QEMUCommandLine {
           }
         }
         guard closed else {
-          throw CommandLineError("unbalanced \" in the command line", hints: ["quote each argument the way a shell would"])
+          throw CommandLineError(
+            "unbalanced \" in the command line", hints: ["quote each argument the way a shell would"])
         }
       case "\\":
         inWord = true

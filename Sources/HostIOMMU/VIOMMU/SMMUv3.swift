@@ -117,7 +117,8 @@ enum SMMUv3Checks {
             ? "the emulated SMMUv3 cannot serve assigned devices: use accel=on with the iommufd backend, or virtio-iommu"
             : "the emulated SMMUv3 cannot serve assigned devices before QEMU 11.0 (accel=on): use virtio-iommu"),
         caveat:
-          "qemu-system-aarch64 is not run by the VM rig's oracle: the memory region's name is inferred from QEMU's source"),
+          "qemu-system-aarch64 is not run by the VM rig's oracle: the memory region's name is inferred from QEMU's source"
+      ),
       fix: canAccelerate ? Self.turnAccelOn : nil)
   }
 
@@ -180,7 +181,8 @@ enum SMMUv3Checks {
       Finding(
         check: "smmuv3.accel.nesting-parent", status: .fail,
         message: context.vfio(
-          QEMURules.text("iommufd.hwpt-alloc", in: context.qemu, [.string((probe.refusal ?? .notSupported).description)])
+          QEMURules.text(
+            "iommufd.hwpt-alloc", in: context.qemu, [.string((probe.refusal ?? .notSupported).description)])
             ?? ""),
         qemuVersions: acceleratedSpan, evidence: evidence,
         remedy: Remedy(

@@ -120,7 +120,9 @@ package enum VIOMMUSuggester {
     }
     for reason in order {
       let addresses = byReason[reason] ?? []
-      let shown = addresses.count > 4 ? "\(addresses.prefix(3).joined(separator: ", ")) and \(addresses.count - 3) more"
+      let shown =
+        addresses.count > 4
+        ? "\(addresses.prefix(3).joined(separator: ", ")) and \(addresses.count - 3) more"
         : addresses.joined(separator: ", ")
       lines.append("\(reason) (\(shown))")
     }

@@ -180,9 +180,11 @@ enum VFIORealize {
           let text =
             QEMURules.text(
               "iommufd.attach", in: context.qemu,
-              [.placeholder(MessagePlaceholder.fileDescriptor), .string(context.name),
-               .placeholder(MessagePlaceholder.fileDescriptor), .placeholder(MessagePlaceholder.objectID),
-               .string(Errno.invalidArgument.description)]) ?? ""
+              [
+                .placeholder(MessagePlaceholder.fileDescriptor), .string(context.name),
+                .placeholder(MessagePlaceholder.fileDescriptor), .placeholder(MessagePlaceholder.objectID),
+                .string(Errno.invalidArgument.description),
+              ]) ?? ""
           return Outcome(
             Finding(
               check: "vfio.group.address-spaces", status: .fail, message: context.vfio(text),
@@ -192,7 +194,8 @@ enum VFIORealize {
               ],
               remedy: Remedy(
                 summary:
-                  "put the functions of group \(group) behind one PCI bridge in the guest (one address space), or assign only one of them")))
+                  "put the functions of group \(group) behind one PCI bridge in the guest (one address space), or assign only one of them"
+              )))
         }
         state.iommufdGroupAddressSpace[group] = addressSpace
       }
@@ -210,7 +213,8 @@ enum VFIORealize {
             remedy: Remedy(
               summary: state.realized.contains(device.address)
                 ? "assign each host device once"
-                : "put the functions of group \(group) behind one PCI bridge in the guest (one address space), or assign only one of them")))
+                : "put the functions of group \(group) behind one PCI bridge in the guest (one address space), or assign only one of them"
+            )))
       }
       if state.realized.contains(device.address) {
         return Outcome(
@@ -288,8 +292,10 @@ enum VFIORealize {
       let text =
         QEMURules.text(
           "vfio.listener.dma-map", in: context.qemu,
-          [.placeholder(MessagePlaceholder.pointer), .uint(section.start), .uint(section.size),
-           .placeholder(MessagePlaceholder.pointer), .int(-Int64(errno.rawValue)), .string(errno.description)]) ?? ""
+          [
+            .placeholder(MessagePlaceholder.pointer), .uint(section.start), .uint(section.size),
+            .placeholder(MessagePlaceholder.pointer), .int(-Int64(errno.rawValue)), .string(errno.description),
+          ]) ?? ""
       return Outcome(
         Finding(
           check: "vfio.listener.dma-map", status: .fail, message: context.listener(region: section.region, text),
@@ -313,8 +319,10 @@ enum VFIORealize {
   static func iommufdBind(_ context: DeviceContext, errno: Errno) -> String {
     QEMURules.text(
       "iommufd.bind", in: context.qemu,
-      [.placeholder(MessagePlaceholder.fileDescriptor), .placeholder(MessagePlaceholder.fileDescriptor),
-       .string(errno.description)]) ?? ""
+      [
+        .placeholder(MessagePlaceholder.fileDescriptor), .placeholder(MessagePlaceholder.fileDescriptor),
+        .string(errno.description),
+      ]) ?? ""
   }
 
   /// A realize that failed: QEMU's error when QEMU fails the same way, else an
@@ -326,7 +334,8 @@ enum VFIORealize {
     ]
     if let errno = failure.errno { evidence.append("errno \(errno.symbol) (\(errno.description))") }
     if failure.backend != context.qemuBackend, failure.backend != .sysfs {
-      evidence.append("the \(failure.backend.rawValue) backend stands for QEMU's \(context.qemuBackend?.rawValue ?? "?") one")
+      evidence.append(
+        "the \(failure.backend.rawValue) backend stands for QEMU's \(context.qemuBackend?.rawValue ?? "?") one")
     }
     let hostFix = failure.hints.isEmpty ? nil : failure.hints.joined(separator: "; ")
     let group = context.groupText
@@ -377,9 +386,11 @@ enum VFIORealize {
         message: iommufd
           ? context.vfio(cdevMissing(context))
           : context.vfio(
-            QEMURules.text("vfio.group.open", in: qemu, [.string(group), .string(Errno.noSuchFileOrDirectory.description)])
+            QEMURules.text(
+              "vfio.group.open", in: qemu, [.string(group), .string(Errno.noSuchFileOrDirectory.description)])
               ?? ""),
-        qemuVersions: versions, evidence: evidence + ["a no-IOMMU group is /dev/vfio/noiommu-\(group), which QEMU does not open"],
+        qemuVersions: versions,
+        evidence: evidence + ["a no-IOMMU group is /dev/vfio/noiommu-\(group), which QEMU does not open"],
         predicted: predicted,
         remedy: Remedy(summary: "enable the IOMMU instead of VFIO's no-IOMMU mode", host: hostFix))
 
@@ -458,7 +469,9 @@ enum VFIORealize {
       return Finding(
         check: "vfio.driver", status: .fail,
         message: context.vfio(
-          QEMURules.text("vfio.device.get-fd", in: qemu, [.string(group), .string(Errno.operationNotSupportedByDevice.description)]) ?? ""
+          QEMURules.text(
+            "vfio.device.get-fd", in: qemu, [.string(group), .string(Errno.operationNotSupportedByDevice.description)])
+            ?? ""
         ),
         qemuHint: QEMURules.text("vfio.device.get-fd.hint", in: qemu, [.string(group)]), qemuVersions: versions,
         evidence: evidence, predicted: predicted, remedy: remedy)

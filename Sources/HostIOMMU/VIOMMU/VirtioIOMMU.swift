@@ -75,7 +75,8 @@ enum VirtioIOMMUChecks {
         Outcome(
           Finding(
             check: "virtio.host-iommu-device", status: .pass,
-            message: "QEMU \(qemu)'s virtio-iommu does not check host devices when they are plugged (set_iommu_device arrived in 9.1)",
+            message:
+              "QEMU \(qemu)'s virtio-iommu does not check host devices when they are plugged (set_iommu_device arrived in 9.1)",
             wording: .hiodctl, qemuVersions: ReleaseSpan.through(.v9_0).description,
             caveat:
               "the page sizes are compared when the guest enables translation; on x86 the host's page sizes always include 4 KiB"
@@ -121,7 +122,8 @@ enum VirtioIOMMUChecks {
             predicted: predicted)))
       return outcomes
     }
-    outcomes.append(reservedRanges(context, ranges: ranges.value, source: rangeSource, predicted: predicted, state: &state))
+    outcomes.append(
+      reservedRanges(context, ranges: ranges.value, source: rangeSource, predicted: predicted, state: &state))
     if outcomes.last?.finding.status == .fail { return outcomes }
     if let aw = awBitsNote(context, hostAW: qemuAWBits(ranges.value), source: rangeSource, predicted: predicted) {
       outcomes.append(aw)
@@ -170,14 +172,16 @@ enum VirtioIOMMUChecks {
             : nil))
     }
     evidence.append(
-      "requester ID \(context.placement.requesterID) already belongs to another assigned device (they sit behind one PCI bridge)")
+      "requester ID \(context.placement.requesterID) already belongs to another assigned device (they sit behind one PCI bridge)"
+    )
     return Outcome(
       Finding(
         check: "virtio.reserved-ranges", status: .fail,
         message: context.setIOMMUDeviceError(QEMURules.text("virtio.aliased", in: context.qemu) ?? ""),
         qemuVersions: QEMURules.releases("virtio.aliased", in: context.qemu), evidence: evidence, predicted: predicted,
         remedy: Remedy(
-          summary: "devices whose DMA aliases in the guest cannot share virtio-iommu: put them on separate PCIe root ports")))
+          summary:
+            "devices whose DMA aliases in the guest cannot share virtio-iommu: put them on separate PCIe root ports")))
   }
 
   /// virtio-iommu never compares aw-bits with the host. Said explicitly when the host is
@@ -246,7 +250,8 @@ enum VirtioIOMMUChecks {
           Finding(
             check: "virtio.granule.frozen", status: .fail,
             message: context.setIOMMUDeviceError(
-              QEMURules.text("virtio.frozen-granule", in: context.qemu, [.string(context.name), .uint(currentGranule)]) ?? ""),
+              QEMURules.text("virtio.frozen-granule", in: context.qemu, [.string(context.name), .uint(currentGranule)])
+                ?? ""),
             wording: wording, qemuVersions: span.description, evidence: evidence, predicted: predicted,
             remedy: Remedy(
               summary:

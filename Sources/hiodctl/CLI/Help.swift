@@ -81,9 +81,12 @@ enum Help {
 
   /// `text` as one shell word: as it is when it is plain, else in single quotes.
   static func shellQuoted(_ text: String) -> String {
-    let plain = !text.isEmpty && text.unicodeScalars.allSatisfy {
-      ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "/._-+:,=@%".unicodeScalars.contains($0)
-    }
+    let plain =
+      !text.isEmpty
+      && text.unicodeScalars.allSatisfy {
+        ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+          || "/._-+:,=@%".unicodeScalars.contains($0)
+      }
     return plain ? text : "'" + text.replacing("'", with: "'\\''") + "'"
   }
 

@@ -330,17 +330,23 @@ enum OptionTable {
       ("hiodctl check --viommu intel --aw-bits 48 0000:01:00.0", "will aw-bits=48 work for this device?"),
       ("hiodctl check --viommu intel --all", "every VFIO-bound device behind QEMU's default intel-iommu"),
       ("hiodctl check --viommu intel --qemu 9.1 --all", "the same with QEMU 9.1's defaults (aw-bits 39)"),
-      ("hiodctl check --viommu intel --qemu 10.0 --x-scalable-mode on --x-flts --backend iommufd --all",
-       "can the devices use nested first-stage translation? (11.1 spells it --scalable-mode on --fsts)"),
-      ("hiodctl check -- qemu-system-x86_64 -M q35 -device intel-iommu,caching-mode=on -device vfio-pci,host=01:00.0",
-       "the VM of a QEMU command line, with QEMU's own defaults"),
+      (
+        "hiodctl check --viommu intel --qemu 10.0 --x-scalable-mode on --x-flts --backend iommufd --all",
+        "can the devices use nested first-stage translation? (11.1 spells it --scalable-mode on --fsts)"
+      ),
+      (
+        "hiodctl check -- qemu-system-x86_64 -M q35 -device intel-iommu,caching-mode=on -device vfio-pci,host=01:00.0",
+        "the VM of a QEMU command line, with QEMU's own defaults"
+      ),
       ("hiodctl check --viommu intel --suggest --all", "the strongest intel-iommu all devices accept"),
       ("hiodctl --json check --viommu virtio --all | jq '.devices[].status'", "verdicts for a script"),
     ])
 
   static let output = OptionSpec(
     .output, long: "--output", short: "o", metaVar: "FILE", value: .path, group: .output,
-    help: "write to FILE atomically (a hidden file, then rename; a symlink is written through, the mode kept) instead of stdout; - is stdout")
+    help:
+      "write to FILE atomically (a hidden file, then rename; a symlink is written through, the mode kept) instead of stdout; - is stdout"
+  )
 
   static let snapshot = CommandSpec(
     id: .snapshot,
@@ -365,8 +371,10 @@ enum OptionTable {
     examples: [
       ("hiodctl snapshot -o host-a.json", "record this host"),
       ("hiodctl --host host-a.json list", "answer from the record later, anywhere"),
-      ("hiodctl check --host a.json --host b.json --viommu intel --suggest --all",
-       "the strongest intel-iommu every host of a pool accepts, and which host limits it"),
+      (
+        "hiodctl check --host a.json --host b.json --viommu intel --suggest --all",
+        "the strongest intel-iommu every host of a pool accepts, and which host limits it"
+      ),
     ])
 
   static let export = CommandSpec(
@@ -393,10 +401,14 @@ enum OptionTable {
     ],
     positionals: .none,
     examples: [
-      ("hiodctl export --format nfd -o /etc/kubernetes/node-feature-discovery/features.d/hiodctl",
-       "NFD local features (nfd-worker reads the directory)"),
-      ("hiodctl export --format prometheus -o /var/lib/node_exporter/textfile/hiodctl.prom",
-       "node_exporter textfile collector"),
+      (
+        "hiodctl export --format nfd -o /etc/kubernetes/node-feature-discovery/features.d/hiodctl",
+        "NFD local features (nfd-worker reads the directory)"
+      ),
+      (
+        "hiodctl export --format prometheus -o /var/lib/node_exporter/textfile/hiodctl.prom",
+        "node_exporter textfile collector"
+      ),
       ("hiodctl export --format ansible -o /etc/ansible/facts.d/hiodctl.fact", "Ansible local facts"),
     ])
 

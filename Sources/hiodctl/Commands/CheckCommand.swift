@@ -211,7 +211,8 @@ enum CheckCommand {
     _ parsed: ParsedCommandLine, invocation: Invocation, context: CommandContext, input: String
   ) throws -> VMInput {
     // The VM says what the flags would: refuse both at once.
-    let clashing = [OptionID.viommu, .machine, .all, .suggest].filter { invocation.has($0) }.map(\.spelling)
+    let clashing =
+      [OptionID.viommu, .machine, .all, .suggest].filter { invocation.has($0) }.map(\.spelling)
       + VIOMMUProperties.allNames.filter { invocation.has(.property($0)) }.map { "--\($0)" }
     if let first = clashing.first {
       throw UsageError(
@@ -237,10 +238,13 @@ enum CheckCommand {
     } else if let found = context.hostQEMU {
       qemu = found.version
       assumptions.append(
-        "QEMU \(found.version): the host's (\(found.source)); \(parsed.invocation.program ?? "the program") was not run (hiodctl runs no program the input names unless it is a root-owned system binary)")
+        "QEMU \(found.version): the host's (\(found.source)); \(parsed.invocation.program ?? "the program") was not run (hiodctl runs no program the input names unless it is a root-owned system binary)"
+      )
     } else {
       qemu = .newest
-      assumptions.append("QEMU \(QEMUVersion.newest), the newest release hiodctl knows: the command line's QEMU is unknown here (--qemu names one)")
+      assumptions.append(
+        "QEMU \(QEMUVersion.newest), the newest release hiodctl knows: the command line's QEMU is unknown here (--qemu names one)"
+      )
     }
     let unknown = parsed.otherProperties.filter { property in
       !VIOMMUProperties.isKnownOther(property.name, model: parsed.model)
@@ -326,7 +330,8 @@ enum CheckCommand {
       case .bits(let range):
         guard let number = Int(text), range.contains(number) else {
           throw UsageError(
-            message: "invalid value '\(text)' for --\(name): expected a number of bits, \(range.lowerBound)–\(range.upperBound)",
+            message:
+              "invalid value '\(text)' for --\(name): expected a number of bits, \(range.lowerBound)–\(range.upperBound)",
             command: "check")
         }
         value = .int(number)

@@ -14,7 +14,8 @@ enum ExportCommand {
     }
     if context.json && format != "ansible" {
       throw UsageError(
-        message: "--json does not apply to export --format \(format): it writes \(format == "nfd" ? "NFD feature lines" : "the Prometheus text format")",
+        message:
+          "--json does not apply to export --format \(format): it writes \(format == "nfd" ? "NFD feature lines" : "the Prometheus text format")",
         hints: ["--format ansible writes the same facts as JSON"], command: "export")
     }
     try SnapshotMetadata.validateSourceDateEpoch()
@@ -45,8 +46,10 @@ enum ExportCommand {
     case "nfd": text = NFDFeatures.render(summary, readiness: readiness)
     case "prometheus": text = PrometheusMetrics.render(summary, readiness: readiness)
     default:
-      text = String(
-        decoding: try Output.jsonBytes(AnsibleFacts(summary: summary, readiness: readiness, error: nil)), as: UTF8.self)
+      text =
+        String(
+          decoding: try Output.jsonBytes(AnsibleFacts(summary: summary, readiness: readiness, error: nil)),
+          as: UTF8.self)
         + "\n"
     }
     try Output.document(text, to: output)
@@ -58,7 +61,8 @@ enum ExportCommand {
   static func ansibleFacts(reporting error: HIODError, to output: String?) -> ExitStatus {
     Output.error("hiodctl: " + error.description)
     do {
-      let facts = String(decoding: try Output.jsonBytes(AnsibleFacts(summary: nil, error: error.message)), as: UTF8.self)
+      let facts = String(
+        decoding: try Output.jsonBytes(AnsibleFacts(summary: nil, error: error.message)), as: UTF8.self)
       try Output.document(facts + "\n", to: output)
     } catch {
       Output.error("hiodctl: \(error)")

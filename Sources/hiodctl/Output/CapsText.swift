@@ -45,7 +45,9 @@ enum CapsText {
       row("aw_bits", "unknown", "needs --backend legacy or iommufd")
     }
     if let mask = device.pageSizeMask {
-      row("page sizes", "\(pageSizeNames(mask.value).joined(separator: " ")) (\(mask.value.hex64))", mask.provenance.origin)
+      row(
+        "page sizes", "\(pageSizeNames(mask.value).joined(separator: " ")) (\(mask.value.hex64))",
+        mask.provenance.origin)
     }
     switch device.getCap(.iommuType) {
     case .value(let raw, let provenance):
@@ -96,7 +98,8 @@ enum CapsText {
   static func layout(_ rows: [(label: String, value: String, source: String)]) -> [String] {
     let labelWidth = rows.map(\.label.displayWidth).max() ?? 0
     let valueStart = labelWidth + 2
-    let valueWidth = rows.filter { !$0.source.isEmpty && $0.value.displayWidth <= valueColumnLimit }
+    let valueWidth =
+      rows.filter { !$0.source.isEmpty && $0.value.displayWidth <= valueColumnLimit }
       .map(\.value.displayWidth).max() ?? 0
     let sourceStart = valueStart + valueWidth + 2
     let sourceIndent = String(repeating: " ", count: sourceStart)
@@ -104,9 +107,12 @@ enum CapsText {
     for row in rows {
       let head = row.label.padding(to: labelWidth) + "  "
       let valueLines = Help.wrap(row.value, width: width - valueStart, indent: "")
-      var out = valueLines.isEmpty ? [head] : valueLines.enumerated().map { index, text in
-        (index == 0 ? head : String(repeating: " ", count: valueStart)) + text
-      }
+      var out =
+        valueLines.isEmpty
+        ? [head]
+        : valueLines.enumerated().map { index, text in
+          (index == 0 ? head : String(repeating: " ", count: valueStart)) + text
+        }
       if !row.source.isEmpty {
         let last = out[out.count - 1]
         if last.displayWidth <= sourceStart - 2 {
@@ -144,16 +150,23 @@ enum CapsText {
       let cap = VTdCapability(capability)
       let ecap = VTdExtendedCapability(extended)
       return [
-        ("VT-d CAP", "\(capability.hex64) MGAW \(cap.mgaw), SAGAW \(cap.supportedAddressWidths.map(String.init).joined(separator: "/"))"),
+        (
+          "VT-d CAP",
+          "\(capability.hex64) MGAW \(cap.mgaw), SAGAW \(cap.supportedAddressWidths.map(String.init).joined(separator: "/"))"
+        ),
         ("", summary(cap.fields)),
         ("VT-d ECAP", extended.hex64),
         ("", summary(ecap.fields)),
       ]
     case .armSMMUv3(_, let idr, let iidr, let aidr):
       let registers = SMMUv3Registers(idr: idr, iidr: iidr, aidr: aidr)
-      return [("SMMUv3 IDR", idr.map { "0x" + $0.hex(width: 8) }.joined(separator: " ")), ("", summary(registers.fields))]
+      return [
+        ("SMMUv3 IDR", idr.map { "0x" + $0.hex(width: 8) }.joined(separator: " ")), ("", summary(registers.fields)),
+      ]
     case .amd(let efr, let efr2):
-      return [("AMD EFR", "\(efr.hex64) EFR2 \(efr2.hex64)"), ("", summary(AMDExtendedFeatures(efr: efr, efr2: efr2).fields))]
+      return [
+        ("AMD EFR", "\(efr.hex64) EFR2 \(efr2.hex64)"), ("", summary(AMDExtendedFeatures(efr: efr, efr2: efr2).fields)),
+      ]
     case .other(let type, let bytes):
       return [("hw_info", "\(type): \(bytes.map { $0.hex(width: 2) }.joined())")]
     }

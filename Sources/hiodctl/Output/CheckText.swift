@@ -11,7 +11,9 @@ enum CheckText {
   ) -> String {
     if quiet { return renderQuiet(report, realizations: realizations, numeric: numeric) }
     let configuration = report.configuration
-    var lines = ["\(configuration.model.qemuDevice), QEMU \(configuration.qemu), \(configuration.effectiveMachine.value): \(configuration.qemuDeviceOption)"]
+    var lines = [
+      "\(configuration.model.qemuDevice), QEMU \(configuration.qemu), \(configuration.effectiveMachine.value): \(configuration.qemuDeviceOption)"
+    ]
     lines += assumptions.map { "  \($0)" }
     for property in configuration.effectiveProperties where property.isDefault {
       lines.append("  \(property.name)=\(property.value): \(property.reason)")
@@ -42,7 +44,9 @@ enum CheckText {
       }
       for finding in verdict.findings where finding.status != .pass {
         let block = describe(finding)
-        let key = block.filter { !$0.hasPrefix("    evidence: ") }.map { $0.replacing(verdict.device.address.description, with: "<BDF>") }
+        let key = block.filter { !$0.hasPrefix("    evidence: ") }.map {
+          $0.replacing(verdict.device.address.description, with: "<BDF>")
+        }
         if let first = shownBlocks[key], first != verdict.device.address {
           lines.append("\(block[0])  (as for \(first) above)")
         } else {
@@ -76,7 +80,8 @@ enum CheckText {
     let compatible = verdicts.filter { $0 == .works }.count
     let incompatible = verdicts.filter { $0 == .refuses || $0 == .dmaFails }.count
     let undetermined = verdicts.filter { $0 == .undetermined }.count
-    return "summary: \(verdicts.count) checked: \(compatible) compatible, \(incompatible) incompatible, \(undetermined) undetermined"
+    return
+      "summary: \(verdicts.count) checked: \(compatible) compatible, \(incompatible) incompatible, \(undetermined) undetermined"
   }
 
   /// `check -q`: the verdict, each device's line, the summary.
@@ -161,7 +166,8 @@ extension CheckText {
       let failing = report.devices.filter { $0.status == .fail }.count
       table.append([host, statusWord(report.status), "\(report.devices.count) checked, \(failing) incompatible"])
     }
-    var lines = ["pool of \(hosts.count) hosts: \(statusWord(VIOMMUPool.status(reports)))"] + table.lines().map { "  " + $0 }
+    var lines =
+      ["pool of \(hosts.count) hosts: \(statusWord(VIOMMUPool.status(reports)))"] + table.lines().map { "  " + $0 }
     guard let suggestion else { return lines.joined(separator: "\n") }
     lines.append("")
     if let configuration = suggestion.configuration {

@@ -6,7 +6,9 @@ import HostIOMMU
 enum ListText {
   /// `host` is what is listed; `whole` the host it was selected from (blockers of a
   /// group may be outside the selection); `filtered`: -s, -d or --vfio chose devices.
-  static func render(_ host: HostInventory, whole: HostInventory? = nil, filtered: Bool = false, numeric: Bool) -> String {
+  static func render(_ host: HostInventory, whole: HostInventory? = nil, filtered: Bool = false, numeric: Bool)
+    -> String
+  {
     let whole = whole ?? host
     var lines = hostSummary(host)
     lines.append("")
@@ -41,7 +43,8 @@ enum ListText {
       lines.append("")
       lines.append(
         "\(others) \(explained.isEmpty ? "" : "more ")group\(others == 1 ? " is" : "s are") not viable, "
-          + "none with a device bound to a VFIO driver (QEMU only minds those): \(others == 1 ? "group" : "groups") \(shown)")
+          + "none with a device bound to a VFIO driver (QEMU only minds those): \(others == 1 ? "group" : "groups") \(shown)"
+      )
     }
     return lines.joined(separator: "\n")
   }
