@@ -41,4 +41,22 @@ struct HostQEMUTests {
   @Test func aTreeWithoutADpkgDatabaseHasNoQEMU() throws {
     #expect(HostQEMUDetector.detect(root: try Fixtures.root("captured/intel-aw39")) == nil)
   }
+
+  /// The `--version` runner: the program's standard output, nil past the time limit (the
+  /// program killed), and no descriptor left open. Other tests open files in this process
+  /// at the same time, so a leak shows as growth with the number of runs, not as one.
+  @Test func programOutputTimeLimitAndNoLeftoverDescriptor() throws {
+    func openDescriptors() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+    #expect(Syscall.output(of: ["/bin/sh", "-c", "echo QEMU; echo err >&2"], timeoutSeconds: 5) == "QEMU\n")
+    let start = time(nil)
+    #expect(Syscall.output(of: ["/bin/sh", "-c", "exec sleep 30"], timeoutSeconds: 1) == nil)
+    #expect(time(nil) - start < 10, "the time limit held")
+    let before = try openDescriptors()
+    for _ in 0..<32 {
+      #expect(Syscall.output(of: ["/nonexistent/qemu"], timeoutSeconds: 1) == nil)
+      _ = Syscall.output(of: ["/bin/true"], timeoutSeconds: 5)
+    }
+    let after = try openDescriptors()
+    #expect(after - before < 16, "\(after - before) more descriptors after 64 runs")
+  }
 }

@@ -328,6 +328,28 @@ enum Syscall {
     return status.st_mode & 0o7777
   }
 
+  /// `stat(2)`, following links: the file type, owner and mode of `path`. For the trust
+  /// check of a QEMU binary before it is run.
+  static func ownership(_ path: String) throws(Errno) -> (isRegularFile: Bool, owner: uid_t, mode: mode_t) {
+    var status = stat()
+    // SAFETY: as in `fileType`.
+    _ = try withCString(path) { (cPath) throws(Errno) -> Int32 in
+      try valueOrErrno("stat", true) { systemStat(cPath, &status) }
+    }
+    return (status.st_mode & S_IFMT == S_IFREG, status.st_uid, status.st_mode)
+  }
+
+  /// `realpath(3)`: `path` with every symbolic link, `.` and `..` resolved.
+  static func realPath(_ path: String) throws(Errno) -> String {
+    // SAFETY: the C string is valid until the closure returns; realpath allocates the
+    // result (freed here) and keeps no pointer to its argument.
+    try withCString(path) { (cPath) throws(Errno) -> String in
+      guard let resolved = Glibc.realpath(cPath, nil) else { throw Errno(rawValue: Glibc.errno) }
+      defer { free(resolved) }
+      return String(cString: resolved)
+    }
+  }
+
   /// `fchmod(2)`: sets the mode exactly, whatever the umask.
   static func changePermissions(_ descriptor: borrowing OwnedDescriptor, _ mode: mode_t) throws(Errno) {
     let raw = descriptor.rawValue
@@ -366,6 +388,61 @@ enum Syscall {
 
   /// `sysconf(_SC_PAGESIZE)`: the host page size, QEMU's `qemu_real_host_page_size()`.
   static let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+  // MARK: Running a program
+
+  /// Runs `argv` (an absolute path first) with a minimal environment, standard input and
+  /// error on /dev/null, and returns what it printed on standard output (at most 64 KiB),
+  /// or nil if it could not start, or did not end within `timeoutSeconds` (it is then
+  /// killed). For the trusted QEMU binary's `--version` only.
+  static func output(of argv: [String], timeoutSeconds: Int) -> String? {
+    var ends: [Int32] = [0, 0]
+    guard Glibc.pipe(&ends) == 0 else { return nil }
+    let readEnd = OwnedDescriptor(adopting: ends[0])
+    var writeEnd: OwnedDescriptor? = OwnedDescriptor(adopting: ends[1])
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    // The child keeps only its copy of the write end, as its standard output.
+    posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
+    posix_spawn_file_actions_addclose(&actions, ends[0])
+    posix_spawn_file_actions_addclose(&actions, ends[1])
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var pid: pid_t = 0
+    // SAFETY: the C strings live until posix_spawn returns; the arrays end with nil.
+    let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { for argument in cArguments { free(argument) } }
+    let environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/bin:/bin"), strdup("LC_ALL=C"), nil]
+    defer { for variable in environment { free(variable) } }
+    let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environment)
+    // The parent's write end closes now, so the read below sees the end of the output.
+    writeEnd = nil
+    guard spawned == 0 else { return nil }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    var poll = pollfd(fd: readEnd.rawValue, events: Int16(POLLIN), revents: 0)
+    let deadline = time(nil) + timeoutSeconds
+    while output.count < 1 << 16 {
+      let left = Int32(max(0, deadline - time(nil))) * 1000
+      guard left > 0, Glibc.poll(&poll, 1, left) > 0 else { break }
+      let result = buffer.withUnsafeMutableBytes { bytes in
+        Result { () throws(Errno) -> Int in try read(readEnd, into: bytes) }
+      }
+      guard case .success(let count) = result, count > 0 else { break }
+      output += buffer[0..<count]
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, WNOHANG) == 0 {
+      if time(nil) > deadline {
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+        return nil
+      }
+      usleep(5000)
+    }
+    return String(decoding: output, as: UTF8.self)
+  }
 
   // MARK: ioctl
 

@@ -131,78 +131,27 @@ package enum HostQEMUDetector {
   /// Whether `path` (symlinks resolved) is a root-owned regular file nobody else may
   /// write, in a root-owned system directory nobody else may write.
   static func isTrusted(_ path: String) -> String? {
-    guard let resolved = realpath(path, nil) else { return nil }
-    let real = String(cString: resolved)
-    free(resolved)
+    guard let real = try? Syscall.realPath(path) else { return nil }
     let directory = real.split(separator: "/").dropLast().joined(separator: "/")
     guard trustedDirectories.contains("/" + directory) else { return nil }
-    var file = stat()
-    var folder = stat()
-    guard stat(real, &file) == 0, stat("/" + directory, &folder) == 0 else { return nil }
+    guard let file = try? Syscall.ownership(real), let folder = try? Syscall.ownership("/" + directory) else {
+      return nil
+    }
     let writableByOthers = mode_t(S_IWGRP | S_IWOTH)
-    guard file.st_mode & S_IFMT == S_IFREG, file.st_uid == 0, file.st_mode & writableByOthers == 0,
-      folder.st_uid == 0, folder.st_mode & writableByOthers == 0
+    guard file.isRegularFile, file.owner == 0, file.mode & writableByOthers == 0,
+      folder.owner == 0, folder.mode & writableByOthers == 0
     else { return nil }
     return real
   }
 
   /// `path --version`, when the binary is trusted: "QEMU emulator version 10.0.13 (…)".
   static func runVersion(_ path: String) -> HostQEMU? {
-    guard let real = isTrusted(path), let output = Subprocess.output(of: [real, "--version"], timeoutSeconds: 5)
+    guard let real = isTrusted(path), let output = Syscall.output(of: [real, "--version"], timeoutSeconds: 5)
     else { return nil }
     let marker = "QEMU emulator version "
     guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix(marker) }) else { return nil }
     let full = line.dropFirst(marker.count).prefix { !$0.isWhitespace }
     guard let release = debianRelease(String(full)) else { return nil }
     return HostQEMU(version: release, fullVersion: String(full), source: "\(path) --version", path: path)
-  }
-}
-
-/// Running a program and reading its standard output, with a time limit: for the
-/// trusted QEMU binary's `--version` only.
-enum Subprocess {
-  static func output(of argv: [String], timeoutSeconds: Int) -> String? {
-    var pipe: [Int32] = [0, 0]
-    guard Glibc.pipe(&pipe) == 0 else { return nil }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addclose(&actions, pipe[0])
-    var pid: pid_t = 0
-    // SAFETY: the C strings live until posix_spawn returns; the array ends with nil.
-    let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-    defer { for argument in cArguments { free(argument) } }
-    let environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/bin:/bin"), strdup("LC_ALL=C"), nil]
-    defer { for variable in environment { free(variable) } }
-    let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environment)
-    close(pipe[1])
-    guard spawned == 0 else {
-      close(pipe[0])
-      return nil
-    }
-    var output: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    var poll = pollfd(fd: pipe[0], events: Int16(POLLIN), revents: 0)
-    let deadline = time(nil) + timeoutSeconds
-    while output.count < 1 << 16 {
-      let left = Int32(max(0, deadline - time(nil))) * 1000
-      guard left > 0, Glibc.poll(&poll, 1, left) > 0 else { break }
-      let count = buffer.withUnsafeMutableBytes { read(pipe[0], $0.baseAddress, $0.count) }
-      if count > 0 { output += buffer[0..<count] } else if count == 0 || errno != EINTR { break }
-    }
-    close(pipe[0])
-    var status: Int32 = 0
-    while waitpid(pid, &status, WNOHANG) == 0 {
-      if time(nil) > deadline {
-        kill(pid, SIGKILL)
-        _ = waitpid(pid, &status, 0)
-        return nil
-      }
-      usleep(5000)
-    }
-    return String(decoding: output, as: UTF8.self)
   }
 }

@@ -2,7 +2,6 @@
 // the host's IOMMU unit, the backend QEMU will use, and QEMU's message prefixes.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-import Glibc
 
 /// The raw VT-d registers of the unit serving a device, decoded.
 struct VTdRegisterSet: Hashable, Sendable {
@@ -123,7 +122,10 @@ struct DeviceContext {
       [IOVARange(start: 0, last: 0)],
       Provenance(
         device.backend,
-        "QEMU's own iommufd domain (IOMMU_HWPT_ALLOC) on virtio-iommu under Linux \(release): its aperture is unset until attach"
+        """
+        QEMU's own iommufd domain (IOMMU_HWPT_ALLOC) on virtio-iommu under Linux \(release): \
+        its aperture is unset until attach
+        """
       ))
   }
 
@@ -265,4 +267,4 @@ struct DeviceContext {
 }
 
 /// The host's page size, which QEMU uses where the kernel gives no page sizes.
-let hostPageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
+let hostPageSize: Int = Syscall.pageSize
