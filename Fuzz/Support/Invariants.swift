@@ -56,7 +56,10 @@ package func checkUsableRanges(
     for hole in holes where hole.start <= hole.end {
       require(
         hole.end < range.start || hole.start > range.last,
-        "\(context()): window \(range) overlaps the excluded \(hole.type.rawValue) region \(hole.start.hex64)-\(hole.end.hex64)"
+        """
+        \(context()): window \(range) overlaps the excluded \(hole.type.rawValue) region \
+        \(hole.start.hex64)-\(hole.end.hex64)
+        """
       )
     }
   }

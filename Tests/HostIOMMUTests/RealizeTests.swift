@@ -270,7 +270,10 @@ struct RealizeTests {
     #expect(
       device.notes.contains {
         $0
-          == "Cannot get IOVA ranges (ENOTTY): QEMU falls back to the default 64-bit IOVA range and the host page size (\(name))"
+          == """
+          Cannot get IOVA ranges (ENOTTY): \
+          QEMU falls back to the default 64-bit IOVA range and the host page size (\(name))
+          """
       })
   }
 
@@ -395,7 +398,10 @@ struct DeviceResetTests {
     let device = try #require(result.device as PCIDevice?)
     #expect(
       reset.notice(for: device)
-        == "0000:00:02.0: the iommufd bind opens the device, and the kernel resets it on open and again on close (reset_method: flr bus; the kernel uses flr)"
+        == """
+        0000:00:02.0: the iommufd bind opens the device, and the kernel resets it on open and again on close \
+        (reset_method: flr bus; the kernel uses flr)
+        """
     )
   }
 

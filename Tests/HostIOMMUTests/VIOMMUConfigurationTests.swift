@@ -172,7 +172,13 @@ struct VIOMMUSyntaxTests {
       qemu: "-device intel-iommu,caching-mode=on,aw-bits=48,x-scalable-mode=on,x-flts=on,fs1gp=off",
       libvirt: "<iommu model='intel'><driver caching_mode='on' aw_bits='48'/></iommu>",
       commandline:
-        "<qemu:commandline><qemu:arg value='-global'/><qemu:arg value='intel-iommu.x-scalable-mode=on'/><qemu:arg value='-global'/><qemu:arg value='intel-iommu.x-flts=on'/><qemu:arg value='-global'/><qemu:arg value='intel-iommu.fs1gp=off'/></qemu:commandline>"
+        """
+        <qemu:commandline>\
+        <qemu:arg value='-global'/><qemu:arg value='intel-iommu.x-scalable-mode=on'/>\
+        <qemu:arg value='-global'/><qemu:arg value='intel-iommu.x-flts=on'/>\
+        <qemu:arg value='-global'/><qemu:arg value='intel-iommu.fs1gp=off'/>\
+        </qemu:commandline>
+        """
     ),
     SpellingCase(
       label: "virtio granule and aw-bits",
@@ -182,7 +188,12 @@ struct VIOMMUSyntaxTests {
       },
       qemu: "-device virtio-iommu-pci,aw-bits=48,granule=4k", libvirt: "<iommu model='virtio'/>",
       commandline:
-        "<qemu:commandline><qemu:arg value='-global'/><qemu:arg value='virtio-iommu-pci.aw-bits=48'/><qemu:arg value='-global'/><qemu:arg value='virtio-iommu-pci.granule=4k'/></qemu:commandline>"
+        """
+        <qemu:commandline>\
+        <qemu:arg value='-global'/><qemu:arg value='virtio-iommu-pci.aw-bits=48'/>\
+        <qemu:arg value='-global'/><qemu:arg value='virtio-iommu-pci.granule=4k'/>\
+        </qemu:commandline>
+        """
     ),
     SpellingCase(
       label: "smmuv3 accel 11.0",

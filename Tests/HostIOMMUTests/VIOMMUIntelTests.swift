@@ -84,7 +84,10 @@ struct VIOMMUIntelTests {
       label: "caching-mode off, 10.2 (set_iommu_device)",
       configuration: F.intel("10.2") { $0.cachingMode = false }, devices: [legacy39], check: "intel.caching-mode",
       message:
-        "vfio 0000:01:00.0: Failed to set vIOMMU: Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU."
+        """
+        vfio 0000:01:00.0: Failed to set vIOMMU: \
+        Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU.
+        """
     ),
     MessageCase(
       label: "caching-mode off, 10.1 (machine-init-done)",
@@ -144,7 +147,10 @@ struct VIOMMUIntelTests {
       ],
       check: "intel.x-flts.pci-bridge",
       message:
-        "vfio 0000:01:00.0: Failed to set vIOMMU: Host device downstream to a PCI bridge is unsupported when x-flts=on"),
+        """
+        vfio 0000:01:00.0: Failed to set vIOMMU: \
+        Host device downstream to a PCI bridge is unsupported when x-flts=on
+        """),
     MessageCase(
       label: "x-flts, kernel refuses the nesting parent (emulated VT-d)", configuration: F.intel("11.0", firstStage),
       devices: [F.realized(F.iommufd(ranges: F.ranges48))], check: "intel.x-flts.nesting-parent",

@@ -72,7 +72,10 @@ struct VIOMMUPrerequisiteTests {
       label: "no MSI isolation (legacy)", input: F.failed(.noMSIIsolation, errno: .notPermitted, prediction: F.sysfs()),
       check: "vfio.msi-isolation", status: .fail,
       message:
-        "vfio 0000:01:00.0: failed to setup container for group 3: Failed to set iommu for container: Operation not permitted"
+        """
+        vfio 0000:01:00.0: failed to setup container for group 3: \
+        Failed to set iommu for container: Operation not permitted
+        """
     ),
     PrerequisiteCase(
       label: "no MSI isolation (iommufd)",
@@ -83,13 +86,19 @@ struct VIOMMUPrerequisiteTests {
       label: "busy, predicted", input: F.failed(.busy, errno: .resourceBusy, prediction: F.sysfs()),
       check: "vfio.kernel", status: .undetermined,
       message:
-        "the kernel could not be asked: the device is in use by another process (a running VM?); the vIOMMU findings below are predicted from sysfs",
+        """
+        the kernel could not be asked: the device is in use by another process (a running VM?); \
+        the vIOMMU findings below are predicted from sysfs
+        """,
       wording: .hiodctl),
     PrerequisiteCase(
       label: "permission, no prediction", input: F.failed(.permissionDenied, errno: .permissionDenied),
       check: "vfio.kernel", status: .undetermined,
       message:
-        "the kernel could not be asked: hiodctl may not open its VFIO nodes (QEMU, run by root or libvirt, usually may); sysfs gives no prediction either",
+        """
+        the kernel could not be asked: hiodctl may not open its VFIO nodes \
+        (QEMU, run by root or libvirt, usually may); sysfs gives no prediction either
+        """,
       wording: .hiodctl),
   ]
 

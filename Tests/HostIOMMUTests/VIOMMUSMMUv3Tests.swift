@@ -38,7 +38,10 @@ struct VIOMMUSMMUv3Tests {
       label: "emulated SMMUv3 (accel=off)", configuration: F.configuration(.smmuv3), devices: [smmuDevice()],
       host: F.armHost, check: "smmuv3.map-notifier",
       message:
-        "vfio 0000:01:00.0: memory listener initialization failed: Region smmuv3-iommu-memory-region-0-8: device 00.01.0 requires iommu MAP notifier which is not currently supported"
+        """
+        vfio 0000:01:00.0: memory listener initialization failed: Region smmuv3-iommu-memory-region-0-8: \
+        device 00.01.0 requires iommu MAP notifier which is not currently supported
+        """
     ),
     MessageCase(
       label: "emulated SMMUv3 before 11.0", configuration: F.configuration(.smmuv3, "10.2"),
@@ -49,7 +52,10 @@ struct VIOMMUSMMUv3Tests {
       ],
       host: F.armHost, check: "smmuv3.map-notifier",
       message:
-        "vfio 0000:01:00.0: memory listener initialization failed: Region smmuv3-iommu-memory-region-0-16: device 00.02.0 requires iommu MAP notifier which is not currently supported"
+        """
+        vfio 0000:01:00.0: memory listener initialization failed: Region smmuv3-iommu-memory-region-0-16: \
+        device 00.02.0 requires iommu MAP notifier which is not currently supported
+        """
     ),
     MessageCase(
       label: "accel=on, legacy backend", configuration: F.configuration(.smmuv3, "11.0", accel),
@@ -65,7 +71,10 @@ struct VIOMMUSMMUv3Tests {
       label: "STLEVEL", configuration: F.configuration(.smmuv3, "11.0", accel),
       devices: [smmuDevice(field(0, 3 << 27, 0))], host: F.armHost, check: "smmuv3.accel.stlevel",
       message:
-        "vfio 0000:01:00.0: Failed to set vIOMMU: Host SMMUv3 Stream Table format mismatch (host STLEVEL=0, QEMU STLEVEL=1)"
+        """
+        vfio 0000:01:00.0: Failed to set vIOMMU: \
+        Host SMMUv3 Stream Table format mismatch (host STLEVEL=0, QEMU STLEVEL=1)
+        """
     ),
     MessageCase(
       label: "TTENDIAN big-endian only", configuration: F.configuration(.smmuv3, "11.0", accel),
@@ -99,7 +108,10 @@ struct VIOMMUSMMUv3Tests {
       },
       devices: [smmuDevice(field(5, 7, 4))], host: F.armHost, check: "smmuv3.accel.oas",
       message:
-        "vfio 0000:01:00.0: Failed to set vIOMMU: Host SMMUv3 supports only 44-bit IPA, but the vSMMU OAS implies 48-bit IPA"
+        """
+        vfio 0000:01:00.0: Failed to set vIOMMU: \
+        Host SMMUv3 supports only 44-bit IPA, but the vSMMU OAS implies 48-bit IPA
+        """
     ),
     MessageCase(
       label: "ATS",
@@ -175,7 +187,10 @@ struct VIOMMUSMMUv3Tests {
         "smmuv3.map-notifier"))
     #expect(
       finding.message
-        == "vfio 0000:01:00.0: memory listener initialization failed: Region smmuv3-iommu-memory-region-0-8: device 00.01.0 requires iommu MAP notifier which is not currently supported"
+        == """
+        vfio 0000:01:00.0: memory listener initialization failed: Region smmuv3-iommu-memory-region-0-8: \
+        device 00.01.0 requires iommu MAP notifier which is not currently supported
+        """
     )
     #expect(finding.caveat?.contains("inferred") == true)
     #expect(finding.remedy?.qemu == "-device arm-smmuv3,primary-bus=pcie.0,accel=on")
@@ -226,7 +241,10 @@ struct VIOMMUAMDTests {
       label: "before 10.2", configuration: F.configuration(.amd, "10.1"), devices: [device], host: F.amdHost,
       check: "amd.notifier",
       message:
-        "vfio 0000:01:00.0: failed to setup container for group 3: memory listener initialization failed: Region amd_iommu: device 00.02.0 requires iommu notifier which is not currently supported"
+        """
+        vfio 0000:01:00.0: failed to setup container for group 3: memory listener initialization failed: \
+        Region amd_iommu: device 00.02.0 requires iommu notifier which is not currently supported
+        """
     ),
     MessageCase(
       label: "dma-remap before 10.2", configuration: F.configuration(.amd, "10.1") { $0.dmaRemap = true },
@@ -263,7 +281,10 @@ struct VIOMMUAMDTests {
     #expect(finding.remedy?.qemu == "-device amd-iommu,dma-remap=on")
     #expect(
       finding.remedy?.libvirt
-        == "<iommu model='amd'/>\n<qemu:commandline><qemu:arg value='-global'/><qemu:arg value='amd-iommu.dma-remap=on'/></qemu:commandline>"
+        == """
+        <iommu model='amd'/>\n<qemu:commandline>\
+        <qemu:arg value='-global'/><qemu:arg value='amd-iommu.dma-remap=on'/></qemu:commandline>
+        """
     )
   }
 }

@@ -32,14 +32,20 @@ struct VIOMMUVirtioTests {
       configuration: F.configuration(.virtio) { $0.granule = .k64 },
       devices: [F.realized(F.legacy(pageSizes: 0x1000))], check: "virtio.page-size-mask",
       message:
-        "vfio 0000:01:00.0: Failed to set vIOMMU: 0000:01:00.0: virtio-iommu reports a page size mask 0x1000 incompatible with currently supported mask 0xffffffffffff0000"
+        """
+        vfio 0000:01:00.0: Failed to set vIOMMU: 0000:01:00.0: virtio-iommu reports a page size mask 0x1000 \
+        incompatible with currently supported mask 0xffffffffffff0000
+        """
     ),
     MessageCase(
       label: "page-size masks do not intersect (9.1 prefix)",
       configuration: F.configuration(.virtio, "9.1") { $0.granule = .k64 },
       devices: [F.realized(F.legacy(pageSizes: 0x1000))], check: "virtio.page-size-mask",
       message:
-        "vfio 0000:01:00.0: Failed to set iommu_device: 0000:01:00.0: virtio-iommu reports a page size mask 0x1000 incompatible with currently supported mask 0xffffffffffff0000"
+        """
+        vfio 0000:01:00.0: Failed to set iommu_device: 0000:01:00.0: virtio-iommu reports a page size mask 0x1000 \
+        incompatible with currently supported mask 0xffffffffffff0000
+        """
     ),
     MessageCase(
       label: "frozen granule on hot-plug", configuration: F.configuration(.virtio) { $0.granule = .k4 },
@@ -59,7 +65,10 @@ struct VIOMMUVirtioTests {
       ],
       check: "virtio.reserved-ranges",
       message:
-        "vfio 0000:02:00.0: Failed to set vIOMMU: virtio_iommu_set_host_iova_ranges virtio-iommu does not support aliased BDF",
+        """
+        vfio 0000:02:00.0: Failed to set vIOMMU: \
+        virtio_iommu_set_host_iova_ranges virtio-iommu does not support aliased BDF
+        """,
       device: 1),
     MessageCase(
       label: "host IOMMU device already exists", configuration: F.configuration(.virtio),
@@ -93,7 +102,10 @@ struct VIOMMUVirtioTests {
     #expect(finding.remedy?.qemu == "-device virtio-iommu-pci,granule=4k")
     #expect(
       finding.remedy?.libvirt
-        == "<iommu model='virtio'/>\n<qemu:commandline><qemu:arg value='-global'/><qemu:arg value='virtio-iommu-pci.granule=4k'/></qemu:commandline>"
+        == """
+        <iommu model='virtio'/>\n<qemu:commandline>\
+        <qemu:arg value='-global'/><qemu:arg value='virtio-iommu-pci.granule=4k'/></qemu:commandline>
+        """
     )
   }
 

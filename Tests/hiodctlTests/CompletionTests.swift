@@ -232,8 +232,11 @@ enum BashCompletion {
   ) throws -> (replies: [String], epilogue: [String]) {
     let words = compWords(line, breaks: breaks)
     let removed = ":=".filter { !breaks.contains($0) }
+    let sourceBashCompletion =
+      mode == .withBashCompletion
+      ? "[[ -r \(Completions.bashCompletion) ]] && source \(Completions.bashCompletion)" : ""
     let script = """
-      \(mode == .withBashCompletion ? "[[ -r \(Completions.bashCompletion) ]] && source \(Completions.bashCompletion)" : "")
+      \(sourceBashCompletion)
       source \(Completions.quoted(Completions.bashFile)) || exit 90
       \(prelude)
       \(removed.isEmpty ? "" : "COMP_WORDBREAKS=${COMP_WORDBREAKS//[\(removed)]/}")
@@ -493,7 +496,10 @@ struct BashCompletionTests {
         for spelling in option.spellings {
           let name = command?.name ?? ""
           script +=
-            "_hiodctl_takes_value '\(name)' '\(spelling)' && echo '\(name) \(spelling) value' || echo '\(name) \(spelling) flag'\n"
+            """
+            _hiodctl_takes_value '\(name)' '\(spelling)' && echo '\(name) \(spelling) value' \
+            || echo '\(name) \(spelling) flag'\n
+            """
           expected.append("\(name) \(spelling) \(option.takesValue ? "value" : "flag")")
         }
       }
@@ -508,7 +514,10 @@ struct BashCompletionTests {
   func leavesTheShellAsItWas(_ mode: BashMode) throws {
     let prelude = "shopt -s failglob nullglob dotglob nocaseglob; shopt -u extglob; before=$(shopt -p; declare -p IFS)"
     let epilogue =
-      "after=$(shopt -p; declare -p IFS); [[ $before == \"$after\" ]] && echo same || diff <(echo \"$before\") <(echo \"$after\")"
+      """
+      after=$(shopt -p; declare -p IFS); [[ $before == \"$after\" ]] && echo same \
+      || diff <(echo \"$before\") <(echo \"$after\")
+      """
     let result = try BashCompletion.complete(
       "hiodctl --sysroot \(Completions.intelHost) caps ", mode: mode, prelude: prelude, epilogue: epilogue)
     #expect(Set(result.replies) == Completions.intelHostVFIO)

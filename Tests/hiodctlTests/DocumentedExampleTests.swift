@@ -64,7 +64,15 @@ enum DocumentedExamples {
     "hiodctl snapshot -o host-a.json\nhiodctl --host host-a.json check --viommu intel --all": (
       "synthetic/intel-host", 1
     ),
-    "hiodctl check --viommu intel --all > /dev/null\ncase $? in\n  0) ;;\n  1) echo \"a device would not work\" >&2; exit 1 ;;\n  2) echo \"undecided: run as root, or free the device\" >&2 ;;\n  *) echo \"hiodctl failed\" >&2; exit 1 ;;\nesac":
+    """
+    hiodctl check --viommu intel --all > /dev/null
+    case $? in
+      0) ;;
+      1) echo "a device would not work" >&2; exit 1 ;;
+      2) echo "undecided: run as root, or free the device" >&2 ;;
+      *) echo "hiodctl failed" >&2; exit 1 ;;
+    esac
+    """:
       ("synthetic/intel-host", 1),
     "hiodctl export --format nfd -o /etc/kubernetes/node-feature-discovery/features.d/hiodctl": (
       "synthetic/intel-host", 0

@@ -131,15 +131,25 @@ enum Golden {
       "--host qemu-oracle/snapshots/intel-aw39.json --json check --qemu 11.1 --domain domains/virtio-same-group.xml"),
     GoldenCase(
       "check-argv-twice",
-      "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 10.0 -- qemu-system-x86_64 -M q35 -nodefaults -device intel-iommu,caching-mode=on,aw-bits=39 -device vfio-pci,host=0000:00:03.0 -device vfio-pci,host=0000:00:03.0"
+      """
+      --host qemu-oracle/snapshots/intel-aw39.json check --qemu 10.0 -- qemu-system-x86_64 -M q35 -nodefaults \
+      -device intel-iommu,caching-mode=on,aw-bits=39 -device vfio-pci,host=0000:00:03.0 \
+      -device vfio-pci,host=0000:00:03.0
+      """
     ),
     GoldenCase(
       "check-argv-iommufd-7.2",
-      "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 7.2 -- qemu-system-x86_64 -M q35 -object iommufd,id=fd0 -device vfio-pci,host=0000:00:03.0,iommufd=fd0"
+      """
+      --host qemu-oracle/snapshots/intel-aw39.json check --qemu 7.2 -- qemu-system-x86_64 -M q35 \
+      -object iommufd,id=fd0 -device vfio-pci,host=0000:00:03.0,iommufd=fd0
+      """
     ),
     GoldenCase(
       "check-argv-renamed-property",
-      "--host qemu-oracle/snapshots/intel-aw39.json check --qemu 11.1 -- qemu-system-x86_64 -M q35 -device intel-iommu,caching-mode=on,x-scalable-mode=on -device vfio-pci,host=0000:00:03.0"
+      """
+      --host qemu-oracle/snapshots/intel-aw39.json check --qemu 11.1 -- qemu-system-x86_64 -M q35 \
+      -device intel-iommu,caching-mode=on,x-scalable-mode=on -device vfio-pci,host=0000:00:03.0
+      """
     ),
     GoldenCase(
       "check-none-twice",
@@ -171,11 +181,17 @@ enum Golden {
       "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --suggest --all"),
     GoldenCase(
       "check-pool-json",
-      "--json check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --suggest --all"
+      """
+      --json check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json \
+      --viommu intel --suggest --all
+      """
     ),
     GoldenCase(
       "check-pool-x-flts",
-      "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --x-scalable-mode on --x-flts --all"
+      """
+      check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json \
+      --viommu intel --x-scalable-mode on --x-flts --all
+      """
     ),
     GoldenCase("error-host-missing", "--host snapshots/no-such.json list"),
     GoldenCase("error-host-not-a-snapshot", "--host captured/intel-aw39/truth.json list"),
@@ -197,7 +213,10 @@ enum Golden {
     GoldenCase("check-intel-suggest-fallback", "--sysroot synthetic/intel-host check --viommu intel --suggest --all"),
     GoldenCase(
       "check-pool-suggest-x-flts",
-      "check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --viommu intel --x-scalable-mode on --x-flts --suggest --all"
+      """
+      check --host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json \
+      --viommu intel --x-scalable-mode on --x-flts --suggest --all
+      """
     ),
     // 2: a prediction asked for is an answer (0); one fallen back to is undetermined (2).
     GoldenCase("check-intel-aw39-fallback", "--sysroot captured/intel-aw39 check --viommu intel --aw-bits 39 00:02.0"),
@@ -386,7 +405,10 @@ struct GoldenTests {
     // the case and the first line that differs.
     if actual != expected {
       Issue.record(
-        "golden \(example.name): \(Golden.firstDifference(expected: expected, actual: actual)); rerun with RECORD_GOLDEN=1 to update \(file) if intended"
+        """
+        golden \(example.name): \(Golden.firstDifference(expected: expected, actual: actual)); \
+        rerun with RECORD_GOLDEN=1 to update \(file) if intended
+        """
       )
     }
   }

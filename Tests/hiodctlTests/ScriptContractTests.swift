@@ -149,7 +149,10 @@ struct PathBytesTests {
     #expect(listed.status == 0, "\(listed.stderrText)")
     #expect(listed.stdoutText.contains("0000:01:00.0"))
     let exported = try Scratch.shell(
-      "\"$0\" --sysroot \"$(printf '%s/tree\\377' \"$1\")\" export --format nfd -o \"$(printf '%s/out\\377' \"$1\")\" && test -s \"$(printf '%s/out\\377' \"$1\")\" && ! test -e \"$(printf '%s/out\\357\\277\\275' \"$1\")\"",
+      """
+      \"$0\" --sysroot \"$(printf '%s/tree\\377' \"$1\")\" export --format nfd -o \"$(printf '%s/out\\377' \"$1\")\" \
+      && test -s \"$(printf '%s/out\\377' \"$1\")\" && ! test -e \"$(printf '%s/out\\357\\277\\275' \"$1\")\"
+      """,
       directory)
     #expect(exported.status == 0, "\(exported.stderrText)")
     // A tree that is not there is named in the error by its own bytes.
@@ -277,9 +280,10 @@ struct HostAwareHintTests {
       withDestinationPath: "../../../bus/pci/drivers/vfio-pci")
     // 00:04.1 carries the default route; 00:03.0 controls the root file system.
     try manager.createDirectory(atPath: root + "/proc/net", withIntermediateDirectories: true)
-    try
-      "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-      .write(toFile: root + "/proc/net/route", atomically: true, encoding: .utf8)
+    try """
+    Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+    eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n
+    """.write(toFile: root + "/proc/net/route", atomically: true, encoding: .utf8)
     try manager.createDirectory(atPath: root + "/sys/class/net/eth0", withIntermediateDirectories: true)
     try manager.createSymbolicLink(
       atPath: root + "/sys/class/net/eth0/device", withDestinationPath: "../../../devices/pci0000:00/0000:00:04.1")

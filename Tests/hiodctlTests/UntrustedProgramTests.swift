@@ -28,7 +28,8 @@ struct UntrustedProgramTests {
     try """
     <domain type='kvm'><name>x</name><os><type machine='q35'>hvm</type></os><devices>
     <emulator>\(script)</emulator>
-    <hostdev mode='subsystem' type='pci'><source><address domain='0x0000' bus='0x00' slot='0x03' function='0x0'/></source></hostdev>
+    <hostdev mode='subsystem' type='pci'><source>\
+    <address domain='0x0000' bus='0x00' slot='0x03' function='0x0'/></source></hostdev>
     </devices></domain>
     """.write(toFile: domain, atomically: true, encoding: .utf8)
     // The live host: the only place hiodctl would ever run a program.

@@ -46,7 +46,10 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     utf8.count >= 2 && utf8[0] == 0x30 && (utf8[1] == 0x78 || utf8[1] == 0x58) ? referenceHex(utf8.dropFirst(2)) : nil
   require(
     prefixed == expectedPrefixed,
-    "hexPrefixed(\(input.debugDescription)) = \(String(describing: prefixed)), grammar says \(String(describing: expectedPrefixed))"
+    """
+    hexPrefixed(\(input.debugDescription)) = \(String(describing: prefixed)), \
+    grammar says \(String(describing: expectedPrefixed))
+    """
   )
 
   // registerText: surrounding ASCII whitespace trimmed, an optional "0x", 1–16 hex digits.
@@ -57,7 +60,10 @@ package func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let expectedRegister = referenceHex(trimmed.starts(with: [0x30, 0x78]) ? trimmed.dropFirst(2) : trimmed)
   require(
     register == expectedRegister,
-    "registerText(\(input.debugDescription)) = \(String(describing: register)), grammar says \(String(describing: expectedRegister))"
+    """
+    registerText(\(input.debugDescription)) = \(String(describing: register)), \
+    grammar says \(String(describing: expectedRegister))
+    """
   )
 
   // Whatever parses, printed the way the kernel and hiodctl print it, parses back.

@@ -2,11 +2,11 @@
 // what every command then does with it: list/caps/check/export answer from the decoded
 // inventory and the recorded realize outcomes.
 //
-// ┌─ SNAPSHOT DECODER SLOT ─────────────────────────────────────────────────────────────┐
-// │ The entry point is `decodeSnapshot(_:)` below. It calls the decoder the snapshot    │
-// │ work committed, HostSnapshot.decode(_:source:). If that name or signature changes,  │
-// │ change this one function; the checks after it use only the decoded HostSnapshot.   │
-// └─────────────────────────────────────────────────────────────────────────────────────┘
+// +- SNAPSHOT DECODER SLOT -------------------------------------------------------------+
+// | The entry point is `decodeSnapshot(_:)` below. It calls the decoder the snapshot    |
+// | work committed, HostSnapshot.decode(_:source:). If that name or signature changes,  |
+// | change this one function; the checks after it use only the decoded HostSnapshot.   |
+// +-------------------------------------------------------------------------------------+
 //
 // Checks: a decoded snapshot re-encodes to JSON that decodes and re-encodes to the same
 // bytes (the contract is a fixed point after one trip); realize/check/export over it do not

@@ -203,7 +203,10 @@ extension HostReadiness {
         id: "dma-remapping", title: "DMA remapping", status: .pass,
         message: "DMA remapping is on: \(facts.iommuGroupCount) IOMMU group\(facts.iommuGroupCount == 1 ? "" : "s")",
         evidence: [
-          "/sys/kernel/iommu_groups: \(facts.iommuGroupCount) groups\(real < groups.count ? " (\(groups.count - real) made up by VFIO's no-IOMMU mode)" : "")"
+          """
+          /sys/kernel/iommu_groups: \(facts.iommuGroupCount) groups\
+          \(real < groups.count ? " (\(groups.count - real) made up by VFIO's no-IOMMU mode)" : "")
+          """
         ])
     }
     if facts.iommuUnits.isEmpty {
@@ -234,12 +237,18 @@ extension HostReadiness {
       let virtio = !facts.iommuUnits.isEmpty && facts.iommuUnits.allSatisfy { $0.vendor == .virtio }
       let message =
         virtio
-        ? "interrupt remapping is off: virtio-iommu does not isolate MSIs, and VFIO refuses devices without MSI isolation (EPERM)"
+        ? """
+        interrupt remapping is off: virtio-iommu does not isolate MSIs, \
+        and VFIO refuses devices without MSI isolation (EPERM)
+        """
         : "interrupt remapping is off: VFIO refuses devices without MSI isolation (EPERM)"
       var fix =
         facts.hypervisor != nil && !virtio
-        ? "the vIOMMU must remap interrupts: e.g. QEMU -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on; "
-          + "allow_unsafe_interrupts=1 only bypasses the check and lets a guest forge interrupts"
+        ? """
+        the vIOMMU must remap interrupts: e.g. QEMU -machine q35,kernel-irqchip=split \
+        -device intel-iommu,intremap=on,caching-mode=on; \
+        allow_unsafe_interrupts=1 only bypasses the check and lets a guest forge interrupts
+        """
         : virtio
           ? "use a vIOMMU that remaps interrupts (intel-iommu,intremap=on with -machine kernel-irqchip=split); "
             + "allow_unsafe_interrupts=1 only bypasses the check and lets a guest forge interrupts"
@@ -435,7 +444,10 @@ extension HostReadiness {
     }
     if words.contains(where: { $0.hasPrefix("pcie_acs_override") }) {
       warnings.append(
-        "pcie_acs_override splits IOMMU groups the hardware does not isolate: devices in them can reach each other's DMA"
+        """
+        pcie_acs_override splits IOMMU groups the hardware does not isolate: \
+        devices in them can reach each other's DMA
+        """
       )
     }
     if !warnings.isEmpty {
@@ -450,7 +462,10 @@ extension HostReadiness {
       return ReadinessCheck(
         id: id, title: title, status: .warn,
         message:
-          "intel_iommu=on is not on the kernel command line (kernels built without CONFIG_INTEL_IOMMU_DEFAULT_ON need it)",
+          """
+          intel_iommu=on is not on the kernel command line \
+          (kernels built without CONFIG_INTEL_IOMMU_DEFAULT_ON need it)
+          """,
         evidence: [shown], fix: "boot with intel_iommu=on")
     }
     var notes: [String] = []
@@ -485,7 +500,10 @@ extension HostReadiness {
       case .notApplicable: return "\(port.port) (\(kind)): ACS does not apply, above \(below)"
       case .unknown:
         return
-          "\(port.port): ACS not shown (the config space past 64 or 256 bytes needs root, or was not captured), above \(below)"
+          """
+          \(port.port): ACS not shown (the config space past 64 or 256 bytes needs root, \
+          or was not captured), above \(below)
+          """
       }
     }
     let evidence =
@@ -498,10 +516,16 @@ extension HostReadiness {
       return ReadinessCheck(
         id: id, title: title, status: .warn,
         message:
-          "\(names) \(bad.count == 1 ? "isolates" : "isolate") without ACS: the devices below share an IOMMU group with their neighbours",
+          """
+          \(names) \(bad.count == 1 ? "isolates" : "isolate") without ACS: \
+          the devices below share an IOMMU group with their neighbours
+          """,
         evidence: evidence,
         fix:
-          "use a slot below a port with ACS (the IOMMU groups show what shares); pcie_acs_override only pretends to isolate",
+          """
+          use a slot below a port with ACS (the IOMMU groups show what shares); \
+          pcie_acs_override only pretends to isolate
+          """,
         code: "acs-missing")
     }
     let unknown = ports.filter { $0.state == .unknown }

@@ -38,6 +38,9 @@ package struct DeviceReset: Sendable, Hashable {
     }
     let which = methods.count == 1 ? method : "\(methods.joined(separator: " ")); the kernel uses \(method)"
     return
-      "\(device.address): the iommufd bind opens the device, and the kernel resets it on open and again on close (reset_method: \(which))"
+      """
+      \(device.address): the iommufd bind opens the device, \
+      and the kernel resets it on open and again on close (reset_method: \(which))
+      """
   }
 }

@@ -28,7 +28,10 @@ struct IOMMUFDRealizer {
       throw RealizeFailure(
         backend: .iommufd, step: "sysfs", problem: .backendUnavailable,
         message:
-          "\(device.address) has no VFIO cdev (no vfio-dev/ in sysfs): the kernel is older than 6.6 or built without CONFIG_VFIO_DEVICE_CDEV",
+          """
+          \(device.address) has no VFIO cdev (no vfio-dev/ in sysfs): \
+          the kernel is older than 6.6 or built without CONFIG_VFIO_DEVICE_CDEV
+          """,
         hints: ["use the legacy backend: --backend legacy"])
     }
     try Preconditions.characterDevice(Self.iommufdPath, root: root, kernel: kernel, backend: .iommufd)
@@ -40,7 +43,11 @@ struct IOMMUFDRealizer {
       throw RealizeFailure(
         backend: .iommufd, step: "reset_method", problem: .busResetRefused,
         message:
-          "\(device.address): the iommufd bind would reset the device with a \(reset.method ?? "bus") reset (reset_method \(reset.methods.joined(separator: ","))), which resets the whole bus below its bridge: not binding",
+          """
+          \(device.address): the iommufd bind would reset the device with a \(reset.method ?? "bus") reset \
+          (reset_method \(reset.methods.joined(separator: ","))), \
+          which resets the whole bus below its bridge: not binding
+          """,
         hints: [
           "--backend legacy answers without opening the device",
           "--force binds anyway (as QEMU's own bind at VM start would)",
@@ -142,7 +149,10 @@ struct IOMMUFDRealizer {
         hostDevice.pageSizeMask = Sourced(
           UInt64(pageSize), Provenance(.iommufd, "QEMU's fallback (the host page size, \(pageName))"))
         hostDevice.notes.append(
-          "Cannot get IOVA ranges (\(errno.symbol)): QEMU falls back to the default 64-bit IOVA range and the host page size (\(pageName))"
+          """
+          Cannot get IOVA ranges (\(errno.symbol)): \
+          QEMU falls back to the default 64-bit IOVA range and the host page size (\(pageName))
+          """
         )
       }
       return .success(())
@@ -180,7 +190,10 @@ struct IOMMUFDRealizer {
       throw RealizeFailure(
         backend: .iommufd, step: step, errno: .resourceBusy, problem: .busy,
         message:
-          "\(device.address) is in use: group \(group.id) is open through \(group.vfioNodePath) (a legacy VFIO user such as QEMU without iommufd)",
+          """
+          \(device.address) is in use: group \(group.id) is open through \(group.vfioNodePath) \
+          (a legacy VFIO user such as QEMU without iommufd)
+          """,
         hints: [ProcessHolders.describe(group.vfioNodePath, in: root)])
     case .failure(.invalidArgument):
       // vfio_df_open: only the group path allows several opens of one device.
@@ -200,7 +213,10 @@ struct IOMMUFDRealizer {
       throw RealizeFailure(
         backend: .iommufd, step: step, errno: .notPermitted, problem: .noMSIIsolation,
         message:
-          "the kernel refuses to bind \(device.address) (EPERM): no MSI isolation, or group \(group.id)'s DMA is owned by another iommufd context",
+          """
+          the kernel refuses to bind \(device.address) (EPERM): no MSI isolation, \
+          or group \(group.id)'s DMA is owned by another iommufd context
+          """,
         hints: [
           "check interrupt remapping ('hiodctl list' shows it) and other users of group \(group.id)",
           ProcessHolders.describe(group.vfioNodePath, in: root),

@@ -239,7 +239,10 @@ struct LegacyVFIORealizer {
       return RealizeFailure(
         backend: .legacy, step: step, errno: errno, problem: .busy,
         message:
-          "Failed to set group container: group \(group.id)'s DMA is owned by another user (an iommufd context or a driver)",
+          """
+          Failed to set group container: group \(group.id)'s DMA is owned by another user \
+          (an iommufd context or a driver)
+          """,
         hints: [ProcessHolders.describe(group.vfioNodePath, in: root)])
     case .invalidArgument:
       return RealizeFailure(

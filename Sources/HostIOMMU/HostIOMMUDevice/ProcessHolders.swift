@@ -55,7 +55,10 @@ enum ProcessHolders {
     if holders.isEmpty {
       return complete
         ? "no process has \(node) or its devices' cdevs open now (it may have just exited)"
-        : "run as root to see which process holds \(node) or a cdev of its devices (fuser -v \(([node] + cdevs).joined(separator: " ")))"
+        : """
+        run as root to see which process holds \(node) or a cdev of its devices \
+        (fuser -v \(([node] + cdevs).joined(separator: " ")))
+        """
     }
     return holders.map { holder, held in
       "\(held) is held by pid \(holder.pid)" + (holder.command.map { " (\($0))" } ?? "")

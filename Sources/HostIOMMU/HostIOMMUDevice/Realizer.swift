@@ -136,7 +136,10 @@ package struct HostIOMMURealizer: Sendable {
           message: "the snapshot has no \(backend.rawValue) answer for \(device.address)",
           hints: [
             backend == .iommufd
-              ? "snapshots record iommufd only when taken with 'hiodctl snapshot --iommufd' (its bind resets each device)"
+              ? """
+              snapshots record iommufd only when taken with 'hiodctl snapshot --iommufd' \
+              (its bind resets each device)
+              """
               : "snapshots record the devices bound to a VFIO driver when they are taken"
           ])
       }

@@ -59,7 +59,10 @@ struct SysfsPredictor {
       }
     case .some(let vendor):
       prediction.notes.append(
-        "sysfs does not show the aperture of \(vendor.rawValue) IOMMUs (\(unit?.name ?? "?")): aw_bits needs the kernel (--backend legacy or iommufd)"
+        """
+        sysfs does not show the aperture of \(vendor.rawValue) IOMMUs (\(unit?.name ?? "?")): \
+        aw_bits needs the kernel (--backend legacy or iommufd)
+        """
       )
     case nil:
       prediction.notes.append(
@@ -109,7 +112,10 @@ struct SysfsPredictor {
     }
     if Set(known).count > 1 {
       notes.append(
-        "the answer depends on whether the kernel runs VT-d in scalable mode (intel_iommu=sm_on), which sysfs does not show: \(known.max()!) bits if it does, \(bits) if not; reporting \(bits)"
+        """
+        the answer depends on whether the kernel runs VT-d in scalable mode (intel_iommu=sm_on), \
+        which sysfs does not show: \(known.max()!) bits if it does, \(bits) if not; reporting \(bits)
+        """
       )
     }
     return (bits, notes)

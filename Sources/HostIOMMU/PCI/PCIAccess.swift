@@ -126,7 +126,10 @@ struct PCIAccess: ~Copyable {
       // config as 0xffff; list it anyway, but say the identity is not to be trusted.
       if filled.vendor_id == 0 || filled.vendor_id == 0xffff {
         warnings.append(
-          "\(address): vendor ID 0x\(filled.vendor_id.hex(width: 4)) is not a valid PCI vendor ID; its vendor file may be empty or damaged"
+          """
+          \(address): vendor ID 0x\(filled.vendor_id.hex(width: 4)) is not a valid PCI vendor ID; \
+          its vendor file may be empty or damaged
+          """
         )
       }
       let hasSubsystem = known & PCI_FILL_SUBSYS != 0

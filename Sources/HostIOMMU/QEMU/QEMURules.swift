@@ -159,7 +159,10 @@ enum QEMURules {
   static let iommufd: [QEMURule] = [
     QEMURule(
       "iommufd.cdev.missing", .since(.v9_0),
-      "vfio /sys/bus/pci/devices/%s/vfio-dev: couldn't open directory /sys/bus/pci/devices/%s/vfio-dev: No such file or directory",
+      """
+      vfio /sys/bus/pci/devices/%s/vfio-dev: couldn't open directory /sys/bus/pci/devices/%s/vfio-dev: \
+      No such file or directory
+      """,
       "hw/vfio/iommufd.c iommufd_cdev_getfd (10.0.13)"),
     QEMURule(
       "iommufd.cdev.open", .since(.v9_0), "vfio /sys/bus/pci/devices/%s/vfio-dev: Failed to open /dev/vfio/devices/%s",

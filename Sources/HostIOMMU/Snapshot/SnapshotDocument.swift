@@ -166,7 +166,8 @@ extension HostSnapshot {
       throw HIODError(
         .io, "\(source) has schema_version \(version); this hiodctl reads up to \(JSONSchema.version)",
         hints: [
-          "it was written by \(writer): read it with that version or a later one (this is hiodctl \(HIODVersion.string))"
+          "it was written by \(writer): read it with that version or a later one "
+            + "(this is hiodctl \(HIODVersion.string))"
         ])
     }
     do {

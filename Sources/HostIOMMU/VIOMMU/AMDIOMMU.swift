@@ -23,10 +23,16 @@ enum AMDIOMMUChecks {
           Finding(
             check: "amd.dma-remap", status: .fail,
             message:
-              "QEMU starts, but amd-iommu without dma-remap=on does not translate \(context.name)'s DMA: the guest's IOVAs reach the host IOMMU as guest-physical addresses, and its DMA fails",
+              """
+              QEMU starts, but amd-iommu without dma-remap=on does not translate \(context.name)'s DMA: \
+              the guest's IOVAs reach the host IOMMU as guest-physical addresses, and its DMA fails
+              """,
             wording: .hiodctl, qemuVersions: span,
             evidence: evidence + [
-              "with dma-remap=off the device's address space stays passthrough: VFIO maps guest RAM 1:1 and never sees the guest's mappings"
+              """
+              with dma-remap=off the device's address space stays passthrough: \
+              VFIO maps guest RAM 1:1 and never sees the guest's mappings
+              """
             ],
             remedy: Remedy(summary: "turn dma-remap on so amd-iommu shadows the guest's mappings for VFIO"),
             caveat: "a guest that keeps its IOMMU in passthrough (iommu=pt) would work", effect: .dmaFails),

@@ -2,7 +2,6 @@
 // the host's IOMMU unit, the backend QEMU will use, and QEMU's message prefixes.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-
 /// The raw VT-d registers of the unit serving a device, decoded.
 struct VTdRegisterSet: Hashable, Sendable {
   var capability: VTdCapability

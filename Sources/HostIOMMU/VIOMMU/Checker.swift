@@ -235,11 +235,17 @@ package enum VIOMMUChecker {
       let status: FindingStatus
       if let rules = qemu.rulesRelease {
         note =
-          "hiodctl knows the rules of QEMU \(QEMUVersion.oldest)–\(QEMUVersion.newest); \(qemu) is checked with those of \(rules), the newest"
+          """
+          hiodctl knows the rules of QEMU \(QEMUVersion.oldest)–\(QEMUVersion.newest); \
+          \(qemu) is checked with those of \(rules), the newest
+          """
         status = .pass
       } else {
         note =
-          "hiodctl knows the rules of QEMU \(QEMUVersion.oldest)–\(QEMUVersion.newest); \(qemu) is older than any of them"
+          """
+          hiodctl knows the rules of QEMU \(QEMUVersion.oldest)–\(QEMUVersion.newest); \
+          \(qemu) is older than any of them
+          """
         status = .undetermined
       }
       outcomes.append(
@@ -331,11 +337,17 @@ package enum VIOMMUChecker {
             qemuHint: QEMURules.text("qemu.machine.unsupported.hint", in: qemu),
             qemuVersions: "\(qemu)",
             evidence: [
-              "--machine \(machine): QEMU \(qemu) has \(QEMUReleaseFacts.machineRange(family: machine.family, in: qemu))"
+              """
+              --machine \(machine): QEMU \(qemu) has \
+              \(QEMUReleaseFacts.machineRange(family: machine.family, in: qemu))
+              """
             ],
             remedy: Remedy(
               summary:
-                "use a machine type QEMU \(qemu) has (\(QEMUReleaseFacts.machineRange(family: machine.family, in: qemu)))"
+                """
+                use a machine type QEMU \(qemu) has \
+                (\(QEMUReleaseFacts.machineRange(family: machine.family, in: qemu)))
+                """
             ))))
       return outcomes
     }

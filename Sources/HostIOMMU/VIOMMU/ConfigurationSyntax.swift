@@ -91,12 +91,18 @@ extension VIOMMUConfiguration {
     }
     if model == .intel, options.xFlts == true {
       notes.append(
-        "libvirt has no x-flts attribute in the releases hiodctl knows (a newer one may call it fsts); the vfio-pci devices must also use iommufd"
+        """
+        libvirt has no x-flts attribute in the releases hiodctl knows (a newer one may call it fsts); \
+        the vfio-pci devices must also use iommufd
+        """
       )
     }
     if model == .smmuv3, accel?.value == true {
       notes.append(
-        "hiodctl knows no libvirt XML for arm-smmuv3,accel=on: libvirt's smmuv3 model is the machine-wide emulated SMMUv3"
+        """
+        hiodctl knows no libvirt XML for arm-smmuv3,accel=on: \
+        libvirt's smmuv3 model is the machine-wide emulated SMMUv3
+        """
       )
     }
     if model == .amd {

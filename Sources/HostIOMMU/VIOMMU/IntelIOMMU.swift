@@ -176,7 +176,11 @@ enum IntelIOMMUChecks {
           qemuVersions: QEMURules.releases("intel.caching-mode.set-iommu-device", in: qemu), evidence: evidence,
           remedy: remedy,
           caveat: context.input.hotplug
-            ? "hot-plugged while the guest has DMA remapping on, QEMU's MAP notifier check fires first: \"memory listener initialization failed: Region vtd-…: device … requires caching mode: Operation not supported\""
+            ? """
+            hot-plugged while the guest has DMA remapping on, QEMU's MAP notifier check fires first: \
+            \"memory listener initialization failed: Region vtd-…: device … requires caching mode: \
+            Operation not supported\"
+            """
             : nil),
         fix: fix)
     }
@@ -230,7 +234,10 @@ enum IntelIOMMUChecks {
           message: "QEMU \(qemu) does not compare aw-bits with the host (the check arrived in 9.1)", wording: .hiodctl,
           qemuVersions: ReleaseSpan.through(.v9_0).description, evidence: evidence, predicted: predicted,
           caveat: aw > host
-            ? "the guest may use IOVAs above the host's \(host) bits; QEMU cannot map those (a Linux guest allocates IOVAs below 4 GiB first, so its devices usually work)"
+            ? """
+            the guest may use IOVAs above the host's \(host) bits; QEMU cannot map those \
+            (a Linux guest allocates IOVAs below 4 GiB first, so its devices usually work)
+            """
             : nil))
     }
     guard aw > host else {
@@ -248,7 +255,10 @@ enum IntelIOMMUChecks {
     case let value? where flts && value < 48:
       remedy = Remedy(
         summary:
-          "\(fltsName)=on needs aw-bits 48, more than the host's \(host) bits: turn \(fltsName) off and lower aw-bits to \(value)"
+          """
+          \(fltsName)=on needs aw-bits 48, more than the host's \(host) bits: \
+          turn \(fltsName) off and lower aw-bits to \(value)
+          """
       )
       fix = {
         $0.xFlts = nil
@@ -262,7 +272,10 @@ enum IntelIOMMUChecks {
     case nil:
       remedy = Remedy(
         summary:
-          "no aw-bits intel-iommu allows (39, 48) fits the host's \(host) bits; virtio-iommu does not compare aw-bits with the host"
+          """
+          no aw-bits intel-iommu allows (39, 48) fits the host's \(host) bits; \
+          virtio-iommu does not compare aw-bits with the host
+          """
       )
       fix = nil
     }
@@ -387,7 +400,10 @@ enum IntelIOMMUChecks {
     let capability = registers.value.capability
     let evidence = [
       setting,
-      "host CAP \(capability.raw.hex64): FS1GP (bit 56) \(capability.firstStage1GiBPages ? "set" : "clear") (\(DeviceContext.source(registers.provenance)))",
+      """
+      host CAP \(capability.raw.hex64): FS1GP (bit 56) \(capability.firstStage1GiBPages ? "set" : "clear") \
+      (\(DeviceContext.source(registers.provenance)))
+      """,
     ]
     let predicted = registers.provenance.isPrediction
     guard capability.firstStage1GiBPages else {
@@ -419,7 +435,10 @@ enum IntelIOMMUChecks {
           message: "guest \(placement.address) is not behind a PCI bridge", wording: .hiodctl,
           qemuVersions: span(rule, context),
           caveat: context.origin == .flags
-            ? "assumed: the device sits on a PCIe root port in the guest; behind a PCIe-to-PCI or PCI bridge QEMU refuses it (\"\(QEMURules.text(rule, in: context.qemu) ?? "")\")"
+            ? """
+            assumed: the device sits on a PCIe root port in the guest; \
+            behind a PCIe-to-PCI or PCI bridge QEMU refuses it (\"\(QEMURules.text(rule, in: context.qemu) ?? "")\")
+            """
             : nil))
     }
     return Outcome(
@@ -482,7 +501,10 @@ enum IntelIOMMUChecks {
     if let registers {
       let ecap = registers.value.extendedCapability
       evidence.append(
-        "host ECAP \(ecap.raw.hex64): NEST (bit 26) \(ecap.nestedTranslation ? "set" : "clear"), SMTS (bit 43) \(ecap.scalableMode ? "set" : "clear") (\(DeviceContext.source(registers.provenance)))"
+        """
+        host ECAP \(ecap.raw.hex64): NEST (bit 26) \(ecap.nestedTranslation ? "set" : "clear"), \
+        SMTS (bit 43) \(ecap.scalableMode ? "set" : "clear") (\(DeviceContext.source(registers.provenance)))
+        """
       )
       if registers.value.flags & 1 != 0 {
         evidence.append(
@@ -500,7 +522,11 @@ enum IntelIOMMUChecks {
 
     if let probe = context.hiod?.nestingParent {
       evidence.append(
-        "IOMMU_HWPT_ALLOC(NEST_PARENT) \(probe.allowed ? "allowed" : "refused with \(probe.refusal?.symbol ?? "an error")") (\(DeviceContext.source(probe.provenance)))"
+        """
+        IOMMU_HWPT_ALLOC(NEST_PARENT) \
+        \(probe.allowed ? "allowed" : "refused with \(probe.refusal?.symbol ?? "an error")") \
+        (\(DeviceContext.source(probe.provenance)))
+        """
       )
       if probe.allowed {
         return Outcome(
@@ -543,7 +569,10 @@ enum IntelIOMMUChecks {
         qemuVersions: span, evidence: evidence, predicted: registers.provenance.isPrediction,
         remedy: refusedRemedy,
         caveat:
-          "inferred from the registers (the kernel refuses NEST_PARENT without ECAP.NEST and ECAP.SMTS: EOPNOTSUPP, as the VM rig's VT-d showed)"
+          """
+          inferred from the registers (the kernel refuses NEST_PARENT without ECAP.NEST and ECAP.SMTS: EOPNOTSUPP, \
+          as the VM rig's VT-d showed)
+          """
       ),
       fix: dropFirstStage)
   }

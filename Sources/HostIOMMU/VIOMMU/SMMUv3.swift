@@ -110,14 +110,26 @@ enum SMMUv3Checks {
         check: "smmuv3.map-notifier", status: .fail, message: context.listener(region: region, notifier),
         qemuVersions: ReleaseSpan.all.description + " (accel=off)",
         evidence: [
-          "accel=\(context.configuration.accel?.value == true ? "on" : "off") (\(context.configuration.accel?.reason ?? "no accel property"))"
+          """
+          accel=\(context.configuration.accel?.value == true ? "on" : "off") \
+          (\(context.configuration.accel?.reason ?? "no accel property"))
+          """
         ],
         remedy: Remedy(
           summary: canAccelerate
-            ? "the emulated SMMUv3 cannot serve assigned devices: use accel=on with the iommufd backend, or virtio-iommu"
-            : "the emulated SMMUv3 cannot serve assigned devices before QEMU 11.0 (accel=on): use virtio-iommu"),
+            ? """
+            the emulated SMMUv3 cannot serve assigned devices: \
+            use accel=on with the iommufd backend, or virtio-iommu
+            """
+            : """
+            the emulated SMMUv3 cannot serve assigned devices before QEMU 11.0 (accel=on): \
+            use virtio-iommu
+            """),
         caveat:
-          "qemu-system-aarch64 is not run by the VM rig's oracle: the memory region's name is inferred from QEMU's source"
+          """
+          qemu-system-aarch64 is not run by the VM rig's oracle: \
+          the memory region's name is inferred from QEMU's source
+          """
       ),
       fix: canAccelerate ? Self.turnAccelOn : nil)
   }
@@ -167,7 +179,10 @@ enum SMMUv3Checks {
           predicted: context.isPredicted))
     }
     let evidence = [
-      "IOMMU_HWPT_ALLOC(NEST_PARENT) \(probe.allowed ? "allowed" : "refused") (\(DeviceContext.source(probe.provenance)))"
+      """
+      IOMMU_HWPT_ALLOC(NEST_PARENT) \(probe.allowed ? "allowed" : "refused") \
+      (\(DeviceContext.source(probe.provenance)))
+      """
     ]
     if probe.allowed {
       return Outcome(
@@ -254,7 +269,10 @@ enum SMMUv3Checks {
     compare(
       "stlevel", "host STLEVEL \(host.streamTableLevel), vSMMU \(vsmmu.streamTableLevel)",
       ok: host.streamTableLevel == vsmmu.streamTableLevel,
-      "Host SMMUv3 Stream Table format mismatch (host STLEVEL=\(host.streamTableLevel), QEMU STLEVEL=\(vsmmu.streamTableLevel))",
+      """
+      Host SMMUv3 Stream Table format mismatch \
+      (host STLEVEL=\(host.streamTableLevel), QEMU STLEVEL=\(vsmmu.streamTableLevel))
+      """,
       remedy: fixedHost)
     compare(
       "ttendian", "host TTENDIAN \(host.ttEndian) (\(host.ttEndianDescription)), vSMMU \(vsmmu.ttEndian)",

@@ -73,7 +73,9 @@ package enum VIOMMUSuggester {
     }
     for verdict in report.devices where verdict.status != .pass {
       let first = verdict.findings.first { $0.status == verdict.status } ?? verdict.findings.first
-      let reason = first.map { finding in finding.remedy?.host.map { "\(finding.message) — \($0)" } ?? finding.message }
+      let reason = first.map { finding in
+        finding.remedy?.host.map { "\(finding.message) — \($0)" } ?? finding.message
+      }
       lines.append(
         "\(verdict.device.address) remains \(verdict.status.rawValue)" + (reason.map { ": \($0)" } ?? ""))
     }
@@ -142,12 +144,18 @@ package enum VIOMMUSuggester {
         return Suggestion(
           configuration: nil,
           explanation: explanation + [
-            "\(narrowest.0) has host aw_bits \(narrowest.1), below 39, the smallest aw-bits intel-iommu allows: no intel-iommu configuration accepts it; virtio-iommu does not compare aw-bits with the host"
+            """
+            \(narrowest.0) has host aw_bits \(narrowest.1), below 39, the smallest aw-bits intel-iommu allows: \
+            no intel-iommu configuration accepts it; virtio-iommu does not compare aw-bits with the host
+            """
           ])
       }
       configuration.options.awBits = aw
       explanation.append(
-        "aw-bits=\(aw): the largest value intel-iommu allows (39, 48) within the narrowest host aw_bits (\(narrowest.1), \(narrowest.0))"
+        """
+        aw-bits=\(aw): the largest value intel-iommu allows (39, 48) \
+        within the narrowest host aw_bits (\(narrowest.1), \(narrowest.0))
+        """
       )
     } else if let awBits = configuration.awBits {
       explanation.append(
@@ -155,7 +163,10 @@ package enum VIOMMUSuggester {
     }
     if !unknown.isEmpty, !widths.isEmpty {
       explanation.append(
-        "host aw_bits unknown for \(unknown.map(\.description).joined(separator: ", ")): aw-bits may still be too large for them"
+        """
+        host aw_bits unknown for \(unknown.map(\.description).joined(separator: ", ")): \
+        aw-bits may still be too large for them
+        """
       )
     }
 
@@ -208,12 +219,18 @@ package enum VIOMMUSuggester {
         return Suggestion(
           configuration: nil,
           explanation: [
-            "the devices' host IOMMUs share no page size virtio-iommu offers (4k, 8k, 16k, 64k): common mask \(common.qemuHex)"
+            """
+            the devices' host IOMMUs share no page size virtio-iommu offers (4k, 8k, 16k, 64k): \
+            common mask \(common.qemuHex)
+            """
           ])
       }
       configuration.options.granule = granule
       explanation.append(
-        "granule=\(granule.rawValue): the smallest page size every host IOMMU supports (common mask \(common.qemuHex)); explicit, so a device hot-plugged later meets the same frozen granule"
+        """
+        granule=\(granule.rawValue): the smallest page size every host IOMMU supports \
+        (common mask \(common.qemuHex)); explicit, so a device hot-plugged later meets the same frozen granule
+        """
       )
     } else {
       explanation.append("granule left at QEMU's default (host): no device's page sizes are known")
@@ -222,7 +239,11 @@ package enum VIOMMUSuggester {
     if let narrowest = widths.min(by: { $0.1 < $1.1 }), (32...64).contains(narrowest.1) {
       configuration.options.awBits = narrowest.1
       explanation.append(
-        "aw-bits=\(narrowest.1): the narrowest host aw_bits (\(narrowest.0)). virtio-iommu does not require it — a narrower host only becomes a reserved range — but the guest then never sees IOVAs the host cannot map"
+        """
+        aw-bits=\(narrowest.1): the narrowest host aw_bits (\(narrowest.0)). \
+        virtio-iommu does not require it — a narrower host only becomes a reserved range — \
+        but the guest then never sees IOVAs the host cannot map
+        """
       )
     }
     return Suggestion(configuration: configuration, explanation: explanation)
@@ -297,7 +318,10 @@ package enum VIOMMUSuggester {
       return Suggestion(
         configuration: nil,
         explanation: [
-          "amd-iommu refuses every assigned device before QEMU 10.2 (no MAP notifiers): use QEMU 10.2 or later with dma-remap=on, or intel-iommu / virtio-iommu"
+          """
+          amd-iommu refuses every assigned device before QEMU 10.2 (no MAP notifiers): \
+          use QEMU 10.2 or later with dma-remap=on, or intel-iommu / virtio-iommu
+          """
         ])
     }
     return Suggestion(

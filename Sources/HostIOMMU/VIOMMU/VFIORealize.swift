@@ -190,11 +190,17 @@ enum VFIORealize {
               check: "vfio.group.address-spaces", status: .fail, message: context.vfio(text),
               qemuVersions: QEMURules.releases("iommufd.attach", in: context.qemu),
               evidence: [
-                "group \(group) is already attached to the IOAS of another address space: the vIOMMU gives every device its own"
+                """
+                group \(group) is already attached to the IOAS of another address space: \
+                the vIOMMU gives every device its own
+                """
               ],
               remedy: Remedy(
                 summary:
-                  "put the functions of group \(group) behind one PCI bridge in the guest (one address space), or assign only one of them"
+                  """
+                  put the functions of group \(group) behind one PCI bridge in the guest (one address space), \
+                  or assign only one of them
+                  """
               )))
         }
         state.iommufdGroupAddressSpace[group] = addressSpace
@@ -208,12 +214,18 @@ enum VFIORealize {
             evidence: [
               state.realized.contains(device.address)
                 ? "\(context.name) is assigned twice: each copy gets its own address space behind the vIOMMU"
-                : "another device of group \(group) is already in a container of another address space: the vIOMMU gives every device its own"
+                : """
+                another device of group \(group) is already in a container of another address space: \
+                the vIOMMU gives every device its own
+                """
             ],
             remedy: Remedy(
               summary: state.realized.contains(device.address)
                 ? "assign each host device once"
-                : "put the functions of group \(group) behind one PCI bridge in the guest (one address space), or assign only one of them"
+                : """
+                put the functions of group \(group) behind one PCI bridge in the guest (one address space), \
+                or assign only one of them
+                """
             )))
       }
       if state.realized.contains(device.address) {
@@ -249,7 +261,10 @@ enum VFIORealize {
             evidence: ["amd-iommu before QEMU 10.2 translates every device from the start and offers no MAP notifier"],
             remedy: Remedy(
               summary:
-                "QEMU \(context.qemu) cannot assign devices behind amd-iommu: use QEMU 10.2 or later with dma-remap=on, or intel-iommu / virtio-iommu"
+                """
+                QEMU \(context.qemu) cannot assign devices behind amd-iommu: \
+                use QEMU 10.2 or later with dma-remap=on, or intel-iommu / virtio-iommu
+                """
             ))))
       return outcomes
     default: break
@@ -302,12 +317,18 @@ enum VFIORealize {
           qemuVersions: QEMURules.releases("vfio.listener.dma-map", in: context.qemu),
           evidence: [
             "guest \(section.region) at \(section.start.hex64) (\(section.size.qemuHex) bytes; \(memory) MiB of RAM)",
-            "usable IOVA ranges \(ranges.value.map(\.description).joined(separator: ", ")) (\(DeviceContext.source(ranges.provenance)))",
+            """
+            usable IOVA ranges \(ranges.value.map(\.description).joined(separator: ", ")) \
+            (\(DeviceContext.source(ranges.provenance)))
+            """,
           ],
           predicted: ranges.provenance.isPrediction,
           remedy: Remedy(
             summary:
-              "the host IOMMU cannot map the guest's memory at these addresses: give the VM less memory, or fix the host's IOVA ranges (reserved regions)"
+              """
+              the host IOMMU cannot map the guest's memory at these addresses: give the VM less memory, \
+              or fix the host's IOVA ranges (reserved regions)
+              """
           )))
     }
     return nil
@@ -488,7 +509,11 @@ enum VFIORealize {
       predicted: predicted, remedy: remedy,
       caveat: known
         ? nil
-        : "the group's members were not given: if another member is VFIO-bound, /dev/vfio/\(group) exists and QEMU says \"group \(group) is not viable\" (this device on a host driver) or \"error getting device from group \(group)\" instead"
+        : """
+        the group's members were not given: if another member is VFIO-bound, /dev/vfio/\(group) exists \
+        and QEMU says \"group \(group) is not viable\" (this device on a host driver) \
+        or \"error getting device from group \(group)\" instead
+        """
     )
   }
 }

@@ -76,10 +76,16 @@ enum VirtioIOMMUChecks {
           Finding(
             check: "virtio.host-iommu-device", status: .pass,
             message:
-              "QEMU \(qemu)'s virtio-iommu does not check host devices when they are plugged (set_iommu_device arrived in 9.1)",
+              """
+              QEMU \(qemu)'s virtio-iommu does not check host devices when they are plugged \
+              (set_iommu_device arrived in 9.1)
+              """,
             wording: .hiodctl, qemuVersions: ReleaseSpan.through(.v9_0).description,
             caveat:
-              "the page sizes are compared when the guest enables translation; on x86 the host's page sizes always include 4 KiB"
+              """
+              the page sizes are compared when the guest enables translation; \
+              on x86 the host's page sizes always include 4 KiB
+              """
           ))
       ]
     }
@@ -168,11 +174,17 @@ enum VirtioIOMMUChecks {
           message: "the host's reserved ranges become reserved regions of the guest device", wording: .hiodctl,
           qemuVersions: ReleaseSpan.all.description, evidence: evidence, predicted: predicted,
           caveat: context.origin == .flags
-            ? "assumes no other assigned device shares this device's requester ID in the guest (only devices behind one PCIe-to-PCI bridge do)"
+            ? """
+            assumes no other assigned device shares this device's requester ID in the guest \
+            (only devices behind one PCIe-to-PCI bridge do)
+            """
             : nil))
     }
     evidence.append(
-      "requester ID \(context.placement.requesterID) already belongs to another assigned device (they sit behind one PCI bridge)"
+      """
+      requester ID \(context.placement.requesterID) already belongs to another assigned device \
+      (they sit behind one PCI bridge)
+      """
     )
     return Outcome(
       Finding(
@@ -215,7 +227,10 @@ enum VirtioIOMMUChecks {
     let current = state.mask
     let predicted = sourced.provenance.isPrediction
     var evidence = [
-      "host page sizes \(new.qemuHex) (\(pageSizeNames(new).joined(separator: ", "))) (\(DeviceContext.source(sourced.provenance)))",
+      """
+      host page sizes \(new.qemuHex) (\(pageSizeNames(new).joined(separator: ", "))) \
+      (\(DeviceContext.source(sourced.provenance)))
+      """,
       "vIOMMU mask \(current.qemuHex) (\(state.maskOrigin))",
     ]
     if state.mask != (VirtioState(context.configuration).mask) {
@@ -237,7 +252,10 @@ enum VirtioIOMMUChecks {
           wording: wording, qemuVersions: span.description, evidence: evidence, predicted: predicted,
           remedy: Remedy(
             summary: granule.map { "use granule=\($0.rawValue), a page size the host IOMMU supports" }
-              ?? "the host IOMMU shares no page size with the vIOMMU (or with the devices plugged before): use separate VMs or vIOMMUs"
+              ?? """
+              the host IOMMU shares no page size with the vIOMMU (or with the devices plugged before): \
+              use separate VMs or vIOMMUs
+              """
           ),
           caveat: legacyCaveat),
         fix: fix)
@@ -255,7 +273,10 @@ enum VirtioIOMMUChecks {
             wording: wording, qemuVersions: span.description, evidence: evidence, predicted: predicted,
             remedy: Remedy(
               summary:
-                "cold-plug the device (put it on the command line) so the mask can still narrow, or start the VM with a granule the host supports"
+                """
+                cold-plug the device (put it on the command line) so the mask can still narrow, \
+                or start the VM with a granule the host supports
+                """
             ),
             caveat: legacyCaveat))
       }

@@ -204,7 +204,10 @@ struct ArgumentParser {
       throw error(
         "'\(spec.name)' needs at least \(minimum == 1 ? "one" : String(minimum)) \(metaVar.trimmingCharacters("."))",
         hints: [
-          "'\(Help.commandPrefix(sysroot: invocation.values[.sysroot], hosts: invocation.allValues(.host))) list --vfio' shows the devices bound to VFIO"
+          """
+          '\(Help.commandPrefix(sysroot: invocation.values[.sysroot], hosts: invocation.allValues(.host))) \
+          list --vfio' shows the devices bound to VFIO
+          """
         ])
     }
     if case .none = spec.positionals, !invocation.positionals.isEmpty {

@@ -345,7 +345,10 @@ enum OptionTable {
   static let output = OptionSpec(
     .output, long: "--output", short: "o", metaVar: "FILE", value: .path, group: .output,
     help:
-      "write to FILE atomically (a hidden file, then rename; a symlink is written through, the mode kept) instead of stdout; - is stdout"
+      """
+      write to FILE atomically (a hidden file, then rename; a symlink is written through, the mode kept) \
+      instead of stdout; - is stdout
+      """
   )
 
   static let snapshot = CommandSpec(

@@ -238,12 +238,18 @@ enum CheckCommand {
     } else if let found = context.hostQEMU {
       qemu = found.version
       assumptions.append(
-        "QEMU \(found.version): the host's (\(found.source)); \(parsed.invocation.program ?? "the program") was not run (hiodctl runs no program the input names unless it is a root-owned system binary)"
+        """
+        QEMU \(found.version): the host's (\(found.source)); \(parsed.invocation.program ?? "the program") was not run \
+        (hiodctl runs no program the input names unless it is a root-owned system binary)
+        """
       )
     } else {
       qemu = .newest
       assumptions.append(
-        "QEMU \(QEMUVersion.newest), the newest release hiodctl knows: the command line's QEMU is unknown here (--qemu names one)"
+        """
+        QEMU \(QEMUVersion.newest), the newest release hiodctl knows: \
+        the command line's QEMU is unknown here (--qemu names one)
+        """
       )
     }
     let unknown = parsed.otherProperties.filter { property in
@@ -331,7 +337,10 @@ enum CheckCommand {
         guard let number = Int(text), range.contains(number) else {
           throw UsageError(
             message:
-              "invalid value '\(text)' for --\(name): expected a number of bits, \(range.lowerBound)–\(range.upperBound)",
+              """
+              invalid value '\(text)' for --\(name): expected a number of bits, \
+              \(range.lowerBound)–\(range.upperBound)
+              """,
             command: "check")
         }
         value = .int(number)

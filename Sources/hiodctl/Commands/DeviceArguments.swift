@@ -45,7 +45,10 @@ enum BDFSyntax {
       guard let value = hex(domain) else { return "invalid domain number '\(domain)'" }
       if domain.count < 4 {
         return
-          "the domain has \(domain.count) digits; write all four (\(String(repeating: "0", count: 4 - domain.count))\(domain))"
+          """
+          the domain has \(domain.count) digits; \
+          write all four (\(String(repeating: "0", count: 4 - domain.count))\(domain))
+          """
       }
       if domain.count > 8 || value > 0x7fff_ffff { return "domain number \(domain) out of range (at most 7fffffff)" }
     }

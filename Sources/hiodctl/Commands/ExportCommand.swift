@@ -15,7 +15,10 @@ enum ExportCommand {
     if context.json && format != "ansible" {
       throw UsageError(
         message:
-          "--json does not apply to export --format \(format): it writes \(format == "nfd" ? "NFD feature lines" : "the Prometheus text format")",
+          """
+          --json does not apply to export --format \(format): \
+          it writes \(format == "nfd" ? "NFD feature lines" : "the Prometheus text format")
+          """,
         hints: ["--format ansible writes the same facts as JSON"], command: "export")
     }
     try SnapshotMetadata.validateSourceDateEpoch()

@@ -152,7 +152,10 @@ enum CapsText {
       return [
         (
           "VT-d CAP",
-          "\(capability.hex64) MGAW \(cap.mgaw), SAGAW \(cap.supportedAddressWidths.map(String.init).joined(separator: "/"))"
+          """
+          \(capability.hex64) MGAW \(cap.mgaw), \
+          SAGAW \(cap.supportedAddressWidths.map(String.init).joined(separator: "/"))
+          """
         ),
         ("", summary(cap.fields)),
         ("VT-d ECAP", extended.hex64),

@@ -12,7 +12,10 @@ enum CheckText {
     if quiet { return renderQuiet(report, realizations: realizations, numeric: numeric) }
     let configuration = report.configuration
     var lines = [
-      "\(configuration.model.qemuDevice), QEMU \(configuration.qemu), \(configuration.effectiveMachine.value): \(configuration.qemuDeviceOption)"
+      """
+      \(configuration.model.qemuDevice), QEMU \(configuration.qemu), \(configuration.effectiveMachine.value): \
+      \(configuration.qemuDeviceOption)
+      """
     ]
     lines += assumptions.map { "  \($0)" }
     for property in configuration.effectiveProperties where property.isDefault {
@@ -81,7 +84,10 @@ enum CheckText {
     let incompatible = verdicts.filter { $0 == .refuses || $0 == .dmaFails }.count
     let undetermined = verdicts.filter { $0 == .undetermined }.count
     return
-      "summary: \(verdicts.count) checked: \(compatible) compatible, \(incompatible) incompatible, \(undetermined) undetermined"
+      """
+      summary: \(verdicts.count) checked: \(compatible) compatible, \(incompatible) incompatible, \
+      \(undetermined) undetermined
+      """
   }
 
   /// `check -q`: the verdict, each device's line, the summary.

@@ -43,7 +43,10 @@ enum ListText {
       lines.append("")
       lines.append(
         "\(others) \(explained.isEmpty ? "" : "more ")group\(others == 1 ? " is" : "s are") not viable, "
-          + "none with a device bound to a VFIO driver (QEMU only minds those): \(others == 1 ? "group" : "groups") \(shown)"
+          + """
+          none with a device bound to a VFIO driver (QEMU only minds those): \
+          \(others == 1 ? "group" : "groups") \(shown)
+          """
       )
     }
     return lines.joined(separator: "\n")
