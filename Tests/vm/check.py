@@ -32,92 +32,27 @@ import tarfile
 import tempfile
 
 # ============================================================================
-# The hiodctl `list --json` contract, schema_version 1.
-# EVERY JSON key name the checker uses is in this table and nowhere else:
-# when hiodctl renames a key, change the right-hand side here.
+# The hiodctl `list --json` contract, read from Tests/vm/schema.json: the key table
+# hiodctl's encoder and decoder are written against (Sources/HostIOMMU/Report/
+# ContractKey.swift), rendered by ContractSchemaTests, which keeps the file equal to it.
+# The checker names keys "ALIAS.key" (dev.bdf, group.viable); the aliases below say which
+# object of the schema each prefix is. A key missing from the schema is a KeyError here,
+# not a silently different name.
 # ============================================================================
-K = {
-    # top level
-    "schema_version": "schema_version",
-    "host": "host",
-    "devices": "devices",
-    "groups": "groups",
-    "warnings": "warnings",
-    # host
-    "host.sysroot": "sysroot",
-    "host.iommu_units": "iommu_units",
-    "host.iommu_group_count": "iommu_group_count",
-    "host.vfio_container": "vfio_container",
-    "host.iommufd": "iommufd",
-    "host.interrupt_remapping": "interrupt_remapping",
-    "host.diagnoses": "diagnoses",
-    # host.iommu_units[]
-    "unit.name": "name",
-    "unit.vendor": "vendor",
-    "unit.intel_vtd": "intel_vtd",
-    "unit.amd_vi": "amd_vi",
-    "vtd.version": "version",
-    "vtd.cap": "cap",
-    "vtd.ecap": "ecap",
-    "amd.cap": "cap",
-    "amd.features": "features",
-    # {path, present} node objects
-    "node.path": "path",
-    "node.present": "present",
-    # host.diagnoses[]
-    "diag.severity": "severity",
-    "diag.code": "code",
-    "diag.message": "message",
-    "diag.hint": "hint",
-    # devices[]
-    "dev.bdf": "bdf",
-    "dev.domain": "domain",
-    "dev.bus": "bus",
-    "dev.device": "device",
-    "dev.function": "function",
-    "dev.vendor_id": "vendor_id",
-    "dev.device_id": "device_id",
-    "dev.class": "class",
-    "dev.prog_if": "prog_if",
-    "dev.revision": "revision",
-    "dev.subsystem_vendor_id": "subsystem_vendor_id",
-    "dev.subsystem_device_id": "subsystem_device_id",
-    "dev.vendor_name": "vendor_name",
-    "dev.device_name": "device_name",
-    "dev.class_name": "class_name",
-    "dev.iommu_group": "iommu_group",
-    "dev.iommu_unit": "iommu_unit",
-    "dev.driver": "driver",
-    "dev.vfio_bound": "vfio_bound",
-    "dev.vfio_group_node": "vfio_group_node",
-    "dev.vfio_cdev": "vfio_cdev",
-    "dev.viable": "viable",
-    # devices[].vfio_cdev
-    "cdev.name": "name",
-    "cdev.path": "path",
-    "cdev.dev": "dev",
-    "cdev.present": "present",
-    # groups[]
-    "group.id": "id",
-    "group.type": "type",
-    "group.name": "name",
-    "group.noiommu": "noiommu",
-    "group.devices": "devices",
-    "group.reserved_regions": "reserved_regions",
-    "group.vfio_node": "vfio_node",
-    "group.viable": "viable",
-    "group.blockers": "blockers",
-    # groups[].reserved_regions[]
-    "rr.start": "start",
-    "rr.end": "end",
-    "rr.type": "type",
-    # groups[].blockers[]
-    "blocker.device": "device",
-    "blocker.driver": "driver",
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.json")
+ALIASES = {
+    "host": "host", "unit": "iommu_unit", "vtd": "intel_vtd", "amd": "amd_vi", "node": "device_node",
+    "diag": "diagnosis", "dev": "device", "cdev": "vfio_cdev", "group": "group", "rr": "reserved_region",
+    "blocker": "group_member", "unsafe": "unsafe_interrupts", "port": "upstream_port", "use": "device_in_use",
 }
-SCHEMA_VERSION = 1
-VENDORS = ("intel", "amd", "arm", "virtio", "unknown")
-IR_STATES = ("enabled", "disabled", "unknown")
+with open(SCHEMA_FILE, encoding="utf-8") as _f:
+    CONTRACT = json.load(_f)
+LIST_OBJECT = CONTRACT["documents"]["list"]
+K = {key: key for key in CONTRACT["objects"][LIST_OBJECT]}
+for _alias, _object in ALIASES.items():
+    for _key in CONTRACT["objects"][_object]:
+        K[f"{_alias}.{_key}"] = _key
+SCHEMA_VERSION = CONTRACT["schema_version"]
 
 
 class T:
@@ -150,59 +85,53 @@ def OBJ(**fields):  # fields are logical names (keys of K) -> type
     return T("obj", fields)
 
 
-HEX4 = RE(r"^[0-9a-f]{4}$", "4 lowercase hex digits, no 0x")
-HEX2 = RE(r"^[0-9a-f]{2}$", "2 lowercase hex digits, no 0x")
 HEX64 = RE(r"^0x[0-9a-f]{16}$", '"0x" + 16 lowercase hex digits')
 BDF = RE(r"^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", "DDDD:BB:DD.F")
-NODE = {"node.path": STR, "node.present": BOOL}
+DEVNUM = RE(r"^\d+:\d+$", "MAJ:MIN")
+_PREFIX = {obj: alias for alias, obj in ALIASES.items()}
 
-SCHEMA = OBJ(**{
-    "schema_version": INT,
-    "host": OBJ(**{
-        "host.sysroot": STR,
-        "host.iommu_units": LIST(OBJ(**{
-            "unit.name": STR,
-            "unit.vendor": ENUM(*VENDORS),
-            "unit.intel_vtd": NULL(OBJ(**{"vtd.version": STR, "vtd.cap": HEX64, "vtd.ecap": HEX64})),
-            "unit.amd_vi": NULL(OBJ(**{"amd.cap": STR, "amd.features": STR})),
-        })),
-        "host.iommu_group_count": INT,
-        "host.vfio_container": OBJ(**NODE),
-        "host.iommufd": OBJ(**NODE),
-        "host.interrupt_remapping": ENUM(*IR_STATES),
-        "host.diagnoses": LIST(OBJ(**{"diag.severity": STR, "diag.code": STR,
-                                      "diag.message": STR, "diag.hint": NULL(STR)})),
-    }),
-    "devices": LIST(OBJ(**{
-        "dev.bdf": BDF,
-        "dev.domain": INT, "dev.bus": INT, "dev.device": INT, "dev.function": INT,
-        "dev.vendor_id": HEX4, "dev.device_id": HEX4, "dev.class": HEX4,
-        "dev.prog_if": HEX2, "dev.revision": HEX2,
-        "dev.subsystem_vendor_id": HEX4, "dev.subsystem_device_id": HEX4,
-        "dev.vendor_name": NULL(STR), "dev.device_name": NULL(STR),
-        "dev.iommu_group": NULL(INT),
-        "dev.iommu_unit": NULL(STR),
-        "dev.driver": NULL(STR),
-        "dev.vfio_bound": BOOL,
-        "dev.vfio_group_node": NULL(OBJ(**NODE)),
-        "dev.vfio_cdev": NULL(OBJ(**{"cdev.name": STR, "cdev.path": STR,
-                                     "cdev.dev": RE(r"^\d+:\d+$", "MAJ:MIN"),
-                                     "cdev.present": BOOL})),
-        "dev.viable": NULL(BOOL),
-    })),
-    "groups": LIST(OBJ(**{
-        "group.id": INT,
-        "group.type": NULL(STR),
-        "group.name": NULL(STR),
-        "group.noiommu": BOOL,
-        "group.devices": LIST(BDF),
-        "group.reserved_regions": LIST(OBJ(**{"rr.start": HEX64, "rr.end": HEX64, "rr.type": STR})),
-        "group.vfio_node": NULL(OBJ(**NODE)),
-        "group.viable": BOOL,
-        "group.blockers": LIST(OBJ(**{"blocker.device": BDF, "blocker.driver": NULL(STR)})),
-    })),
-    "warnings": LIST(STR),
-})
+
+def MAP(t):
+    return T("map", t)
+
+
+def contract_type(t):
+    """The checker's type descriptor for a schema.json type."""
+    kind = t["kind"]
+    if kind == "string":
+        return STR
+    if kind == "integer":
+        return INT
+    if kind == "boolean":
+        return BOOL
+    if kind == "hex64":
+        return HEX64
+    if kind == "hex":
+        return RE(r"^[0-9a-f]{%d}$" % t["digits"], "%d lowercase hex digits, no 0x" % t["digits"])
+    if kind == "pci_address":
+        return BDF
+    if kind == "device_number":
+        return DEVNUM
+    if kind == "choice":
+        return ENUM(*t["values"])
+    if kind == "list":
+        return LIST(contract_type(t["element"]))
+    if kind == "map":
+        return MAP(contract_type(t["value"]))
+    if kind == "nullable":
+        return NULL(contract_type(t["value"]))
+    if kind == "object":
+        return contract_object(t["object"])
+    raise ValueError(f"schema.json: unknown type kind {kind!r}")
+
+
+def contract_object(name):
+    prefix = "" if name == LIST_OBJECT else _PREFIX[name] + "."
+    return OBJ(**{prefix + key: contract_type(field["type"])
+                  for key, field in sorted(CONTRACT["objects"][name].items())})
+
+
+SCHEMA = contract_object(LIST_OBJECT)
 
 
 def validate(value, t, path, errs):
@@ -234,6 +163,12 @@ def validate(value, t, path, errs):
         else:
             for i, v in enumerate(value):
                 validate(v, t.args[0], f"{path}[{i}]", errs)
+    elif k == "map":
+        if not isinstance(value, dict):
+            errs.append(f"{path}: expected an object, got {json.dumps(value)[:60]}")
+        else:
+            for name, v in sorted(value.items()):
+                validate(v, t.args[0], f"{path}.{name}", errs)
     elif k == "obj":
         if not isinstance(value, dict):
             errs.append(f"{path}: expected an object, got {json.dumps(value)[:60]}")

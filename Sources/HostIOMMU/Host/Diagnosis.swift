@@ -5,7 +5,7 @@
 /// cannot work at all, diagnosed before anyone starts a VM. Each is a WARN or FAIL line of
 /// `hiodctl host` (HostReadiness), in the same words.
 package struct Diagnosis: Hashable, Sendable {
-  package enum Severity: String, Sendable, Hashable {
+  package enum Severity: String, Sendable, Hashable, CaseIterable {
     /// Device assignment cannot work on this host as it is.
     case error
     /// Something will fail or is unsafe for some configurations.

@@ -18,7 +18,7 @@ package enum VFIOModule: String, Sendable, CaseIterable, Hashable {
 
 /// An upstream port's Access Control Services, as its config space shows them.
 package struct PortACS: Hashable, Sendable {
-  package enum PortType: String, Sendable, Hashable {
+  package enum PortType: String, Sendable, Hashable, CaseIterable {
     case rootPort = "root-port"
     case downstreamPort = "downstream-port"
     case upstreamPort = "upstream-port"
@@ -30,7 +30,7 @@ package struct PortACS: Hashable, Sendable {
     case unknown
   }
 
-  package enum State: String, Sendable, Hashable {
+  package enum State: String, Sendable, Hashable, CaseIterable {
     /// The ACS capability with every control Linux requires (SV, RR, CR, UF, where the
     /// port implements them) enabled.
     case enabled

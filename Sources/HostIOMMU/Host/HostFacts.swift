@@ -4,7 +4,7 @@
 import SystemPackage
 
 /// Whether the host remaps interrupts, which VFIO needs for MSI isolation.
-package enum InterruptRemapping: String, Sendable, Hashable {
+package enum InterruptRemapping: String, Sendable, Hashable, CaseIterable {
   case enabled
   case disabled
   /// Nothing readable tells (a fixture tree without IRQ information, say).
@@ -12,7 +12,7 @@ package enum InterruptRemapping: String, Sendable, Hashable {
 }
 
 /// The CPU vendor, only used to give the right kernel parameter in hints.
-package enum CPUVendor: String, Sendable, Hashable {
+package enum CPUVendor: String, Sendable, Hashable, CaseIterable {
   case intel, amd, other
 }
 

@@ -4,7 +4,7 @@
 import SystemPackage
 
 /// Who made an IOMMU unit, told from its sysfs name and attribute group.
-package enum IOMMUVendor: String, Sendable, Hashable {
+package enum IOMMUVendor: String, Sendable, Hashable, CaseIterable {
   /// Intel VT-d: `dmar<N>` with an `intel-iommu/` attribute group.
   case intel
   /// AMD-Vi: `ivhd<N>` with an `amd-iommu/` attribute group.

@@ -1,0 +1,140 @@
+// hiodctl — the JSON contract declared once: every key of an object, with its type, its
+// meaning and the schema_version that introduced it, is one case of that object's
+// CodingKey enum. The encoder switches over every case (the compiler rejects a key it
+// does not write), the decoder reads the same enum, `ContractSchema` renders the table
+// as Tests/vm/schema.json for the VM rig, and a test holds the man page's
+// MACHINE-READABLE OUTPUT to it.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+/// The JSON type of a contract key's value.
+package indirect enum ContractType: Sendable, Equatable {
+  case string
+  case integer
+  case boolean
+  /// `"0x"` and 16 lower-case hex digits: 64-bit registers and addresses.
+  case hex64
+  /// Lower-case hex without `0x`, exactly `digits` long (PCI IDs, as `lspci -n`).
+  case hex(digits: Int)
+  /// `DDDD:BB:DD.F` (the domain may be wider than 4 digits).
+  case pciAddress
+  /// `MAJOR:MINOR` of a character device, in decimal.
+  case deviceNumber
+  /// One of these strings.
+  case choice([String])
+  /// An object of the contract, by its name in `ContractSchema.objects`.
+  case object(String)
+  case list(ContractType)
+  /// An object whose keys are data (module names), every value of one type.
+  case map(ContractType)
+  /// The type, or null.
+  case nullable(ContractType)
+}
+
+/// One key's declaration: type, meaning, first schema_version.
+package struct ContractField: Sendable {
+  package let type: ContractType
+  package let meaning: String
+  package let since: Int
+
+  package init(_ type: ContractType, _ meaning: String, since: Int = 1) {
+    self.type = type
+    self.meaning = meaning
+    self.since = since
+  }
+}
+
+/// The keys of one object of the JSON contract: the raw value is the key as printed.
+package protocol ContractKey: CodingKey, CaseIterable, Sendable, RawRepresentable where RawValue == String {
+  /// The object's name in the schema ("device", "group").
+  static var objectName: String { get }
+  /// This key's type, meaning and first schema_version.
+  var field: ContractField { get }
+}
+
+/// The choices of a String-backed enum, for `.choice`.
+package func choices<T: CaseIterable & RawRepresentable>(of _: T.Type) -> [String] where T.RawValue == String {
+  T.allCases.map(\.rawValue)
+}
+
+/// The whole table, and its rendering as the schema the VM rig validates guest output
+/// against (Tests/vm/schema.json, kept equal to this by ContractSchemaTests).
+package enum ContractSchema {
+  /// Every object of the `list` document (and of the snapshot, which embeds it).
+  package static let objects: [any ContractKey.Type] = [
+    ListDocument.Key.self, HostEntry.Key.self, IOMMUUnit.Key.self, IOMMUUnit.IntelKey.self,
+    IOMMUUnit.AMDKey.self, DeviceNode.Key.self, UnsafeInterruptsPolicy.Key.self, Diagnosis.Key.self,
+    PortACS.Key.self, DeviceUse.Key.self, DeviceEntry.Key.self, VFIOCdev.Key.self, IOMMUGroup.Key.self,
+    GroupMember.Key.self, ReservedRegion.Key.self,
+  ]
+
+  /// The documents and the object each one is.
+  package static let documents: [(command: String, object: String)] = [("list", ListDocument.Key.objectName)]
+
+  /// Every key of every object, as (object, key, field), in table order.
+  package static var keys: [(object: String, key: String, field: ContractField)] {
+    objects.flatMap { type in rows(of: type) }
+  }
+
+  private static func rows<K: ContractKey>(of _: K.Type) -> [(object: String, key: String, field: ContractField)] {
+    K.allCases.map { (K.objectName, $0.rawValue, $0.field) }
+  }
+
+  /// The schema as JSON text: objects and keys sorted, two-space indentation, one
+  /// trailing newline (what Tests/vm/schema.json holds).
+  package static func rendered() -> String {
+    var lines = ["{", "  \"documents\": {"]
+    lines += documents.sorted { $0.command < $1.command }.enumerated().map { index, document in
+      "    \(quoted(document.command)): \(quoted(document.object))" + (index < documents.count - 1 ? "," : "")
+    }
+    lines.append("  },")
+    lines.append("  \"objects\": {")
+    let byObject = Dictionary(grouping: keys, by: \.object)
+    let names = byObject.keys.sorted()
+    for (objectIndex, name) in names.enumerated() {
+      lines.append("    \(quoted(name)): {")
+      let fields = byObject[name]!.sorted { $0.key < $1.key }
+      for (index, row) in fields.enumerated() {
+        let comma = index < fields.count - 1 ? "," : ""
+        lines.append(
+          "      \(quoted(row.key)): {\"meaning\": \(quoted(row.field.meaning)), \"since\": \(row.field.since), "
+            + "\"type\": \(render(row.field.type))}\(comma)")
+      }
+      lines.append("    }" + (objectIndex < names.count - 1 ? "," : ""))
+    }
+    lines.append("  },")
+    lines.append("  \"schema_version\": \(JSONSchema.version)")
+    lines.append("}")
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  static func render(_ type: ContractType) -> String {
+    switch type {
+    case .string: "{\"kind\": \"string\"}"
+    case .integer: "{\"kind\": \"integer\"}"
+    case .boolean: "{\"kind\": \"boolean\"}"
+    case .hex64: "{\"kind\": \"hex64\"}"
+    case .hex(let digits): "{\"digits\": \(digits), \"kind\": \"hex\"}"
+    case .pciAddress: "{\"kind\": \"pci_address\"}"
+    case .deviceNumber: "{\"kind\": \"device_number\"}"
+    case .choice(let values): "{\"kind\": \"choice\", \"values\": [\(values.map(quoted).joined(separator: ", "))]}"
+    case .object(let name): "{\"kind\": \"object\", \"object\": \(quoted(name))}"
+    case .list(let element): "{\"element\": \(render(element)), \"kind\": \"list\"}"
+    case .map(let value): "{\"kind\": \"map\", \"value\": \(render(value))}"
+    case .nullable(let inner): "{\"kind\": \"nullable\", \"value\": \(render(inner))}"
+    }
+  }
+
+  /// A JSON string literal (the meanings are plain text; quotes and backslashes escaped).
+  static func quoted(_ text: String) -> String {
+    var out = "\""
+    for character in text.unicodeScalars {
+      switch character {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      default: out.unicodeScalars.append(character)
+      }
+    }
+    return out + "\""
+  }
+}
