@@ -22,19 +22,19 @@ struct NamedKey: CodingKey {
 }
 
 /// The document `hiodctl --json list` prints.
-package struct ListDocument: Encodable, Sendable {
+package struct ListDocument: ContractObject, Sendable {
   package let inventory: HostInventory
 
   package init(_ inventory: HostInventory) {
     self.inventory = inventory
   }
 
-  enum Key: String, ContractKey {
+  package enum Key: String, ContractKey {
     case schemaVersion = "schema_version"
     case host, devices, groups, warnings
 
-    static let objectName = "list"
-    var field: ContractField {
+    package static let objectName = "list"
+    package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
       case .host: ContractField(.object(HostEntry.Key.objectName), "what the host offers device assignment")
@@ -45,30 +45,23 @@ package struct ListDocument: Encodable, Sendable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .schemaVersion: try container.encode(JSONSchema.version, forKey: key)
-      case .host:
-        try container.encode(
-          HostEntry(sysroot: inventory.sysroot, facts: inventory.facts, diagnoses: inventory.diagnoses), forKey: key)
-      case .devices:
-        try container.encode(
-          inventory.devices.map { DeviceEntry(device: $0, group: inventory.group($0.iommuGroup)) }, forKey: key)
-      case .groups: try container.encode(inventory.groups, forKey: key)
-      case .warnings: try container.encode(inventory.warnings, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .schemaVersion: .integer(JSONSchema.version)
+    case .host: .object(HostEntry(sysroot: inventory.sysroot, facts: inventory.facts, diagnoses: inventory.diagnoses))
+    case .devices: .objects(inventory.devices.map { DeviceEntry(device: $0, group: inventory.group($0.iommuGroup)) })
+    case .groups: .objects(inventory.groups)
+    case .warnings: .strings(inventory.warnings)
     }
   }
 }
 
-struct HostEntry: Encodable {
+struct HostEntry: ContractObject {
   let sysroot: String
   let facts: HostFacts
   let diagnoses: [Diagnosis]
 
-  enum Key: String, ContractKey {
+  package enum Key: String, ContractKey {
     case sysroot
     case iommuUnits = "iommu_units"
     case iommuGroupCount = "iommu_group_count"
@@ -86,8 +79,8 @@ struct HostEntry: Encodable {
     case upstreamPorts = "upstream_ports"
     case devicesInUse = "devices_in_use"
 
-    static let objectName = "host"
-    var field: ContractField {
+    package static let objectName = "host"
+    package var field: ContractField {
       switch self {
       case .sysroot: ContractField(.string, "the tree read: / for the live host, else --sysroot or the snapshot")
       case .iommuUnits: ContractField(.list(.object(IOMMUUnit.Key.objectName)), "the IOMMU units in /sys/class/iommu")
@@ -118,37 +111,34 @@ struct HostEntry: Encodable {
     }
   }
 
-  func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .sysroot: try container.encode(sysroot, forKey: key)
-      case .iommuUnits: try container.encode(facts.iommuUnits, forKey: key)
-      case .iommuGroupCount: try container.encode(facts.iommuGroupCount, forKey: key)
-      case .vfioContainer: try container.encode(facts.vfioContainer, forKey: key)
-      case .iommufd: try container.encode(facts.iommufd, forKey: key)
-      case .interruptRemapping: try container.encode(facts.interruptRemapping.rawValue, forKey: key)
-      case .unsafeInterrupts: try container.encode(facts.unsafeInterrupts, forKey: key)
-      case .cpuVendor: try container.encode(facts.cpuVendor?.rawValue, forKey: key)
-      case .diagnoses: try container.encode(diagnoses, forKey: key)
-      case .iommuGroupsError: try container.encode(facts.iommuGroupsError, forKey: key)
-      case .kernelCommandLine: try container.encode(facts.kernelCommandLine, forKey: key)
-      case .modules: try container.encode(facts.modules, forKey: key)
-      case .noIOMMUMode: try container.encode(facts.noIOMMUMode, forKey: key)
-      case .hypervisor: try container.encode(facts.hypervisor, forKey: key)
-      case .upstreamPorts: try container.encode(facts.upstreamPorts, forKey: key)
-      case .devicesInUse: try container.encode(facts.devicesInUse, forKey: key)
-      }
+  func value(for key: Key) -> ContractValue {
+    switch key {
+    case .sysroot: .string(sysroot)
+    case .iommuUnits: .objects(facts.iommuUnits)
+    case .iommuGroupCount: .integer(facts.iommuGroupCount)
+    case .vfioContainer: .object(facts.vfioContainer)
+    case .iommufd: .object(facts.iommufd)
+    case .interruptRemapping: .string(facts.interruptRemapping.rawValue)
+    case .unsafeInterrupts: .object(facts.unsafeInterrupts)
+    case .cpuVendor: .string(facts.cpuVendor?.rawValue)
+    case .diagnoses: .objects(diagnoses)
+    case .iommuGroupsError: .string(facts.iommuGroupsError)
+    case .kernelCommandLine: .string(facts.kernelCommandLine)
+    case .modules: .optional(facts.modules) { modules in .map(modules.map { ($0.key, .boolean($0.value)) }) }
+    case .noIOMMUMode: .boolean(facts.noIOMMUMode)
+    case .hypervisor: .string(facts.hypervisor)
+    case .upstreamPorts: .objects(facts.upstreamPorts)
+    case .devicesInUse: .optional(facts.devicesInUse) { .objects($0) }
     }
   }
 }
 
-extension PortACS: Encodable {
-  enum Key: String, ContractKey {
+extension PortACS: ContractObject {
+  package enum Key: String, ContractKey {
     case port, type, acs, enabled, missing, devices
 
-    static let objectName = "upstream_port"
-    var field: ContractField {
+    package static let objectName = "upstream_port"
+    package var field: ContractField {
       switch self {
       case .port: ContractField(.pciAddress, "the port")
       case .type: ContractField(.choice(choices(of: PortACS.PortType.self)), "what kind of port")
@@ -160,27 +150,24 @@ extension PortACS: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .port: try container.encode(port.description, forKey: key)
-      case .type: try container.encode(type.rawValue, forKey: key)
-      case .acs: try container.encode(state.rawValue, forKey: key)
-      case .enabled: try container.encode(enabled, forKey: key)
-      case .missing: try container.encode(missing, forKey: key)
-      case .devices: try container.encode(devices.map(\.description), forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .port: .string(port.description)
+    case .type: .string(type.rawValue)
+    case .acs: .string(state.rawValue)
+    case .enabled: .strings(enabled)
+    case .missing: .strings(missing)
+    case .devices: .strings(devices.map(\.description))
     }
   }
 }
 
-extension DeviceUse: Encodable {
-  enum Key: String, ContractKey {
+extension DeviceUse: ContractObject {
+  package enum Key: String, ContractKey {
     case bdf, use
 
-    static let objectName = "device_in_use"
-    var field: ContractField {
+    package static let objectName = "device_in_use"
+    package var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function")
       case .use: ContractField(.string, "what the host uses it for")
@@ -188,22 +175,19 @@ extension DeviceUse: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .bdf: try container.encode(device.description, forKey: key)
-      case .use: try container.encode(use, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .bdf: .string(device.description)
+    case .use: .string(use)
     }
   }
 }
 
-struct DeviceEntry: Encodable {
+struct DeviceEntry: ContractObject {
   let device: PCIDevice
   let group: IOMMUGroup?
 
-  enum Key: String, ContractKey {
+  package enum Key: String, ContractKey {
     case bdf, domain, bus, device, function
     case vendorID = "vendor_id"
     case deviceID = "device_id"
@@ -225,8 +209,8 @@ struct DeviceEntry: Encodable {
     case vfioCdev = "vfio_cdev"
     case viable
 
-    static let objectName = "device"
-    var field: ContractField {
+    package static let objectName = "device"
+    package var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function's address")
       case .domain: ContractField(.integer, "its PCI domain")
@@ -257,47 +241,44 @@ struct DeviceEntry: Encodable {
     }
   }
 
-  func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
+  func value(for key: Key) -> ContractValue {
     let address = device.address
     let id = device.identity
-    for key in Key.allCases {
-      switch key {
-      case .bdf: try container.encode(address.description, forKey: key)
-      case .domain: try container.encode(address.domain, forKey: key)
-      case .bus: try container.encode(address.bus, forKey: key)
-      case .device: try container.encode(address.device, forKey: key)
-      case .function: try container.encode(address.function, forKey: key)
-      case .vendorID: try container.encode(id.vendorID.hex(width: 4), forKey: key)
-      case .deviceID: try container.encode(id.deviceID.hex(width: 4), forKey: key)
-      case .classCode: try container.encode(id.classCode.hex(width: 4), forKey: key)
-      case .progIf: try container.encode(id.progIf.hex(width: 2), forKey: key)
-      case .revision: try container.encode(id.revision.hex(width: 2), forKey: key)
-      case .subsystemVendorID: try container.encode(id.subsystemVendorID?.hex(width: 4), forKey: key)
-      case .subsystemDeviceID: try container.encode(id.subsystemDeviceID?.hex(width: 4), forKey: key)
-      case .vendorName: try container.encode(device.names.vendor, forKey: key)
-      case .deviceName: try container.encode(device.names.device, forKey: key)
-      case .className: try container.encode(device.names.deviceClass, forKey: key)
-      case .subsystemVendorName: try container.encode(device.names.subsystemVendor, forKey: key)
-      case .subsystemDeviceName: try container.encode(device.names.subsystemDevice, forKey: key)
-      case .iommuGroup: try container.encode(device.iommuGroup, forKey: key)
-      case .iommuUnit: try container.encode(device.iommuUnit, forKey: key)
-      case .driver: try container.encode(device.driver, forKey: key)
-      case .vfioBound: try container.encode(device.isVFIOBound, forKey: key)
-      case .vfioGroupNode: try container.encode(device.isVFIOBound ? group?.vfioNode : nil, forKey: key)
-      case .vfioCdev: try container.encode(device.vfioCdev, forKey: key)
-      case .viable: try container.encode(group?.isViable, forKey: key)
-      }
+    switch key {
+    case .bdf: return .string(address.description)
+    case .domain: return .integer(Int(address.domain))
+    case .bus: return .integer(Int(address.bus))
+    case .device: return .integer(Int(address.device))
+    case .function: return .integer(Int(address.function))
+    case .vendorID: return .string(id.vendorID.hex(width: 4))
+    case .deviceID: return .string(id.deviceID.hex(width: 4))
+    case .classCode: return .string(id.classCode.hex(width: 4))
+    case .progIf: return .string(id.progIf.hex(width: 2))
+    case .revision: return .string(id.revision.hex(width: 2))
+    case .subsystemVendorID: return .string(id.subsystemVendorID?.hex(width: 4))
+    case .subsystemDeviceID: return .string(id.subsystemDeviceID?.hex(width: 4))
+    case .vendorName: return .string(device.names.vendor)
+    case .deviceName: return .string(device.names.device)
+    case .className: return .string(device.names.deviceClass)
+    case .subsystemVendorName: return .string(device.names.subsystemVendor)
+    case .subsystemDeviceName: return .string(device.names.subsystemDevice)
+    case .iommuGroup: return .integer(device.iommuGroup)
+    case .iommuUnit: return .string(device.iommuUnit)
+    case .driver: return .string(device.driver)
+    case .vfioBound: return .boolean(device.isVFIOBound)
+    case .vfioGroupNode: return .object(device.isVFIOBound ? group?.vfioNode : nil)
+    case .vfioCdev: return .object(device.vfioCdev)
+    case .viable: return .boolean(group?.isViable)
     }
   }
 }
 
-extension DeviceNode: Encodable {
-  enum Key: String, ContractKey {
+extension DeviceNode: ContractObject {
+  package enum Key: String, ContractKey {
     case path, present
 
-    static let objectName = "device_node"
-    var field: ContractField {
+    package static let objectName = "device_node"
+    package var field: ContractField {
       switch self {
       case .path: ContractField(.string, "the node's path")
       case .present: ContractField(.boolean, "whether it exists as a character device")
@@ -305,23 +286,20 @@ extension DeviceNode: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .path: try container.encode(path, forKey: key)
-      case .present: try container.encode(present, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .path: .string(path)
+    case .present: .boolean(present)
     }
   }
 }
 
-extension VFIOCdev: Encodable {
-  enum Key: String, ContractKey {
+extension VFIOCdev: ContractObject {
+  package enum Key: String, ContractKey {
     case name, path, dev, present
 
-    static let objectName = "vfio_cdev"
-    var field: ContractField {
+    package static let objectName = "vfio_cdev"
+    package var field: ContractField {
       switch self {
       case .name: ContractField(.string, "the cdev's name (vfio0)")
       case .path: ContractField(.string, "its node, /dev/vfio/devices/NAME")
@@ -331,28 +309,25 @@ extension VFIOCdev: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .name: try container.encode(name, forKey: key)
-      case .path: try container.encode(node.path, forKey: key)
-      case .dev: try container.encode(deviceNumber, forKey: key)
-      case .present: try container.encode(node.present, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .name: .string(name)
+    case .path: .string(node.path)
+    case .dev: .string(deviceNumber)
+    case .present: .boolean(node.present)
     }
   }
 }
 
-extension IOMMUGroup: Encodable {
-  enum Key: String, ContractKey {
+extension IOMMUGroup: ContractObject {
+  package enum Key: String, ContractKey {
     case id, type, name, noiommu, devices, members
     case reservedRegions = "reserved_regions"
     case vfioNode = "vfio_node"
     case viable, blockers
 
-    static let objectName = "group"
-    var field: ContractField {
+    package static let objectName = "group"
+    package var field: ContractField {
       switch self {
       case .id: ContractField(.integer, "the group's number")
       case .type: ContractField(.nullable(.string), "its domain type (DMA, DMA-FQ, identity, blocked)")
@@ -370,31 +345,28 @@ extension IOMMUGroup: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .id: try container.encode(id, forKey: key)
-      case .type: try container.encode(type, forKey: key)
-      case .name: try container.encode(name, forKey: key)
-      case .noiommu: try container.encode(isNoIOMMU, forKey: key)
-      case .devices: try container.encode(members.map(\.name), forKey: key)
-      case .members: try container.encode(members, forKey: key)
-      case .reservedRegions: try container.encode(reservedRegions, forKey: key)
-      case .vfioNode: try container.encode(vfioNode, forKey: key)
-      case .viable: try container.encode(isViable, forKey: key)
-      case .blockers: try container.encode(blockers, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .id: .integer(id)
+    case .type: .string(type)
+    case .name: .string(name)
+    case .noiommu: .boolean(isNoIOMMU)
+    case .devices: .strings(members.map(\.name))
+    case .members: .objects(members)
+    case .reservedRegions: .objects(reservedRegions)
+    case .vfioNode: .object(vfioNode)
+    case .viable: .boolean(isViable)
+    case .blockers: .objects(blockers)
     }
   }
 }
 
-extension GroupMember: Encodable {
-  enum Key: String, ContractKey {
+extension GroupMember: ContractObject {
+  package enum Key: String, ContractKey {
     case device, driver
 
-    static let objectName = "group_member"
-    var field: ContractField {
+    package static let objectName = "group_member"
+    package var field: ContractField {
       switch self {
       case .device: ContractField(.pciAddress, "the member")
       case .driver: ContractField(.nullable(.string), "its driver")
@@ -402,23 +374,20 @@ extension GroupMember: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .device: try container.encode(name, forKey: key)
-      case .driver: try container.encode(driver, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .device: .string(name)
+    case .driver: .string(driver)
     }
   }
 }
 
-extension ReservedRegion: Encodable {
-  enum Key: String, ContractKey {
+extension ReservedRegion: ContractObject {
+  package enum Key: String, ContractKey {
     case start, end, type
 
-    static let objectName = "reserved_region"
-    var field: ContractField {
+    package static let objectName = "reserved_region"
+    package var field: ContractField {
       switch self {
       case .start: ContractField(.hex64, "the first address")
       case .end: ContractField(.hex64, "the last address (inclusive)")
@@ -427,26 +396,23 @@ extension ReservedRegion: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .start: try container.encode(start.hex64, forKey: key)
-      case .end: try container.encode(end.hex64, forKey: key)
-      case .type: try container.encode(type.rawValue, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .start: .string(start.hex64)
+    case .end: .string(end.hex64)
+    case .type: .string(type.rawValue)
     }
   }
 }
 
-extension IOMMUUnit: Encodable {
-  enum Key: String, ContractKey {
+extension IOMMUUnit: ContractObject {
+  package enum Key: String, ContractKey {
     case name, vendor
     case intelVTd = "intel_vtd"
     case amdVi = "amd_vi"
 
-    static let objectName = "iommu_unit"
-    var field: ContractField {
+    package static let objectName = "iommu_unit"
+    package var field: ContractField {
       switch self {
       case .name: ContractField(.string, "the unit's name in /sys/class/iommu")
       case .vendor: ContractField(.choice(choices(of: IOMMUVendor.self)), "its kind")
@@ -455,11 +421,11 @@ extension IOMMUUnit: Encodable {
       }
     }
   }
-  enum IntelKey: String, ContractKey {
+  package enum IntelKey: String, ContractKey {
     case version, cap, ecap
 
-    static let objectName = "intel_vtd"
-    var field: ContractField {
+    package static let objectName = "intel_vtd"
+    package var field: ContractField {
       switch self {
       case .version: ContractField(.nullable(.string), "the VT-d version register")
       case .cap: ContractField(.hex64, "the capability register")
@@ -467,11 +433,11 @@ extension IOMMUUnit: Encodable {
       }
     }
   }
-  enum AMDKey: String, ContractKey {
+  package enum AMDKey: String, ContractKey {
     case cap, features
 
-    static let objectName = "amd_vi"
-    var field: ContractField {
+    package static let objectName = "amd_vi"
+    package var field: ContractField {
       switch self {
       case .cap: ContractField(.nullable(.string), "the capability header, 0x and 8 hex digits")
       case .features: ContractField(.nullable(.string), "the features attribute as sysfs prints it")
@@ -479,49 +445,48 @@ extension IOMMUUnit: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .name: try container.encode(name, forKey: key)
-      case .vendor: try container.encode(vendor.rawValue, forKey: key)
-      case .intelVTd:
-        guard let intelVTd else {
-          try container.encodeNil(forKey: key)
-          continue
-        }
-        var registers = container.nestedContainer(keyedBy: IntelKey.self, forKey: key)
-        for register in IntelKey.allCases {
-          switch register {
-          case .version: try registers.encode(intelVTd.version, forKey: register)
-          case .cap: try registers.encode(intelVTd.capability.hex64, forKey: register)
-          case .ecap: try registers.encode(intelVTd.extendedCapability.hex64, forKey: register)
-          }
-        }
-      case .amdVi:
-        guard let amdVi else {
-          try container.encodeNil(forKey: key)
-          continue
-        }
-        var registers = container.nestedContainer(keyedBy: AMDKey.self, forKey: key)
-        for register in AMDKey.allCases {
-          switch register {
-          case .cap: try registers.encode(amdVi.capability.map { "0x" + $0.hex(width: 8) }, forKey: register)
-          case .features: try registers.encode(amdVi.features, forKey: register)
-          }
-        }
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .name: .string(name)
+    case .vendor: .string(vendor.rawValue)
+    case .intelVTd: .object(intelVTd.map(IntelRegistersEntry.init))
+    case .amdVi: .object(amdVi.map(AMDRegistersEntry.init))
     }
   }
 }
 
-extension UnsafeInterruptsPolicy: Encodable {
-  enum Key: String, ContractKey {
+/// `intel_vtd` of an IOMMU unit.
+struct IntelRegistersEntry: ContractObject {
+  let registers: IntelVTdRegisters
+
+  func value(for key: IOMMUUnit.IntelKey) -> ContractValue {
+    switch key {
+    case .version: .string(registers.version)
+    case .cap: .string(registers.capability.hex64)
+    case .ecap: .string(registers.extendedCapability.hex64)
+    }
+  }
+}
+
+/// `amd_vi` of an IOMMU unit.
+struct AMDRegistersEntry: ContractObject {
+  let registers: AMDViRegisters
+
+  func value(for key: IOMMUUnit.AMDKey) -> ContractValue {
+    switch key {
+    case .cap: .string(registers.capability.map { "0x" + $0.hex(width: 8) })
+    case .features: .string(registers.features)
+    }
+  }
+}
+
+extension UnsafeInterruptsPolicy: ContractObject {
+  package enum Key: String, ContractKey {
     case vfioIOMMUType1 = "vfio_iommu_type1"
     case iommufd
 
-    static let objectName = "unsafe_interrupts"
-    var field: ContractField {
+    package static let objectName = "unsafe_interrupts"
+    package var field: ContractField {
       switch self {
       case .vfioIOMMUType1:
         ContractField(.nullable(.boolean), "vfio_iommu_type1.allow_unsafe_interrupts; null when not shown")
@@ -530,23 +495,20 @@ extension UnsafeInterruptsPolicy: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .vfioIOMMUType1: try container.encode(vfioType1, forKey: key)
-      case .iommufd: try container.encode(iommufd, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .vfioIOMMUType1: .boolean(vfioType1)
+    case .iommufd: .boolean(iommufd)
     }
   }
 }
 
-extension Diagnosis: Encodable {
-  enum Key: String, ContractKey {
+extension Diagnosis: ContractObject {
+  package enum Key: String, ContractKey {
     case severity, code, message, hint
 
-    static let objectName = "diagnosis"
-    var field: ContractField {
+    package static let objectName = "diagnosis"
+    package var field: ContractField {
       switch self {
       case .severity: ContractField(.choice(choices(of: Diagnosis.Severity.self)), "how much it matters")
       case .code: ContractField(.string, "a stable identifier for scripts")
@@ -556,15 +518,12 @@ extension Diagnosis: Encodable {
     }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    for key in Key.allCases {
-      switch key {
-      case .severity: try container.encode(severity.rawValue, forKey: key)
-      case .code: try container.encode(code, forKey: key)
-      case .message: try container.encode(message, forKey: key)
-      case .hint: try container.encode(hint, forKey: key)
-      }
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .severity: .string(severity.rawValue)
+    case .code: .string(code)
+    case .message: .string(message)
+    case .hint: .string(hint)
     }
   }
 }

@@ -21,7 +21,7 @@ enum ListCommand {
     }
     if context.json {
       if hosts.count == 1 {
-        try Output.json(ListDocument(selections[0]))
+        Output.json(contract: ListDocument(selections[0]))
       } else {
         try Output.json(
           MultiHostDocument(

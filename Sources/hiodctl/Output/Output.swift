@@ -90,6 +90,14 @@ enum Output {
     }
   }
 
+  /// Writes a contract document (list) with the streaming writer: the same bytes as
+  /// `json(_:)`, without building the document in memory first.
+  static func json(contract document: some ContractObject) {
+    var bytes = ContractJSONWriter.document(document)
+    bytes.append(0x0A)
+    standardOutput(bytes: bytes)
+  }
+
   /// Encodes `value` as the one JSON document of this invocation, on stdout.
   static func json(_ value: some Encodable) throws {
     standardOutput(bytes: try jsonBytes(value))

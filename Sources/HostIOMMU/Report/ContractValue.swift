@@ -1,0 +1,204 @@
+// hiodctl — one function per contract object gives the value of each of its keys; both
+// ways of writing the document come from it: Encodable (JSONEncoder, for documents that
+// embed the object) and the streaming writer `hiodctl --json list` uses, which writes
+// the same bytes without materialising the document first.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import Synchronization
+
+/// The value of one key of the contract.
+package indirect enum ContractValue {
+  case null
+  case string(String)
+  case integer(Int)
+  case boolean(Bool)
+  case object(any ContractObject)
+  case list([ContractValue])
+  /// An object whose keys are data (module names).
+  case map([(key: String, value: ContractValue)])
+
+  /// `value`, or null.
+  static func optional<T>(_ value: T?, _ wrap: (T) -> ContractValue) -> ContractValue {
+    value.map(wrap) ?? .null
+  }
+
+  static func string(_ value: String?) -> ContractValue { optional(value, ContractValue.string) }
+  static func integer(_ value: Int?) -> ContractValue { optional(value, ContractValue.integer) }
+  static func boolean(_ value: Bool?) -> ContractValue { optional(value, ContractValue.boolean) }
+  static func object(_ value: (any ContractObject)?) -> ContractValue { optional(value, ContractValue.object) }
+  static func objects(_ values: [any ContractObject]) -> ContractValue { .list(values.map(ContractValue.object)) }
+  static func strings(_ values: [String]) -> ContractValue { .list(values.map(ContractValue.string)) }
+}
+
+/// An object of the JSON contract: its keys (the table) and each key's value.
+package protocol ContractObject: Encodable {
+  associatedtype Key: ContractKey
+  func value(for key: Key) -> ContractValue
+}
+
+extension ContractObject {
+  /// Every key of the table, in the table's order; JSONEncoder sorts them.
+  package func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    for key in Key.allCases {
+      try container.encode(EncodableValue(value(for: key)), forKey: key)
+    }
+  }
+}
+
+/// A `ContractValue` as Encodable.
+private struct EncodableValue: Encodable {
+  let value: ContractValue
+  init(_ value: ContractValue) { self.value = value }
+
+  func encode(to encoder: any Encoder) throws {
+    switch value {
+    case .null:
+      var single = encoder.singleValueContainer()
+      try single.encodeNil()
+    case .string(let text):
+      var single = encoder.singleValueContainer()
+      try single.encode(text)
+    case .integer(let number):
+      var single = encoder.singleValueContainer()
+      try single.encode(number)
+    case .boolean(let flag):
+      var single = encoder.singleValueContainer()
+      try single.encode(flag)
+    case .object(let object):
+      try object.encode(to: encoder)
+    case .list(let items):
+      var list = encoder.unkeyedContainer()
+      for item in items { try list.encode(EncodableValue(item)) }
+    case .map(let entries):
+      var container = encoder.container(keyedBy: NamedKey.self)
+      for entry in entries {
+        try container.encode(EncodableValue(entry.value), forKey: NamedKey(stringValue: entry.key))
+      }
+    }
+  }
+}
+
+/// Writes the contract as JSONEncoder does with `.prettyPrinted, .sortedKeys,
+/// .withoutEscapingSlashes` (two-space indentation, `"key" : value`, an empty list as
+/// `[` blank line `]`), straight into one byte buffer: no intermediate tree, keys in an
+/// order computed once per object type. ContractWriterTests hold the bytes equal to
+/// JSONEncoder's on every fixture.
+package struct ContractJSONWriter {
+  package private(set) var bytes: [UInt8] = []
+  private var depth = 0
+
+  package init(capacity: Int = 1 << 16) {
+    bytes.reserveCapacity(capacity)
+  }
+
+  /// The document `root`, followed by nothing (callers add the newline).
+  package static func document(_ root: some ContractObject, capacity: Int = 1 << 16) -> [UInt8] {
+    var writer = ContractJSONWriter(capacity: capacity)
+    writer.write(root)
+    return writer.bytes
+  }
+
+  mutating func write(_ value: ContractValue) {
+    switch value {
+    case .null: bytes += [0x6E, 0x75, 0x6C, 0x6C]
+    case .string(let text): writeString(text)
+    case .integer(let number): bytes += String(number).utf8
+    case .boolean(let flag): bytes += flag ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65]
+    case .object(let object): write(object)
+    case .list(let items):
+      bytes.append(0x5B)
+      writeMembers(count: items.count) { writer, index in writer.write(items[index]) }
+      bytes.append(0x5D)
+    case .map(let entries):
+      let sorted = entries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+      bytes.append(0x7B)
+      writeMembers(count: sorted.count) { writer, index in
+        writer.writeString(sorted[index].key)
+        writer.bytes += [0x20, 0x3A, 0x20]
+        writer.write(sorted[index].value)
+      }
+      bytes.append(0x7D)
+    }
+  }
+
+  mutating func write<Object: ContractObject>(_ object: Object) {
+    let keys = SortedKeys<Object.Key>.order
+    bytes.append(0x7B)
+    writeMembers(count: keys.count) { writer, index in
+      writer.bytes += keys[index].quoted
+      writer.write(object.value(for: keys[index].key))
+    }
+    bytes.append(0x7D)
+  }
+
+  /// `count` members, each on its own line one level deeper, comma-separated; none is
+  /// a blank line, as JSONEncoder prints an empty list or object.
+  private mutating func writeMembers(count: Int, _ member: (inout ContractJSONWriter, Int) -> Void) {
+    depth += 1
+    bytes.append(0x0A)
+    for index in 0..<count {
+      if index > 0 { bytes += [0x2C, 0x0A] }
+      indent()
+      member(&self, index)
+    }
+    depth -= 1
+    bytes.append(0x0A)
+    indent()
+  }
+
+  private mutating func indent() {
+    bytes.append(contentsOf: repeatElement(0x20, count: 2 * depth))
+  }
+
+  /// A JSON string as JSONEncoder escapes it (quote, backslash, the C0 controls; `/` as
+  /// is), with PathBytes' stand-ins for bytes that were not UTF-8 written as U+FFFD.
+  mutating func writeString(_ text: String) {
+    bytes.append(0x22)
+    // Most strings (addresses, names, hex) need no escape: copied whole.
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xF4 }) {
+      bytes.append(contentsOf: text.utf8)
+      bytes.append(0x22)
+      return
+    }
+    for byte in text.utf8 {
+      switch byte {
+      case 0x22: bytes += [0x5C, 0x22]
+      case 0x5C: bytes += [0x5C, 0x5C]
+      case 0x08: bytes += [0x5C, 0x62]
+      case 0x0C: bytes += [0x5C, 0x66]
+      case 0x0A: bytes += [0x5C, 0x6E]
+      case 0x0D: bytes += [0x5C, 0x72]
+      case 0x09: bytes += [0x5C, 0x74]
+      case 0x00...0x1F:
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        bytes += [0x5C, 0x75, 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+      default: bytes.append(byte)
+      }
+    }
+    bytes.append(0x22)
+    // U+10FF00… (PathBytes' stand-ins) are F4 8F BC..BF xx; JSON gets U+FFFD for each.
+    if text.utf8.contains(0xF4) {
+      bytes = PathBytes.jsonSafe(bytes)
+    }
+  }
+}
+
+/// An object type's keys in the order JSONEncoder's `.sortedKeys` writes them, each
+/// with its `"key" : ` prefix ready to copy; computed once per type.
+private enum SortedKeys<Key: ContractKey> {
+  static var order: [(key: Key, quoted: [UInt8])] {
+    let identifier = ObjectIdentifier(Key.self)
+    if let cached = sortedKeyOrders.withLock({ $0[identifier] }) as? [(key: Key, quoted: [UInt8])] {
+      return cached
+    }
+    let order = Key.allCases.sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }.map {
+      (key: $0, quoted: Array("\"\($0.rawValue)\" : ".utf8))
+    }
+    sortedKeyOrders.withLock { $0[identifier] = order }
+    return order
+  }
+}
+
+/// The per-type key orders (the writer runs on one thread; the lock keeps it right if not).
+private let sortedKeyOrders = Mutex<[ObjectIdentifier: Any]>([:])

@@ -1,0 +1,56 @@
+// hiodctl tests — the streaming JSON writer writes exactly what JSONEncoder writes
+// (pretty, sorted keys, slashes unescaped), which stays the oracle: on every fixture,
+// and on strings made of every ASCII byte, non-ASCII text and non-UTF-8 stand-ins.
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+import FoundationEssentials
+import Testing
+
+@testable import HostIOMMU
+
+struct ContractWriterTests {
+  static func encoderBytes(_ value: some Encodable) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return PathBytes.jsonSafe(Array(try encoder.encode(value)))
+  }
+
+  @Test(arguments: ContractSchemaTests.trees + ["captured/no-iommu", "captured/intel-aw48"])
+  func theWriterWritesWhatJSONEncoderWrites(_ tree: String) throws {
+    let document = ListDocument(try Fixtures.scan(tree))
+    let streamed = ContractJSONWriter.document(document)
+    let encoded = try Self.encoderBytes(document)
+    #expect(streamed == encoded, "\(tree): first difference at byte \(firstDifference(streamed, encoded))")
+  }
+
+  /// A group whose strings hold every ASCII byte, text outside ASCII, and the stand-ins
+  /// PathBytes uses for bytes that are not UTF-8.
+  @Test func everyCharacterIsEscapedAsJSONEncoderDoes() throws {
+    let ascii = String(decoding: (0...0x7F).map { UInt8($0) }, as: UTF8.self)
+    let texts = [
+      ascii, "é ü ß — “quotes” \u{2028}\u{2029} 🙂 \u{FEFF}", PathBytes.decode([0x61, 0xFF, 0x62, 0xC3]),
+      "", "/a/b",
+    ]
+    for text in texts {
+      let group = IOMMUGroup(id: 3, type: text, name: text, members: [GroupMember(name: text, driver: text)])
+      let streamed = ContractJSONWriter.document(group)
+      let encoded = try Self.encoderBytes(group)
+      #expect(streamed == encoded, "\(Array(text.utf8).prefix(16)): byte \(firstDifference(streamed, encoded))")
+    }
+  }
+
+  /// The writer can be told apart from JSONEncoder: a key order or a spacing change
+  /// shows (the comparison above is not vacuous).
+  @Test func aDifferenceIsSeen() throws {
+    let document = ListDocument(try Fixtures.scan("synthetic/intel-host"))
+    var streamed = ContractJSONWriter.document(document)
+    let encoded = try Self.encoderBytes(document)
+    #expect(streamed == encoded)
+    streamed.insert(0x20, at: streamed.count / 2)
+    #expect(streamed != encoded)
+  }
+
+  func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+  }
+}
