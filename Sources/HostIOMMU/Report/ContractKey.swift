@@ -49,6 +49,14 @@ package protocol ContractKey: CodingKey, CaseIterable, Sendable, RawRepresentabl
   static var objectName: String { get }
   /// This key's type, meaning and first schema_version.
   var field: ContractField { get }
+  /// The cases in the order JSONEncoder's `.sortedKeys` writes them (the streaming
+  /// writer's order): `sortedContractKeys(Self.self)`, stored once per enum.
+  static var sortedCases: [Self] { get }
+}
+
+/// `K`'s cases sorted by their key, byte by byte, as JSONEncoder sorts them.
+package func sortedContractKeys<K: ContractKey>(_: K.Type) -> [K] {
+  K.allCases.sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }
 }
 
 /// The choices of a String-backed enum, for `.choice`.

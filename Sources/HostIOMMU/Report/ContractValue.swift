@@ -4,8 +4,6 @@
 // the same bytes without materialising the document first.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-import Synchronization
-
 /// The value of one key of the contract.
 package indirect enum ContractValue {
   case null
@@ -123,11 +121,14 @@ package struct ContractJSONWriter {
   }
 
   mutating func write<Object: ContractObject>(_ object: Object) {
-    let keys = SortedKeys<Object.Key>.order
+    let keys = Object.Key.sortedCases
     bytes.append(0x7B)
     writeMembers(count: keys.count) { writer, index in
-      writer.bytes += keys[index].quoted
-      writer.write(object.value(for: keys[index].key))
+      let key = keys[index]
+      writer.bytes.append(0x22)
+      writer.bytes.append(contentsOf: key.rawValue.utf8)
+      writer.bytes.append(contentsOf: [0x22, 0x20, 0x3A, 0x20])
+      writer.write(object.value(for: key))
     }
     bytes.append(0x7D)
   }
@@ -183,22 +184,3 @@ package struct ContractJSONWriter {
     }
   }
 }
-
-/// An object type's keys in the order JSONEncoder's `.sortedKeys` writes them, each
-/// with its `"key" : ` prefix ready to copy; computed once per type.
-private enum SortedKeys<Key: ContractKey> {
-  static var order: [(key: Key, quoted: [UInt8])] {
-    let identifier = ObjectIdentifier(Key.self)
-    if let cached = sortedKeyOrders.withLock({ $0[identifier] }) as? [(key: Key, quoted: [UInt8])] {
-      return cached
-    }
-    let order = Key.allCases.sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }.map {
-      (key: $0, quoted: Array("\"\($0.rawValue)\" : ".utf8))
-    }
-    sortedKeyOrders.withLock { $0[identifier] = order }
-    return order
-  }
-}
-
-/// The per-type key orders (the writer runs on one thread; the lock keeps it right if not).
-private let sortedKeyOrders = Mutex<[ObjectIdentifier: Any]>([:])

@@ -34,6 +34,8 @@ package struct ListDocument: ContractObject, Sendable {
     case host, devices, groups, warnings
 
     package static let objectName = "list"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -80,6 +82,8 @@ struct HostEntry: ContractObject {
     case devicesInUse = "devices_in_use"
 
     package static let objectName = "host"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .sysroot: ContractField(.string, "the tree read: / for the live host, else --sysroot or the snapshot")
@@ -138,6 +142,8 @@ extension PortACS: ContractObject {
     case port, type, acs, enabled, missing, devices
 
     package static let objectName = "upstream_port"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .port: ContractField(.pciAddress, "the port")
@@ -167,6 +173,8 @@ extension DeviceUse: ContractObject {
     case bdf, use
 
     package static let objectName = "device_in_use"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function")
@@ -210,6 +218,8 @@ struct DeviceEntry: ContractObject {
     case viable
 
     package static let objectName = "device"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function's address")
@@ -278,6 +288,8 @@ extension DeviceNode: ContractObject {
     case path, present
 
     package static let objectName = "device_node"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .path: ContractField(.string, "the node's path")
@@ -299,6 +311,8 @@ extension VFIOCdev: ContractObject {
     case name, path, dev, present
 
     package static let objectName = "vfio_cdev"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .name: ContractField(.string, "the cdev's name (vfio0)")
@@ -327,6 +341,8 @@ extension IOMMUGroup: ContractObject {
     case viable, blockers
 
     package static let objectName = "group"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .id: ContractField(.integer, "the group's number")
@@ -366,6 +382,8 @@ extension GroupMember: ContractObject {
     case device, driver
 
     package static let objectName = "group_member"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .device: ContractField(.pciAddress, "the member")
@@ -387,6 +405,8 @@ extension ReservedRegion: ContractObject {
     case start, end, type
 
     package static let objectName = "reserved_region"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .start: ContractField(.hex64, "the first address")
@@ -412,6 +432,8 @@ extension IOMMUUnit: ContractObject {
     case amdVi = "amd_vi"
 
     package static let objectName = "iommu_unit"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .name: ContractField(.string, "the unit's name in /sys/class/iommu")
@@ -425,6 +447,8 @@ extension IOMMUUnit: ContractObject {
     case version, cap, ecap
 
     package static let objectName = "intel_vtd"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .version: ContractField(.nullable(.string), "the VT-d version register")
@@ -437,6 +461,8 @@ extension IOMMUUnit: ContractObject {
     case cap, features
 
     package static let objectName = "amd_vi"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .cap: ContractField(.nullable(.string), "the capability header, 0x and 8 hex digits")
@@ -486,6 +512,8 @@ extension UnsafeInterruptsPolicy: ContractObject {
     case iommufd
 
     package static let objectName = "unsafe_interrupts"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .vfioIOMMUType1:
@@ -508,6 +536,8 @@ extension Diagnosis: ContractObject {
     case severity, code, message, hint
 
     package static let objectName = "diagnosis"
+
+    package static let sortedCases = sortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .severity: ContractField(.choice(choices(of: Diagnosis.Severity.self)), "how much it matters")
