@@ -321,7 +321,11 @@ extension String {
 /// A parsed XML document (libxml2, loaded on first use).
 final class XMLDocument {
   private let handle: UnsafeMutableRawPointer
-  let root: XMLElement?
+
+  /// The root element. Made on each call: elements keep their document alive, and a
+  /// document that also kept its root would never be freed (a retain cycle, found by
+  /// LeakSanitizer in the golden tests' ASan pass).
+  var root: XMLElement? { hiod_xml_root(handle).map { XMLElement($0, document: self) } }
 
   init(_ bytes: [UInt8], source: String) throws(CommandLineError) {
     var error = [CChar](repeating: 0, count: 512)
@@ -341,8 +345,6 @@ final class XMLDocument {
         hints: ["give the XML of 'virsh dumpxml VM'"])
     }
     handle = parsed
-    root = hiod_xml_root(parsed).map { XMLElement($0, document: nil) }
-    root?.document = self
   }
 
   deinit { hiod_xml_free_document(handle) }
@@ -352,9 +354,9 @@ final class XMLDocument {
 final class XMLElement {
   private let node: UnsafeRawPointer
   /// Keeps the document alive.
-  fileprivate var document: XMLDocument?
+  private let document: XMLDocument
 
-  fileprivate init(_ node: UnsafeRawPointer, document: XMLDocument?) {
+  fileprivate init(_ node: UnsafeRawPointer, document: XMLDocument) {
     self.node = node
     self.document = document
   }
