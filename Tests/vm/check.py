@@ -338,9 +338,49 @@ def unit_vendor(name, unit):
 # ============================================================================
 # What `hiodctl --json list` must say, derived from the ground truth
 # ============================================================================
+def placeholder(t):
+    """A value of type t for a key the ground truth does not decide (names from
+    pci.ids, the host's module list): null where the schema allows it."""
+    if t.kind == "null":
+        return None
+    if t.kind == "obj":
+        return complete({}, t)
+    if t.kind == "enum":
+        return t.args[0][0]
+    if t.kind == "re":
+        for candidate in ("0x" + "0" * 16, "0000:00:00.0", "0:0", "0000", "00"):
+            if t.args[0].match(candidate):
+                return candidate
+        raise ValueError(f"no placeholder for {t.args[1]}")
+    return {"str": "", "int": 0, "bool": False, "list": [], "map": {}}[t.kind]
+
+
+def complete(value, t):
+    """value with every key the schema has and value lacks added (placeholder), at
+    every depth, so the synthesized document is one hiodctl could print."""
+    if value is None:
+        return None
+    if t.kind == "null":
+        return complete(value, t.args[0])
+    if t.kind == "list" and isinstance(value, list):
+        return [complete(v, t.args[0]) for v in value]
+    if t.kind == "obj" and isinstance(value, dict):
+        out = dict(value)
+        for logical, sub in t.args[0].items():
+            key = K[logical]
+            out[key] = complete(out[key], sub) if key in out else placeholder(sub)
+        return out
+    return value
+
+
 def synthesize(t):
     """A list document that agrees with the ground truth in every checked
     field. Used by the self-test (and handy as a reference)."""
+    return complete(synthesize_checked(t), SCHEMA)
+
+
+def synthesize_checked(t):
+    """The fields of the list document the ground truth decides."""
     units = []
     for name in sorted(t["units"]):
         u = t["units"][name]
