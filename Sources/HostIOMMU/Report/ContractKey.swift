@@ -132,17 +132,5 @@ package enum ContractSchema {
     }
   }
 
-  /// A JSON string literal (the meanings are plain text; quotes and backslashes escaped).
-  static func quoted(_ text: String) -> String {
-    var out = "\""
-    for character in text.unicodeScalars {
-      switch character {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      default: out.unicodeScalars.append(character)
-      }
-    }
-    return out + "\""
-  }
+  static func quoted(_ text: String) -> String { ContractJSONWriter.quoted(text) }
 }

@@ -162,6 +162,7 @@ package struct ContractJSONWriter {
       bytes.append(0x22)
       return
     }
+    let start = bytes.count
     for byte in text.utf8 {
       switch byte {
       case 0x22: bytes += [0x5C, 0x22]
@@ -177,10 +178,18 @@ package struct ContractJSONWriter {
       default: bytes.append(byte)
       }
     }
-    bytes.append(0x22)
     // U+10FF00… (PathBytes' stand-ins) are F4 8F BC..BF xx; JSON gets U+FFFD for each.
+    // Only this string's bytes are looked at, not the document written so far.
     if text.utf8.contains(0xF4) {
-      bytes = PathBytes.jsonSafe(bytes)
+      bytes.replaceSubrange(start..., with: PathBytes.jsonSafe(Array(bytes[start...])))
     }
+    bytes.append(0x22)
+  }
+
+  /// `text` as a JSON string literal, escaped as in documents.
+  static func quoted(_ text: String) -> String {
+    var writer = ContractJSONWriter(capacity: text.utf8.count + 2)
+    writer.writeString(text)
+    return String(decoding: writer.bytes, as: UTF8.self)
   }
 }
