@@ -4,6 +4,7 @@
 #include "hiod_syscall.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <stddef.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,4 +17,10 @@ _Static_assert(offsetof(struct dirent64, d_name) == HIOD_DIRENT64_NAME_OFFSET, "
 ssize_t hiod_getdents64(int descriptor, void *buffer, size_t length) {
   /* syscall(2) rather than glibc's getdents64 wrapper (2.30+): one spelling everywhere. */
   return (ssize_t)syscall(SYS_getdents64, descriptor, buffer, length);
+}
+
+int hiod_affinity_processor_count(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  return CPU_COUNT(&set);
 }

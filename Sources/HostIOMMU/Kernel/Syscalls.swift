@@ -389,6 +389,13 @@ enum Syscall {
   /// `sysconf(_SC_PAGESIZE)`: the host page size, QEMU's `qemu_real_host_page_size()`.
   static let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
 
+  /// The processors this process may run on: `sched_getaffinity(2)`, which a cpuset or
+  /// `taskset` narrows, else `sysconf(_SC_NPROCESSORS_ONLN)`; at least 1.
+  static func usableProcessors() -> Int {
+    let count = Int(hiod_affinity_processor_count())
+    return count > 0 ? count : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+  }
+
   // MARK: Running a program
 
   /// Runs `argv` (an absolute path first) with a minimal environment, standard input and

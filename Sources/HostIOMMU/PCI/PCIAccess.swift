@@ -55,6 +55,7 @@ struct PCINameSource: Equatable {
 /// read exactly like the live host and nothing on the host is touched.
 struct PCIAccess: ~Copyable {
   private let access: UnsafeMutablePointer<pci_access>
+  private let root: SystemRoot
   private let lookupFlags: Int32
   /// The `sysfs.path` libpci reads (`<root>/sys/bus/pci`), for messages.
   private let sysfsPath: String
@@ -85,6 +86,7 @@ struct PCIAccess: ~Copyable {
       throw .libpci(String(nulTerminated: message), during: "pci_init")
     }
     self.access = access
+    self.root = root
     self.sysfsPath = sysfsPath
     self.lookupFlags = flags
     self.resolveNames = names != nil
@@ -96,6 +98,12 @@ struct PCIAccess: ~Copyable {
 
   /// Every device libpci finds, in address order. A device whose mandatory attributes
   /// cannot be read (it vanished, or the tree is broken) is left out with a warning.
+  ///
+  /// This access lists the bus; the devices' attributes (six sysfs files each) are read
+  /// on `Parallel.threads` threads, each through a `pci_access` of its own, because one
+  /// access caches a config-space descriptor and is not safe to share. Names are looked
+  /// up here afterwards, against the one pci.ids this access has loaded. Warnings keep
+  /// libpci's device order, as a single thread gives them.
   mutating func devices() throws(HIODError) -> [LibPCIDevice] {
     var message = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
     if hiod_pci_scan_bus(access, &message, message.count) != 0 {
@@ -103,47 +111,100 @@ struct PCIAccess: ~Copyable {
       throw .libpci(String(nulTerminated: message), during: "scanning \(sysfsPath)")
     }
     drainWarnings()
-    let wanted =
-      PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS
-    var result: [LibPCIDevice] = []
+    var listed: [PCIAddress?] = []
     var current = access.pointee.devices
     while let device = current {
+      listed.append(Self.address(of: device.pointee))
       current = device.pointee.next
-      let raw = device.pointee
-      guard let address = Self.address(of: raw) else {
+    }
+    let root = self.root
+    let identified = Parallel.map(listed, minimumChunk: 64) { chunk in
+      Self.identify(chunk, root: root)
+    }
+    var result: [LibPCIDevice] = []
+    result.reserveCapacity(listed.count)
+    // SR-IOV hosts repeat a few identities thousands of times: each is looked up once
+    // (libpci formats every answer with snprintf), and its devices share the strings.
+    var namesByIdentity: [PCIIdentity: PCINames] = [:]
+    for (address, identification) in zip(listed, identified) {
+      guard let address else {
         warnings.append("libpci: skipped a device with an impossible address")
         continue
       }
-      var known: Int32 = 0
-      if hiod_pci_fill_info(device, wanted, &known, &message, message.count) != 0 {
-        drainWarnings()
-        warnings.append("\(address): skipped: \(String(nulTerminated: message))")
-        continue
-      }
-      drainWarnings()
-      let filled = device.pointee
-      // libpci reads an empty or garbled vendor file as 0 and an absent device's
-      // config as 0xffff; list it anyway, but say the identity is not to be trusted.
-      if filled.vendor_id == 0 || filled.vendor_id == 0xffff {
-        warnings.append(
-          """
-          \(address): vendor ID 0x\(filled.vendor_id.hex(width: 4)) is not a valid PCI vendor ID; \
-          its vendor file may be empty or damaged
-          """
-        )
-      }
-      let hasSubsystem = known & PCI_FILL_SUBSYS != 0
-      let identity = PCIIdentity(
-        vendorID: filled.vendor_id, deviceID: filled.device_id,
-        classCode: filled.device_class, progIf: filled.prog_if, revision: filled.rev_id,
-        subsystemVendorID: hasSubsystem ? filled.subsys_vendor_id : nil,
-        subsystemDeviceID: hasSubsystem ? filled.subsys_id : nil)
+      warnings += identification.warnings
+      guard let identity = identification.identity else { continue }
       result.append(
         LibPCIDevice(
           address: address, identity: identity,
-          names: resolveNames ? lookupNames(identity, of: address) : .none))
+          names: resolveNames ? cachedNames(identity, of: address, in: &namesByIdentity) : .none))
     }
     result.sort { $0.address < $1.address }
+    return result
+  }
+
+  /// What libpci read of one listed device, and what it said while reading.
+  private struct Identification {
+    var identity: PCIIdentity?
+    var warnings: [String] = []
+  }
+
+  /// Reads the identity of each device of `chunk` through a new access of its own (the
+  /// calling thread's). If that access cannot be set up, which the listing access just
+  /// was, every device of the chunk says why instead.
+  private static func identify(_ chunk: ArraySlice<PCIAddress?>, root: SystemRoot) -> [Identification] {
+    var results: [Identification] = []
+    results.reserveCapacity(chunk.count)
+    do {
+      let reader = try PCIAccess(root: root, names: nil)
+      for address in chunk {
+        results.append(address.map { reader.identify($0) } ?? Identification())
+      }
+    } catch {
+      for address in chunk {
+        results.append(
+          Identification(identity: nil, warnings: address.map { ["\($0): skipped: \(error.description)"] } ?? []))
+      }
+    }
+    return results
+  }
+
+  /// `PCI_FILL_IDENT | CLASS | CLASS_EXT | SUBSYS` for the device at `address`, read on
+  /// a `pci_get_dev` handle (the same sysfs files a listed device's fill reads).
+  private func identify(_ address: PCIAddress) -> Identification {
+    guard
+      let device = pci_get_dev(
+        access, Int32(address.domain), Int32(address.bus), Int32(address.device), Int32(address.function))
+    else {
+      return Identification(identity: nil, warnings: ["\(address): skipped: out of memory"])
+    }
+    defer { pci_free_dev(device) }
+    var result = Identification()
+    var message = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
+    let wanted = PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS
+    var known: Int32 = 0
+    let failed = hiod_pci_fill_info(device, wanted, &known, &message, message.count) != 0
+    result.warnings += Self.takeWarnings()
+    if failed {
+      result.warnings.append("\(address): skipped: \(String(nulTerminated: message))")
+      return result
+    }
+    let filled = device.pointee
+    // libpci reads an empty or garbled vendor file as 0 and an absent device's
+    // config as 0xffff; list it anyway, but say the identity is not to be trusted.
+    if filled.vendor_id == 0 || filled.vendor_id == 0xffff {
+      result.warnings.append(
+        """
+        \(address): vendor ID 0x\(filled.vendor_id.hex(width: 4)) is not a valid PCI vendor ID; \
+        its vendor file may be empty or damaged
+        """
+      )
+    }
+    let hasSubsystem = known & PCI_FILL_SUBSYS != 0
+    result.identity = PCIIdentity(
+      vendorID: filled.vendor_id, deviceID: filled.device_id,
+      classCode: filled.device_class, progIf: filled.prog_if, revision: filled.rev_id,
+      subsystemVendorID: hasSubsystem ? filled.subsys_vendor_id : nil,
+      subsystemDeviceID: hasSubsystem ? filled.subsys_id : nil)
     return result
   }
 
@@ -151,6 +212,15 @@ struct PCIAccess: ~Copyable {
     guard raw.domain >= 0, raw.dev < 32, raw.func < 8 else { return nil }
     return PCIAddress(
       domain: UInt32(raw.domain), bus: raw.bus, device: raw.dev, function: raw.func)
+  }
+
+  private mutating func cachedNames(
+    _ identity: PCIIdentity, of address: PCIAddress, in cache: inout [PCIIdentity: PCINames]
+  ) -> PCINames {
+    if let names = cache[identity] { return names }
+    let names = lookupNames(identity, of: address)
+    cache[identity] = names
+    return names
   }
 
   private mutating func lookupNames(_ id: PCIIdentity, of address: PCIAddress) -> PCINames {
@@ -208,16 +278,22 @@ struct PCIAccess: ~Copyable {
   }
 
   private mutating func drainWarnings() {
-    guard hiod_pci_pending_warnings() > 0 else { return }
+    warnings += Self.takeWarnings()
+  }
+
+  /// The warnings libpci has given on this thread since the last call (the shim keeps
+  /// them per thread), as report lines.
+  private static func takeWarnings() -> [String] {
+    guard hiod_pci_pending_warnings() > 0 else { return [] }
     var buffer = [CChar](repeating: 0, count: 8192)
     let count = hiod_pci_take_warnings(&buffer, buffer.count)
-    guard count > 0 else { return }
+    guard count > 0 else { return [] }
     let text = String(nulTerminated: buffer)
-    let lines = text.split(separator: "\n").map { "libpci: \($0)" }
-    warnings.append(contentsOf: lines)
+    var lines = text.split(separator: "\n").map { "libpci: \($0)" }
     if Int(count) > lines.count {
-      warnings.append("libpci: \(Int(count) - lines.count) more warnings not shown")
+      lines.append("libpci: \(Int(count) - lines.count) more warnings not shown")
     }
+    return lines
   }
 }
 

@@ -4,6 +4,8 @@
 // the same bytes without materialising the document first.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+import FoundationEssentials
+
 /// The value of one key of the contract.
 package indirect enum ContractValue {
   case null
@@ -12,8 +14,13 @@ package indirect enum ContractValue {
   case boolean(Bool)
   case object(any ContractObject)
   case list([ContractValue])
-  /// An object whose keys are data (module names).
+  /// An object whose keys are data (module names), or whose keys are not in the table.
   case map([(key: String, value: ContractValue)])
+  /// A value the table does not describe key by key yet (the caps document's
+  /// HostIOMMUDevice, in a snapshot): the streaming writer turns it into contract
+  /// values through its `encode(to:)` (ContractValueEncoder), or, for what that does
+  /// not cover, has JSONEncoder write it and indents the result to where it goes.
+  case encodable(any Encodable)
 
   /// `value`, or null.
   static func optional<T>(_ value: T?, _ wrap: (T) -> ContractValue) -> ContractValue {
@@ -45,11 +52,11 @@ extension ContractObject {
 }
 
 /// A `ContractValue` as Encodable.
-private struct EncodableValue: Encodable {
+package struct EncodableValue: Encodable {
   let value: ContractValue
-  init(_ value: ContractValue) { self.value = value }
+  package init(_ value: ContractValue) { self.value = value }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     switch value {
     case .null:
       var single = encoder.singleValueContainer()
@@ -68,6 +75,8 @@ private struct EncodableValue: Encodable {
     case .list(let items):
       var list = encoder.unkeyedContainer()
       for item in items { try list.encode(EncodableValue(item)) }
+    case .encodable(let inner):
+      try inner.encode(to: encoder)
     case .map(let entries):
       var container = encoder.container(keyedBy: NamedKey.self)
       for entry in entries {
@@ -97,13 +106,58 @@ package struct ContractJSONWriter {
     return writer.bytes
   }
 
+  /// The document `root`; throws what JSONEncoder threw for an `.encodable` part.
+  package static func document(_ root: ContractValue, capacity: Int = 1 << 16) throws -> [UInt8] {
+    var writer = ContractJSONWriter(capacity: capacity)
+    writer.write(root)
+    if let failure = writer.failure { throw failure }
+    return writer.bytes
+  }
+
+  /// The first error JSONEncoder gave for an `.encodable` part (written as null).
+  private var failure: (any Error)?
+
+  /// `value` through ContractValueEncoder; failing that, as JSONEncoder writes it
+  /// alone (same formatting as `Output.jsonBytes`),
+  /// every line after the first indented to the current depth. Blank lines (an empty
+  /// list or object) stay empty, as JSONEncoder leaves them at any depth; a JSON text
+  /// has no other newline, since strings escape theirs.
+  private mutating func writeEncoded(_ value: any Encodable) {
+    if let converted = try? ContractValueEncoder.value(of: value) {
+      write(converted)
+      return
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let encoded: [UInt8]
+    do {
+      encoded = PathBytes.jsonSafe(Array(try encoder.encode(value)))
+    } catch {
+      if failure == nil { failure = error }
+      append("null")
+      return
+    }
+    let indentation = 2 * depth
+    bytes.reserveCapacity(bytes.count + encoded.count + encoded.count / 8)
+    var index = encoded.startIndex
+    while index < encoded.endIndex {
+      let byte = encoded[index]
+      bytes.append(byte)
+      index += 1
+      if byte == 0x0A, index < encoded.endIndex, encoded[index] != 0x0A {
+        bytes.append(contentsOf: repeatElement(0x20, count: indentation))
+      }
+    }
+  }
+
   mutating func write(_ value: ContractValue) {
     switch value {
-    case .null: bytes += [0x6E, 0x75, 0x6C, 0x6C]
+    case .null: append("null")
     case .string(let text): writeString(text)
     case .integer(let number): bytes += String(number).utf8
-    case .boolean(let flag): bytes += flag ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65]
+    case .boolean(let flag): append(flag ? "true" : "false")
     case .object(let object): write(object)
+    case .encodable(let inner): writeEncoded(inner)
     case .list(let items):
       bytes.append(0x5B)
       writeMembers(count: items.count) { writer, index in writer.write(items[index]) }
@@ -113,7 +167,7 @@ package struct ContractJSONWriter {
       bytes.append(0x7B)
       writeMembers(count: sorted.count) { writer, index in
         writer.writeString(sorted[index].key)
-        writer.bytes += [0x20, 0x3A, 0x20]
+        writer.append(" : ")
         writer.write(sorted[index].value)
       }
       bytes.append(0x7D)
@@ -126,8 +180,8 @@ package struct ContractJSONWriter {
     writeMembers(count: keys.count) { writer, index in
       let key = keys[index]
       writer.bytes.append(0x22)
-      writer.bytes.append(contentsOf: key.rawValue.utf8)
-      writer.bytes.append(contentsOf: [0x22, 0x20, 0x3A, 0x20])
+      writer.append(key.rawValue)
+      writer.append("\" : ")
       writer.write(object.value(for: key))
     }
     bytes.append(0x7D)
@@ -139,7 +193,7 @@ package struct ContractJSONWriter {
     depth += 1
     bytes.append(0x0A)
     for index in 0..<count {
-      if index > 0 { bytes += [0x2C, 0x0A] }
+      if index > 0 { append(",\n") }
       indent()
       member(&self, index)
     }
@@ -149,16 +203,40 @@ package struct ContractJSONWriter {
   }
 
   private mutating func indent() {
-    bytes.append(contentsOf: repeatElement(0x20, count: 2 * depth))
+    let count = 2 * depth
+    if count <= Self.spaces.count {
+      Self.spaces.withUnsafeBufferPointer { bytes.append(contentsOf: $0[..<count]) }
+    } else {
+      bytes.append(contentsOf: repeatElement(0x20, count: count))
+    }
+  }
+
+  /// Indentation is copied from here (the contract nests five levels deep).
+  private static let spaces = [UInt8](repeating: 0x20, count: 32)
+
+  /// The UTF-8 of `text` (a key or a literal) appended from its contiguous storage.
+  private mutating func append(_ text: StaticString) {
+    text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+  }
+
+  private mutating func append(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes.append(contentsOf: $0) }
   }
 
   /// A JSON string as JSONEncoder escapes it (quote, backslash, the C0 controls; `/` as
   /// is), with PathBytes' stand-ins for bytes that were not UTF-8 written as U+FFFD.
   mutating func writeString(_ text: String) {
     bytes.append(0x22)
-    // Most strings (addresses, names, hex) need no escape: copied whole.
-    if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xF4 }) {
-      bytes.append(contentsOf: text.utf8)
+    // Most strings (addresses, names, hex) need no escape: copied whole, from their
+    // contiguous UTF-8 (a byte loop over `utf8` cost twice as much).
+    var contiguous = text
+    let copied = contiguous.withUTF8 { utf8 in
+      guard !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xF4 }) else { return false }
+      bytes.append(contentsOf: utf8)
+      return true
+    }
+    if copied {
       bytes.append(0x22)
       return
     }

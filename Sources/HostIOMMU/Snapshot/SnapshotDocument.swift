@@ -30,38 +30,49 @@ extension HostSnapshot: Codable {
 
   typealias BackendKey = NamedKey
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    try container.encode(JSONSchema.version, forKey: .schemaVersion)
-    try container.encode(Self.kind, forKey: .kind)
-    try container.encode(metadata.hiodctlVersion, forKey: .hiodctlVersion)
-    try container.encode(metadata.created, forKey: .created)
-    try container.encode(metadata.hostname, forKey: .hostname)
-    var kernel = container.nestedContainer(keyedBy: KernelKey.self, forKey: .kernel)
-    try kernel.encode(metadata.kernelRelease, forKey: .release)
-    try kernel.encode(metadata.kernelVersion, forKey: .version)
-    try container.encode(ListDocument(inventory), forKey: .list)
-    var caps = container.nestedUnkeyedContainer(forKey: .caps)
+  /// The snapshot as the contract's values, keyed by the same enums the decoder reads:
+  /// both JSONEncoder (`encode(to:)`) and the streaming writer (`hiodctl snapshot`,
+  /// which writes a 4096-function host's 40 MB without building it in memory twice)
+  /// write it from here.
+  package var contractValue: ContractValue {
+    var caps: [ContractValue] = []
     for address in outcomes.keys.sorted() {
-      var device = caps.nestedContainer(keyedBy: DeviceKey.self)
-      try device.encode(address.description, forKey: .bdf)
-      var backends = device.nestedContainer(keyedBy: BackendKey.self, forKey: .backends)
+      var backends: [(key: String, value: ContractValue)] = []
       for backend in Self.recordedBackends {
         guard let outcome = outcomes[address]?[backend] else { continue }
-        var entry = backends.nestedContainer(
-          keyedBy: OutcomeKey.self, forKey: BackendKey(stringValue: backend.rawValue))
+        let entry: [(OutcomeKey, ContractValue)]
         switch outcome {
         case .realized(let device):
-          try entry.encode(true, forKey: .realized)
-          try entry.encode(device, forKey: .hostIOMMUDevice)
-          try entry.encodeNil(forKey: .failure)
+          entry = [(.realized, .boolean(true)), (.hostIOMMUDevice, .encodable(device)), (.failure, .null)]
         case .failed(let failure):
-          try entry.encode(false, forKey: .realized)
-          try entry.encodeNil(forKey: .hostIOMMUDevice)
-          try entry.encode(failure, forKey: .failure)
+          entry = [(.realized, .boolean(false)), (.hostIOMMUDevice, .null), (.failure, .encodable(failure))]
         }
+        backends.append((backend.rawValue, .map(entry.map { ($0.0.rawValue, $0.1) })))
       }
+      caps.append(
+        .map([(DeviceKey.bdf.rawValue, .string(address.description)), (DeviceKey.backends.rawValue, .map(backends))]))
     }
+    let members: [(Key, ContractValue)] = [
+      (.schemaVersion, .integer(JSONSchema.version)),
+      (.kind, .string(Self.kind)),
+      (.hiodctlVersion, .string(metadata.hiodctlVersion)),
+      (.created, .string(metadata.created)),
+      (.hostname, .string(metadata.hostname)),
+      (
+        .kernel,
+        .map([
+          (KernelKey.release.rawValue, .string(metadata.kernelRelease)),
+          (KernelKey.version.rawValue, .string(metadata.kernelVersion)),
+        ])
+      ),
+      (.list, .object(ListDocument(inventory))),
+      (.caps, .list(caps)),
+    ]
+    return .map(members.map { ($0.0.rawValue, $0.1) })
+  }
+
+  package func encode(to encoder: any Encoder) throws {
+    try EncodableValue(contractValue).encode(to: encoder)
   }
 
   package init(from decoder: any Decoder) throws {

@@ -6,7 +6,7 @@ import SystemPackage
 /// The names in a few device directories (`/dev/vfio`, `/dev/vfio/devices`), listed once
 /// per scan: a host with thousands of groups would otherwise ask access(2) thousands of
 /// times. A directory that cannot be listed falls back to asking for each path.
-struct DeviceNodeIndex {
+struct DeviceNodeIndex: Sendable {
   private let root: SystemRoot
   /// Directory → the names in it; absent when the directory could not be listed.
   private let listings: [String: Set<String>]

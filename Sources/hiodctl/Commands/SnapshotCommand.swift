@@ -24,7 +24,9 @@ enum SnapshotCommand {
       context.root, inventory: host.inventory,
       backends: withIOMMUFD ? HostSnapshot.recordedBackends : HostSnapshot.defaultBackends, allowBusReset: force)
     Output.warnings(snapshot.inventory.warnings)
-    try Output.document(bytes: try Output.jsonBytes(snapshot) + [0x0A], to: invocation.value(.output))
+    var bytes = try ContractJSONWriter.document(snapshot.contractValue, capacity: 1 << 20)
+    bytes.append(0x0A)
+    try Output.document(bytes: bytes, to: invocation.value(.output))
     return .success
   }
 }

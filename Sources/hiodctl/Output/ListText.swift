@@ -120,11 +120,23 @@ struct TextTable {
 
   func lines() -> [String] {
     let all = [headers] + rows
-    let widths = headers.indices.map { column in all.map { $0[column].displayWidth }.max() ?? 0 }
+    var widths = [Int](repeating: 0, count: headers.count)
+    for row in all {
+      for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.displayWidth) }
+    }
+    // One string per line, built in place: a list of thousands of functions made a
+    // padded copy of every cell and joined them.
+    let lineCapacity = widths.reduce(0, +) + 2 * widths.count
     return all.map { row in
-      row.enumerated().map { column, cell in
-        column == row.count - 1 ? cell : cell.padding(to: widths[column])
-      }.joined(separator: "  ")
+      var line = ""
+      line.reserveCapacity(lineCapacity)
+      for (column, cell) in row.enumerated() {
+        line += cell
+        if column < row.count - 1 {
+          line += String(repeating: " ", count: widths[column] - cell.displayWidth + 2)
+        }
+      }
+      return line
     }
   }
 }
