@@ -21,14 +21,18 @@ package enum VIOMMUChecker {
     if vmPerDevice {
       // A survey of the host (check --all): every device in a VM of its own, so one
       // device's group or slot does not decide another's verdict.
-      let reports = devices.map { device in
-        check(
-          configuration, devices: [device], host: host,
-          invocation: invocation.map { vm in
-            var one = vm
-            one.devices = vm.devices.filter { $0.host == device.device.address }.prefix(1).map { $0 }
-            return one
-          })
+      // The VMs are independent and the check is pure: they run on several threads
+      // (Support/Parallel.swift), reports in input order.
+      let reports = Parallel.map(devices, minimumChunk: 16) { chunk in
+        chunk.map { device in
+          check(
+            configuration, devices: [device], host: host,
+            invocation: invocation.map { vm in
+              var one = vm
+              one.devices = vm.devices.filter { $0.host == device.device.address }.prefix(1).map { $0 }
+              return one
+            })
+        }
       }
       guard let first = reports.first else {
         return check(configuration, devices: [], host: host, invocation: invocation)
