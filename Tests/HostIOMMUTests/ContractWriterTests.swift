@@ -39,17 +39,29 @@ struct ContractWriterTests {
   /// Values ContractValueEncoder does not take (a floating-point number, an integer
   /// above Int.max) are written by JSONEncoder, at the right depth.
   @Test func whatTheValueEncoderRefusesJSONEncoderWrites() throws {
-    struct Odd: Encodable {
-      let ratio = 0.1
-      let huge = UInt64.max
-      let empty: [String] = []
-      let nested = ["a": [1, 2], "b": []]
-    }
     let value = ContractValue.map([("odd", .encodable(Odd())), ("list", .list([.encodable(Odd())]))])
     let streamed = try ContractJSONWriter.document(value)
     let encoded = try Self.encoderBytes(EncodableValue(value))
     #expect(streamed == encoded, "first difference at byte \(firstDifference(streamed, encoded))")
     #expect(throws: ContractValueEncoder.Unsupported.self) { try ContractValueEncoder.value(of: Odd()) }
+  }
+
+  /// Lists of 256 items or more are written on several threads and joined: the bytes
+  /// stay JSONEncoder's, nested lists and JSONEncoder-written parts included.
+  @Test func longListsWrittenOnSeveralThreadsAreWhatJSONEncoderWrites() throws {
+    try #require(Parallel.threads > 1, "one processor: the threaded writer cannot be exercised here")
+    let groups = (0..<700).map { id in
+      IOMMUGroup(
+        id: id, type: id % 5 == 0 ? nil : "DMA\(id)", name: id % 7 == 0 ? "x\"\\y" : nil,
+        members: (0..<(id % 4)).map { GroupMember(name: "0000:00:\($0).\(id % 8)", driver: "drv\(id % 3)") })
+    }
+    let value = ContractValue.map([
+      ("groups", .objects(groups)), ("odd", .list((0..<300).map { _ in .encodable(Odd()) })),
+      ("nested", .list((0..<260).map { index in .list((0..<(index % 3)).map { .integer($0) }) })),
+    ])
+    let streamed = try ContractJSONWriter.document(value)
+    let encoded = try Self.encoderBytes(EncodableValue(value))
+    #expect(streamed == encoded, "first difference at byte \(firstDifference(streamed, encoded))")
   }
 
   /// A group whose strings hold every ASCII byte, text outside ASCII, and the stand-ins
@@ -82,4 +94,13 @@ struct ContractWriterTests {
   func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
     (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
   }
+}
+
+/// What ContractValueEncoder refuses (a Double, an integer above Int.max), next to
+/// empty and nested containers.
+private struct Odd: Encodable {
+  let ratio = 0.1
+  let huge = UInt64.max
+  let empty: [String] = []
+  let nested = ["a": [1, 2], "b": []]
 }

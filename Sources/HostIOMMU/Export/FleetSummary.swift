@@ -65,23 +65,31 @@ package struct FleetSummary: Sendable {
     }
     var models: [FleetModelVerdict] = []
     if !inputs.isEmpty {
-      for model in VIOMMUModel.allCases {
-        let suggestion = VIOMMUSuggester.suggest(
-          model: model, qemu: .newest, machine: nil, devices: inputs, host: host.facts)
-        let report =
-          suggestion.report
-          ?? VIOMMUChecker.check(
-            VIOMMUConfiguration(model: model, qemu: .newest), devices: inputs, host: host.facts)
-        let status: FindingStatus = suggestion.configuration == nil ? .fail : report.status
-        models.append(
-          FleetModelVerdict(
-            model: model, configuration: suggestion.configuration, status: status,
-            devices: report.devices.map { ($0.device.address, $0.status) },
-            xFlts: model == .intel ? suggestion.alternatives.contains { $0.xFlts?.value == true } : nil))
+      // The models' suggesters are independent and pure: one thread each, as far as
+      // there are processors (a model's suggestion checks every device several times).
+      models = Parallel.map(VIOMMUModel.allCases, minimumChunk: 1) { chunk in
+        chunk.map { model in verdict(of: model, devices: inputs, host: host.facts) }
       }
     }
     return FleetSummary(
       hostname: hostname, created: created, facts: host.facts, vfioDevices: devices, models: models,
       warnings: host.warnings)
+  }
+
+  /// What `model`'s suggester, with the newest QEMU's rules, makes of `devices`.
+  private static func verdict(of model: VIOMMUModel, devices inputs: [DeviceCheckInput], host: HostFacts)
+    -> FleetModelVerdict
+  {
+    let suggestion = VIOMMUSuggester.suggest(
+      model: model, qemu: .newest, machine: nil, devices: inputs, host: host)
+    let report =
+      suggestion.report
+      ?? VIOMMUChecker.check(
+        VIOMMUConfiguration(model: model, qemu: .newest), devices: inputs, host: host)
+    let status: FindingStatus = suggestion.configuration == nil ? .fail : report.status
+    return FleetModelVerdict(
+      model: model, configuration: suggestion.configuration, status: status,
+      devices: report.devices.map { ($0.device.address, $0.status) },
+      xFlts: model == .intel ? suggestion.alternatives.contains { $0.xFlts?.value == true } : nil)
   }
 }

@@ -158,6 +158,8 @@ package struct ContractJSONWriter {
     case .boolean(let flag): append(flag ? "true" : "false")
     case .object(let object): write(object)
     case .encodable(let inner): writeEncoded(inner)
+    case .list(let items) where items.count >= Self.parallelListLength && Parallel.threads > 1:
+      writeInParallel(items)
     case .list(let items):
       bytes.append(0x5B)
       writeMembers(count: items.count) { writer, index in writer.write(items[index]) }
@@ -185,6 +187,47 @@ package struct ContractJSONWriter {
       writer.write(object.value(for: key))
     }
     bytes.append(0x7D)
+  }
+
+  /// Lists at least this long (a host's devices or groups, a snapshot's caps) are
+  /// written on several threads.
+  static let parallelListLength = 256
+
+  /// A long list written as `writeMembers` writes it, its items on `Parallel.threads`
+  /// threads: each item by a writer of its own at the depth it goes to, then the
+  /// pieces joined in order. The items are only read: contract values are immutable
+  /// snapshots of the host, and computing a key's value changes nothing.
+  private mutating func writeInParallel(_ items: [ContractValue]) {
+    let shared = UncheckedSendableBox((items: items, depth: depth + 1))
+    let pieces = Parallel.map(Array(items.indices), minimumChunk: 64) { chunk in
+      var writer = ContractJSONWriter(capacity: 1 << 14)
+      writer.depth = shared.value.depth
+      var ends: [Int] = []
+      for index in chunk {
+        writer.write(shared.value.items[index])
+        ends.append(writer.bytes.count)
+      }
+      return [UncheckedSendableBox((bytes: writer.bytes, ends: ends, failure: writer.failure))]
+    }
+    // Item i is bytes[start..<end] of the piece of its chunk.
+    var slices: [(piece: Int, start: Int, end: Int)] = []
+    slices.reserveCapacity(items.count)
+    for (piece, written) in pieces.enumerated() {
+      var start = 0
+      for end in written.value.ends {
+        slices.append((piece, start, end))
+        start = end
+      }
+    }
+    bytes.append(0x5B)
+    writeMembers(count: items.count) { writer, index in
+      let slice = slices[index]
+      pieces[slice.piece].value.bytes.withUnsafeBufferPointer {
+        writer.bytes.append(contentsOf: $0[slice.start..<slice.end])
+      }
+    }
+    bytes.append(0x5D)
+    for piece in pieces where failure == nil { failure = piece.value.failure }
   }
 
   /// `count` members, each on its own line one level deeper, comma-separated; none is
@@ -270,4 +313,10 @@ package struct ContractJSONWriter {
     writer.writeString(text)
     return String(decoding: writer.bytes, as: UTF8.self)
   }
+}
+
+/// A value handed to the writer's threads, which only read it (see `writeInParallel`).
+private struct UncheckedSendableBox<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
 }
