@@ -161,15 +161,21 @@ extension HostFacts {
   static func readUpstreamPorts(_ root: SystemRoot, devices: [PCIDevice]) -> [PortACS] {
     var ports: [PCIAddress: PortACS] = [:]
     var order: [PCIAddress] = []
-    for device in devices where device.isVFIOBound {
-      guard case .success(let target) = root.readLink("/sys/bus/pci/devices/\(device.address)") else { continue }
-      let chain = target.split(separator: "/").compactMap { PCIAddress($0) }
+    // Each device's link is read on the scan's threads; the ports are then taken in
+    // device order, as one thread would.
+    let chains = Parallel.map(devices.filter(\.isVFIOBound), minimumChunk: 64) { chunk in
+      chunk.map { device -> (PCIAddress, [PCIAddress])? in
+        guard case .success(let target) = root.readLink("/sys/bus/pci/devices/\(device.address)") else { return nil }
+        return (device.address, target.split(separator: "/").compactMap { PCIAddress($0) })
+      }
+    }
+    for case let (address, chain)? in chains {
       for port in chain.dropLast() {
         if ports[port] == nil {
           ports[port] = readACS(root, port: port)
           order.append(port)
         }
-        ports[port]?.devices.append(device.address)
+        ports[port]?.devices.append(address)
       }
     }
     return order.compactMap { ports[$0] }
