@@ -169,7 +169,7 @@ extension HostFacts {
         return (device.address, target.split(separator: "/").compactMap { PCIAddress($0) })
       }
     }
-    for case let (address, chain)? in chains {
+    for case (let address, let chain)? in chains {
       for port in chain.dropLast() {
         if ports[port] == nil {
           ports[port] = readACS(root, port: port)
