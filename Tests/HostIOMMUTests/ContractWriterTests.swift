@@ -46,6 +46,17 @@ struct ContractWriterTests {
     #expect(throws: ContractValueEncoder.Unsupported.self) { try ContractValueEncoder.value(of: Odd()) }
   }
 
+  /// An encoder that calls the containers' concrete overloads itself (the contract's
+  /// types reach them only through the generic path): written without JSONEncoder,
+  /// and to the same bytes.
+  @Test func theContainersConcreteOverloadsWriteWhatJSONEncoderWrites() throws {
+    _ = try ContractValueEncoder.value(of: Direct())
+    let value = ContractValue.map([("direct", .encodable(Direct()))])
+    let streamed = try ContractJSONWriter.document(value)
+    let encoded = try Self.encoderBytes(EncodableValue(value))
+    #expect(streamed == encoded, "first difference at byte \(firstDifference(streamed, encoded))")
+  }
+
   /// Lists of 256 items or more are written on several threads and joined: the bytes
   /// stay JSONEncoder's, nested lists and JSONEncoder-written parts included.
   @Test func longListsWrittenOnSeveralThreadsAreWhatJSONEncoderWrites() throws {
@@ -103,4 +114,39 @@ private struct Odd: Encodable {
   let huge = UInt64.max
   let empty: [String] = []
   let nested = ["a": [1, 2], "b": []]
+}
+
+/// Encodes through every container's concrete overloads, as hand-written `encode(to:)`
+/// methods may.
+private struct Direct: Encodable {
+  struct Single: Encodable {
+    let index: Int
+    func encode(to encoder: any Encoder) throws {
+      var single = encoder.singleValueContainer()
+      switch index % 4 {
+      case 0: try single.encode(index % 8 == 0)
+      case 1: try single.encode("s\(index)")
+      case 2: try single.encode(UInt16(index))
+      default: try single.encode(Int32(-index))
+      }
+    }
+  }
+
+  enum Key: String, CodingKey { case flag, text, small, list, singles }
+
+  func encode(to encoder: any Encoder) throws {
+    var keyed = encoder.container(keyedBy: Key.self)
+    try keyed.encode(false, forKey: .flag)
+    try keyed.encode("t", forKey: .text)
+    try keyed.encode(UInt8(7), forKey: .small)
+    var list = keyed.nestedUnkeyedContainer(forKey: .list)
+    try list.encode(true)
+    try list.encode(false)
+    try list.encode("u")
+    try list.encode(Int8(-3))
+    try list.encode(UInt32(9))
+    try list.encode(UInt64(11))
+    try list.encodeNil()
+    try keyed.encode((0..<8).map(Single.init), forKey: .singles)
+  }
 }

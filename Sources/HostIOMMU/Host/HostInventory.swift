@@ -70,15 +70,9 @@ package struct HostInventory: Sendable {
     let nodes = DeviceNodeIndex(root: root, directories: ["/dev/vfio", "/dev/vfio/devices"])
     // One device's links and cdev, then one group's files, are independent reads: they
     // run on several threads and come back in order (Support/Parallel.swift).
-    let completed = Parallel.map(found, minimumChunk: 64) { chunk in
-      chunk.map { record in
-        var own: [String] = []
-        let device = completeDevice(record, root: root, nodes: nodes, warnings: &own)
-        return (device, own)
-      }
+    let devices = Parallel.map(found, minimumChunk: 64, warnings: &warnings) { record, warnings in
+      completeDevice(record, root: root, nodes: nodes, warnings: &warnings)
     }
-    let devices = completed.map(\.0)
-    for (_, own) in completed { warnings += own }
 
     var knownDrivers: [String: String?] = [:]
     for device in devices { knownDrivers[device.address.description] = .some(device.driver) }
@@ -95,15 +89,9 @@ package struct HostInventory: Sendable {
           warnings.append("/sys/kernel/iommu_groups/\(name): not a group number; ignored")
         }
       }
-      let read = Parallel.map(ids.sorted(), minimumChunk: 64) { [knownDrivers] chunk in
-        chunk.map { id in
-          var own: [String] = []
-          let group = IOMMUGroup.read(id: id, from: root, knownDrivers: knownDrivers, nodes: nodes, warnings: &own)
-          return (group, own)
-        }
+      groups = Parallel.map(ids.sorted(), minimumChunk: 64, warnings: &warnings) { [knownDrivers] id, warnings in
+        IOMMUGroup.read(id: id, from: root, knownDrivers: knownDrivers, nodes: nodes, warnings: &warnings)
       }
-      groups = read.map(\.0)
-      for (_, own) in read { warnings += own }
     case .failure(.noSuchFileOrDirectory):
       break  // kernels without IOMMU support
     case .failure(let errno):

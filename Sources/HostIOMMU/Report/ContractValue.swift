@@ -117,8 +117,17 @@ package struct ContractJSONWriter {
   /// The first error JSONEncoder gave for an `.encodable` part (written as null).
   private var failure: (any Error)?
 
-  /// `value` through ContractValueEncoder; failing that, as JSONEncoder writes it
-  /// alone (same formatting as `Output.jsonBytes`),
+  /// `value` as JSONEncoder writes the documents that do not stream: pretty, keys
+  /// sorted (Foundation does not keep insertion order, and output must be byte-for-byte
+  /// stable for scripts and goldens), slashes as is, and bytes of arguments that were
+  /// not UTF-8 as U+FFFD (JSON is UTF-8). The writer writes exactly these bytes.
+  package static func encoderBytes(_ value: some Encodable) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return PathBytes.jsonSafe(Array(try encoder.encode(value)))
+  }
+
+  /// `value` through ContractValueEncoder; failing that, as `encoderBytes` gives it,
   /// every line after the first indented to the current depth. Blank lines (an empty
   /// list or object) stay empty, as JSONEncoder leaves them at any depth; a JSON text
   /// has no other newline, since strings escape theirs.
@@ -127,11 +136,9 @@ package struct ContractJSONWriter {
       write(converted)
       return
     }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let encoded: [UInt8]
     do {
-      encoded = PathBytes.jsonSafe(Array(try encoder.encode(value)))
+      encoded = try Self.encoderBytes(value)
     } catch {
       if failure == nil { failure = error }
       append("null")
@@ -198,7 +205,7 @@ package struct ContractJSONWriter {
   /// pieces joined in order. The items are only read: contract values are immutable
   /// snapshots of the host, and computing a key's value changes nothing.
   private mutating func writeInParallel(_ items: [ContractValue]) {
-    let shared = UncheckedSendableBox((items: items, depth: depth + 1))
+    let shared = UncheckedSendable((items: items, depth: depth + 1))
     let pieces = Parallel.map(Array(items.indices), minimumChunk: 64) { chunk in
       var writer = ContractJSONWriter(capacity: 1 << 14)
       writer.depth = shared.value.depth
@@ -207,7 +214,7 @@ package struct ContractJSONWriter {
         writer.write(shared.value.items[index])
         ends.append(writer.bytes.count)
       }
-      return [UncheckedSendableBox((bytes: writer.bytes, ends: ends, failure: writer.failure))]
+      return [UncheckedSendable((bytes: writer.bytes, ends: ends, failure: writer.failure))]
     }
     // Item i is bytes[start..<end] of the piece of its chunk.
     var slices: [(piece: Int, start: Int, end: Int)] = []
@@ -313,10 +320,4 @@ package struct ContractJSONWriter {
     writer.writeString(text)
     return String(decoding: writer.bytes, as: UTF8.self)
   }
-}
-
-/// A value handed to the writer's threads, which only read it (see `writeInParallel`).
-private struct UncheckedSendableBox<Value>: @unchecked Sendable {
-  let value: Value
-  init(_ value: Value) { self.value = value }
 }

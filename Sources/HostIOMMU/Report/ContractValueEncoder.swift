@@ -7,8 +7,8 @@
 /// order it writes everything else with. JSONEncoder took 2.3 million instructions per
 /// device for the same bytes: most of a 4096-function snapshot.
 ///
-/// `codingPath` stays empty: none of the contract's encoders reads it, and building it
-/// cost an array per key.
+/// `codingPath` is always empty: none of the contract's encoders reads it, and building
+/// it cost an array per key.
 ///
 /// It covers what the contract holds: strings, booleans, null, integers that fit an
 /// `Int`, keyed and unkeyed containers. Anything else (a floating-point number, an
@@ -19,7 +19,7 @@ enum ContractValueEncoder {
 
   static func value(of encodable: any Encodable) throws -> ContractValue {
     let root = Slot()
-    try encodable.encode(to: SlotEncoder(slot: root, codingPath: []))
+    try encodable.encode(to: SlotEncoder(slot: root))
     return root.resolved()
   }
 }
@@ -78,21 +78,21 @@ private final class Slot {
 
 private struct SlotEncoder: Encoder {
   let slot: Slot
-  let codingPath: [any CodingKey]
+  var codingPath: [any CodingKey] { [] }
   var userInfo: [CodingUserInfoKey: Any] { [:] }
 
   func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
     slot.makeObject()
-    return KeyedEncodingContainer(KeyedSlots<Key>(slot: slot, codingPath: codingPath))
+    return KeyedEncodingContainer(KeyedSlots<Key>(slot: slot))
   }
 
   func unkeyedContainer() -> any UnkeyedEncodingContainer {
     slot.makeList()
-    return UnkeyedSlots(slot: slot, codingPath: codingPath)
+    return UnkeyedSlots(slot: slot)
   }
 
   func singleValueContainer() -> any SingleValueEncodingContainer {
-    SingleSlot(slot: slot, codingPath: codingPath)
+    SingleSlot(slot: slot)
   }
 }
 
@@ -122,17 +122,17 @@ private func scalar<T: Encodable>(_ value: T) throws -> ContractValue? {
 
 /// Encodes `value` into `slot`: a scalar directly, anything else through its own
 /// `encode(to:)` (which is how Optional, Array and the contract's types arrive).
-private func encode(_ value: some Encodable, into slot: Slot, codingPath: [any CodingKey]) throws {
+private func encode(_ value: some Encodable, into slot: Slot) throws {
   if let scalar = try scalar(value) {
     slot.state = .value(scalar)
   } else {
-    try value.encode(to: SlotEncoder(slot: slot, codingPath: codingPath))
+    try value.encode(to: SlotEncoder(slot: slot))
   }
 }
 
 private struct KeyedSlots<Key: CodingKey>: KeyedEncodingContainerProtocol {
   let slot: Slot
-  let codingPath: [any CodingKey]
+  var codingPath: [any CodingKey] { [] }
 
   mutating func encodeNil(forKey key: Key) throws {
     slot.child(forKey: key.stringValue).state = .value(.null)
@@ -143,7 +143,7 @@ private struct KeyedSlots<Key: CodingKey>: KeyedEncodingContainerProtocol {
   }
 
   private func encodeGeneric(_ value: some Encodable, forKey key: Key) throws {
-    try HostIOMMU.encode(value, into: slot.child(forKey: key.stringValue), codingPath: codingPath)
+    try HostIOMMU.encode(value, into: slot.child(forKey: key.stringValue))
   }
 
   mutating func encode(_ value: Bool, forKey key: Key) throws { try encodeGeneric(value, forKey: key) }
@@ -166,27 +166,50 @@ private struct KeyedSlots<Key: CodingKey>: KeyedEncodingContainerProtocol {
   {
     let child = slot.child(forKey: key.stringValue)
     child.makeObject()
-    return KeyedEncodingContainer(KeyedSlots<NestedKey>(slot: child, codingPath: codingPath))
+    return KeyedEncodingContainer(KeyedSlots<NestedKey>(slot: child))
   }
 
   mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
     let child = slot.child(forKey: key.stringValue)
     child.makeList()
-    return UnkeyedSlots(slot: child, codingPath: codingPath)
+    return UnkeyedSlots(slot: child)
   }
 
   mutating func superEncoder() -> any Encoder {
-    SlotEncoder(slot: slot.child(forKey: "super"), codingPath: codingPath)
+    SlotEncoder(slot: slot.child(forKey: "super"))
   }
 
   mutating func superEncoder(forKey key: Key) -> any Encoder {
-    SlotEncoder(slot: slot.child(forKey: key.stringValue), codingPath: codingPath)
+    SlotEncoder(slot: slot.child(forKey: key.stringValue))
   }
 }
 
-private struct UnkeyedSlots: UnkeyedEncodingContainer {
+/// The concrete `encode(_:)` overloads the unkeyed and single-value containers must
+/// have, each sent to the container's one generic path.
+private protocol ForwardsScalars {
+  func encodeGeneric(_ value: some Encodable) throws
+}
+
+extension ForwardsScalars {
+  mutating func encode(_ value: Bool) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: String) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: Double) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: Float) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: Int) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: Int8) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: Int16) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: Int32) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: Int64) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: UInt) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: UInt8) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: UInt16) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: UInt32) throws { try encodeGeneric(value) }
+  mutating func encode(_ value: UInt64) throws { try encodeGeneric(value) }
+}
+
+private struct UnkeyedSlots: UnkeyedEncodingContainer, ForwardsScalars {
   let slot: Slot
-  let codingPath: [any CodingKey]
+  var codingPath: [any CodingKey] { [] }
   var count: Int {
     if case .list(let slots) = slot.state { return slots.count }
     return 0
@@ -200,47 +223,32 @@ private struct UnkeyedSlots: UnkeyedEncodingContainer {
     try encodeGeneric(value)
   }
 
-  private func encodeGeneric(_ value: some Encodable) throws {
-    try HostIOMMU.encode(value, into: slot.appendChild(), codingPath: codingPath)
+  func encodeGeneric(_ value: some Encodable) throws {
+    try HostIOMMU.encode(value, into: slot.appendChild())
   }
-
-  mutating func encode(_ value: Bool) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: String) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Double) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Float) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int8) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int16) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int32) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int64) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt8) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt16) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt32) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt64) throws { try encodeGeneric(value) }
 
   mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
     -> KeyedEncodingContainer<NestedKey>
   {
     let child = slot.appendChild()
     child.makeObject()
-    return KeyedEncodingContainer(KeyedSlots<NestedKey>(slot: child, codingPath: codingPath))
+    return KeyedEncodingContainer(KeyedSlots<NestedKey>(slot: child))
   }
 
   mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
     let child = slot.appendChild()
     child.makeList()
-    return UnkeyedSlots(slot: child, codingPath: codingPath)
+    return UnkeyedSlots(slot: child)
   }
 
   mutating func superEncoder() -> any Encoder {
-    SlotEncoder(slot: slot.appendChild(), codingPath: codingPath)
+    SlotEncoder(slot: slot.appendChild())
   }
 }
 
-private struct SingleSlot: SingleValueEncodingContainer {
+private struct SingleSlot: SingleValueEncodingContainer, ForwardsScalars {
   let slot: Slot
-  let codingPath: [any CodingKey]
+  var codingPath: [any CodingKey] { [] }
 
   mutating func encodeNil() throws {
     slot.state = .value(.null)
@@ -250,22 +258,7 @@ private struct SingleSlot: SingleValueEncodingContainer {
     try encodeGeneric(value)
   }
 
-  private func encodeGeneric(_ value: some Encodable) throws {
-    try HostIOMMU.encode(value, into: slot, codingPath: codingPath)
+  func encodeGeneric(_ value: some Encodable) throws {
+    try HostIOMMU.encode(value, into: slot)
   }
-
-  mutating func encode(_ value: Bool) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: String) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Double) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Float) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int8) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int16) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int32) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: Int64) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt8) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt16) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt32) throws { try encodeGeneric(value) }
-  mutating func encode(_ value: UInt64) throws { try encodeGeneric(value) }
 }

@@ -31,8 +31,7 @@ package enum Parallel {
   /// `transform` must only read shared state; whatever it needs to write (a libpci
   /// handle, an open directory) it makes for itself, once per chunk.
   package static func map<Element: Sendable, Output: Sendable>(
-    _ items: [Element], minimumChunk: Int, threads: Int = Parallel.threads,
-    _ transform: @Sendable (ArraySlice<Element>) -> [Output]
+    _ items: [Element], minimumChunk: Int, _ transform: @Sendable (ArraySlice<Element>) -> [Output]
   ) -> [Output] {
     let smallest = forcedChunks == nil ? max(minimumChunk, 1) : 1
     let chunks = max(1, min(threads, items.count / smallest))
@@ -50,11 +49,28 @@ package enum Parallel {
     }
     return Array(outputs.joined())
   }
+
+  /// `transform` of each item, which may add warnings: the results in item order, and
+  /// the warnings appended to `warnings` in item order, as one thread would add them.
+  package static func map<Element: Sendable, Output: Sendable>(
+    _ items: [Element], minimumChunk: Int, warnings: inout [String],
+    _ transform: @Sendable (Element, inout [String]) -> Output
+  ) -> [Output] {
+    let results = map(items, minimumChunk: minimumChunk) { chunk in
+      chunk.map { item in
+        var own: [String] = []
+        let output = transform(item, &own)
+        return (output, own)
+      }
+    }
+    for (_, own) in results { warnings += own }
+    return results.map(\.0)
+  }
 }
 
 /// A value handed to other threads under a rule the compiler cannot check (stated where
 /// it is used).
-private struct UncheckedSendable<Value>: @unchecked Sendable {
+struct UncheckedSendable<Value>: @unchecked Sendable {
   let value: Value
   init(_ value: Value) { self.value = value }
 }

@@ -104,13 +104,9 @@ enum Output {
     standardOutput(bytes: [0x0A])
   }
 
-  /// `value` as pretty JSON with sorted keys: Foundation does not keep insertion order,
-  /// and the output must be byte-for-byte stable across runs for scripts and goldens.
-  /// Bytes of arguments that were not UTF-8 become U+FFFD (JSON is UTF-8).
+  /// `value` as pretty JSON with sorted keys (`ContractJSONWriter.encoderBytes`).
   static func jsonBytes(_ value: some Encodable) throws -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return PathBytes.jsonSafe(Array(try encoder.encode(value)))
+    try ContractJSONWriter.encoderBytes(value)
   }
 
   /// Writes a document to `path` atomically (-o), or to stdout (no -o, or `-o -`).
