@@ -26,11 +26,7 @@ func run(_ arguments: [String]) -> ExitStatus {
   }
   if invocation.has(.version) {
     if invocation.has(.json) {
-      do {
-        try Output.json(VersionDocument())
-      } catch {
-        return fail("hiodctl: \(error)", message: "\(error)", status: .runtimeError, json: false)
-      }
+      Output.json(contract: VersionDocument())
     } else {
       Output.line("hiodctl \(HIODVersion.string) (libpci \(HIODVersion.libpci))")
     }
@@ -77,7 +73,7 @@ func run(_ arguments: [String]) -> ExitStatus {
 func fail(_ text: String, message: String, hints: [String] = [], status: ExitStatus, json: Bool) -> ExitStatus {
   Output.error(text)
   if json && !Output.wroteStandardOutput {
-    try? Output.json(ErrorDocument(message: message, hints: hints, exitStatus: status.rawValue))
+    Output.json(contract: ErrorDocument(message: message, hints: hints, exitStatus: status.rawValue))
   }
   return status
 }

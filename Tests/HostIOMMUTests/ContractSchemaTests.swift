@@ -58,13 +58,24 @@ struct ContractSchemaTests {
   }
 
   /// Every problem of `value` against `type`, as "path: problem".
-  static func problems(_ value: JSONValue, _ type: ContractType, at path: String) -> [String] {
+  /// `older`: the document predates keys added since (a committed snapshot), so a key
+  /// of the table it lacks is no problem; what it has must still be in the table.
+  static func problems(_ value: JSONValue, _ type: ContractType, at path: String, older: Bool = false) -> [String] {
+    func problems(_ value: JSONValue, _ type: ContractType, at path: String) -> [String] {
+      Self.problems(value, type, at: path, older: older)
+    }
     func hex(_ text: String, digits: Int) -> Bool {
       text.count == digits && text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
     }
     if case .nullable(let inner) = type {
       if case .null = value { return [] }
       return problems(value, inner, at: path)
+    }
+    if case .oneOf(let alternatives) = type {
+      // The alternative that fits best: none is a fit when each has problems.
+      let found = alternatives.map { problems(value, $0, at: path) }
+      guard let best = found.min(by: { $0.count < $1.count }) else { return ["\(path): no alternative"] }
+      return best.isEmpty ? [] : ["\(path): none of \(alternatives.count) alternatives fits; nearest:"] + best
     }
     switch (type, value) {
     case (_, .null): return ["\(path): null, but the table says \(type)"]
@@ -85,7 +96,7 @@ struct ContractSchemaTests {
     case (.object(let name), .object(let object)):
       guard let table = fields[name] else { return ["\(path): the table has no object \(name)"] }
       var found: [String] = []
-      for key in Set(object.keys).symmetricDifference(table.keys).sorted() {
+      for key in Set(object.keys).symmetricDifference(table.keys).sorted() where !(older && object[key] == nil) {
         found.append(
           "\(path).\(key): \(object[key] == nil ? "in the table, not written" : "written, not in the table")")
       }
@@ -101,12 +112,107 @@ struct ContractSchemaTests {
   /// The encoder against the table, on every fixture: the same keys, the declared types.
   @Test(arguments: trees)
   func everyListDocumentMatchesTheTable(_ tree: String) throws {
+    let found = try Self.problems(of: ListDocument(try Fixtures.scan(tree)), at: tree)
+    #expect(found.isEmpty, "\(found.prefix(20))")
+  }
+
+  /// A snapshot of every fixture, every backend recorded (they fail on trees without
+  /// /dev/vfio, so both outcomes are written): the caps objects, failures included.
+  @Test(arguments: trees)
+  func everySnapshotMatchesTheTable(_ tree: String) throws {
+    let snapshot = try HostSnapshot.take(Fixtures.root(tree), backends: HostSnapshot.recordedBackends)
+    let found = try Self.problems(of: snapshot, at: tree)
+    #expect(found.isEmpty, "\(found.prefix(20))")
+  }
+
+  /// `document` encoded by JSONEncoder, against its object in the table.
+  static func problems<D: ContractDocument>(of document: D, at path: String) throws -> [String] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    let bytes = try encoder.encode(ListDocument(try Fixtures.scan(tree)))
-    let document = try JSONDecoder().decode(JSONValue.self, from: bytes)
-    let found = Self.problems(document, .object(ListDocument.Key.objectName), at: tree)
-    #expect(found.isEmpty, "\(found.prefix(20))")
+    let value = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(document))
+    return problems(value, .object(D.Key.objectName), at: path)
+  }
+
+  /// Every JSON document hiodctl printed in the goldens (caps, check, host, list, pool,
+  /// several hosts, errors, --version) and every committed snapshot, against the
+  /// document the command prints.
+  @Test func everyRecordedDocumentMatchesTheTable() throws {
+    let documents = Dictionary(uniqueKeysWithValues: ContractSchema.documents.map { ($0.command, $0.object) })
+    let goldens = "\(Self.repository)/Tests/hiodctlTests/Golden"
+    var checked: Set<String> = []
+    for file in try FileManager.default.contentsOfDirectory(atPath: goldens).sorted() {
+      let text = try String(contentsOfFile: "\(goldens)/\(file)", encoding: .utf8)
+      guard
+        let stdout = text.components(separatedBy: "--- stdout\n").dropFirst().first?
+          .components(separatedBy: "--- stderr\n").first, stdout.hasPrefix("{"),
+        let commandLine = text.split(separator: "\n").first
+      else { continue }
+      let words = commandLine.split(separator: " ").map(String.init)
+      let value = try JSONDecoder().decode(JSONValue.self, from: Data(stdout.utf8))
+      let command = Self.command(words: words, document: value)
+      guard let object = documents[command] else {
+        // export's other formats are not JSON documents.
+        if command == "export" { continue }
+        Issue.record("\(file): no document in the table for \(command)")
+        continue
+      }
+      checked.insert(command)
+      let found = Self.problems(value, .object(object), at: file)
+      #expect(found.isEmpty, "\(found.prefix(20))")
+    }
+    for directory in ["snapshots", "qemu-oracle/snapshots"] {
+      let path = "\(Self.repository)/Tests/Fixtures/\(directory)"
+      for file in try FileManager.default.contentsOfDirectory(atPath: path).sorted() where file.hasSuffix(".json") {
+        let value = try JSONDecoder().decode(
+          JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: "\(path)/\(file)")))
+        let found = Self.problems(
+          value, .object(HostSnapshot.Key.objectName), at: "\(directory)/\(file)", older: true)
+        #expect(found.isEmpty, "\(found.prefix(20))")
+      }
+    }
+    // The goldens hold every kind of document.
+    let expected = Set(ContractSchema.documents.map(\.command))
+    #expect(checked == expected, "documents no golden shows: \(expected.subtracting(checked).sorted())")
+  }
+
+  /// Which document a golden's stdout is: an error's, --version's, or its command's
+  /// (over several --host snapshots, the several-hosts form).
+  static func command(words: [String], document: JSONValue) -> String {
+    if words.contains("export") {
+      guard words.contains("ansible") else { return "export" }
+      if case .object(let object) = document, object["hostname"] == nil { return AnsibleFacts.failedCommand }
+      return AnsibleFacts.command
+    }
+    if case .object(let object) = document, object["error"] != nil { return ErrorDocument.command }
+    if words.contains("--version") { return VersionDocument.command }
+    let name = words.first { ["list", "caps", "check", "host", "snapshot"].contains($0) } ?? "?"
+    let hostFiles = words.filter { $0 == "--host" }.count
+    return hostFiles > 1 ? name + " --host FILE --host FILE" : name
+  }
+
+  /// The table is whole: every object a key names is declared, each declared object
+  /// is reached from a document, and no two objects share a name.
+  @Test func everyObjectIsDeclaredAndReached() {
+    let names = ContractSchema.objects.map { $0.objectName }
+    #expect(Set(names).count == names.count, "objects declared twice: \(names.sorted())")
+    let declared = Set(names)
+    func named(_ type: ContractType) -> [String] {
+      switch type {
+      case .object(let name): [name]
+      case .list(let inner), .map(let inner), .nullable(let inner): named(inner)
+      case .oneOf(let types): types.flatMap(named)
+      default: []
+      }
+    }
+    let rows = Dictionary(grouping: ContractSchema.keys, by: \.object)
+    var reached: Set<String> = []
+    var queue = ContractSchema.documents.map(\.object)
+    while let name = queue.popLast() {
+      guard reached.insert(name).inserted else { continue }
+      #expect(declared.contains(name), "\(name) is named but not declared in ContractSchema.objects")
+      queue += (rows[name] ?? []).flatMap { named($0.field.type) }
+    }
+    #expect(reached == declared, "declared, never reached: \(declared.subtracting(reached).sorted())")
   }
 
   /// The validator itself can fail: a document with a key renamed, a type changed and a

@@ -175,6 +175,9 @@ enum Golden {
       "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --json list --vfio"),
     GoldenCase("caps-host", "--host snapshots/v1-intel-aw39.json caps 00:02.0"),
     GoldenCase("caps-host-legacy-json", "--host snapshots/v1-intel-aw48.json --json caps --backend legacy 00:02.0"),
+    GoldenCase(
+      "caps-two-hosts-json",
+      "--host snapshots/v1-intel-aw39.json --host snapshots/v1-intel-aw48.json --json caps --backend legacy 00:02.0"),
     GoldenCase("check-host", "--host snapshots/v1-intel-aw39.json check --viommu intel --aw-bits 48 --all"),
     GoldenCase(
       "check-pool-suggest",

@@ -190,6 +190,106 @@ def describe(t):
             "re": t.args[1] if t.args else ""}.get(t.kind, t.kind)
 
 
+# Every other document (caps, check, host, snapshot, errors, several hosts) against the
+# same schema, straight from its JSON types: a guest command's stdout that carries a
+# schema_version must be one of the schema's documents, with exactly its keys and types.
+_SCALAR_RE = {
+    "hex64": re.compile(r"^0x[0-9a-f]{16}$"),
+    "pci_address": re.compile(r"^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$"),
+    "device_number": re.compile(r"^\d+:\d+$"),
+}
+
+
+def contract_problems(value, t, path):
+    """Problems of value against a schema.json type, as "path: problem" strings."""
+    kind = t["kind"]
+    if kind == "nullable":
+        return [] if value is None else contract_problems(value, t["value"], path)
+    if kind == "one_of":
+        found = [contract_problems(value, alt, path) for alt in t["values"]]
+        best = min(found, key=len) if found else [f"{path}: no alternative"]
+        return [] if not best else [f"{path}: none of {len(found)} alternatives fits; nearest:"] + best
+    if value is None:
+        return [f"{path}: is null, expected {kind}"]
+    if kind == "string":
+        ok = isinstance(value, str)
+    elif kind == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    elif kind in _SCALAR_RE:
+        ok = isinstance(value, str) and bool(_SCALAR_RE[kind].match(value))
+    elif kind == "hex":
+        ok = isinstance(value, str) and bool(re.fullmatch("[0-9a-f]{%d}" % t["digits"], value))
+    elif kind == "choice":
+        ok = value in t["values"]
+    elif kind == "list":
+        if not isinstance(value, list):
+            return [f"{path}: expected a list, got {json.dumps(value)[:60]}"]
+        return [e for i, v in enumerate(value) for e in contract_problems(v, t["element"], f"{path}[{i}]")]
+    elif kind == "map":
+        if not isinstance(value, dict):
+            return [f"{path}: expected an object, got {json.dumps(value)[:60]}"]
+        return [e for k, v in sorted(value.items()) for e in contract_problems(v, t["value"], f"{path}.{k}")]
+    elif kind == "object":
+        return object_problems(value, t["object"], path)
+    else:
+        return [f"{path}: schema.json: unknown type kind {kind!r}"]
+    return [] if ok else [f"{path}: expected {kind}, got {json.dumps(value)[:60]}"]
+
+
+def object_problems(value, name, path):
+    if not isinstance(value, dict):
+        return [f"{path}: expected the object {name}, got {json.dumps(value)[:60]}"]
+    table = CONTRACT["objects"][name]
+    errs = [f"{path}.{k}: " + ("in the schema, not written" if k in table else "written, not in the schema")
+            for k in sorted(set(value) ^ set(table))]
+    for key, field in sorted(table.items()):
+        if key in value:
+            errs += contract_problems(value[key], field["type"], f"{path}.{key}")
+    return errs
+
+
+def contract_objects(value, t, depth=0):
+    """(depth, dict) for every object of the schema within value, which fits type t."""
+    kind = t["kind"]
+    if value is None:
+        return
+    if kind == "nullable":
+        yield from contract_objects(value, t["value"], depth)
+    elif kind == "one_of":
+        fits = [alt for alt in t["values"] if not contract_problems(value, alt, "$")]
+        if fits:
+            yield from contract_objects(value, fits[0], depth)
+    elif kind == "list":
+        for v in value:
+            yield from contract_objects(v, t["element"], depth + 1)
+    elif kind == "map":
+        for v in value.values():
+            yield from contract_objects(v, t["value"], depth + 1)
+    elif kind == "object":
+        yield depth, value
+        for key, field in CONTRACT["objects"][t["object"]].items():
+            yield from contract_objects(value.get(key), field["type"], depth + 1)
+
+
+def deepest_object(doc):
+    """The most deeply nested object of the schema (not a map) in a document that fits."""
+    name = next(n for n in CONTRACT["documents"].values() if set(CONTRACT["objects"][n]) == set(doc))
+    return max(contract_objects(doc, {"kind": "object", "object": name}), key=lambda found: found[0])[1]
+
+
+def document_problems(doc):
+    """None when doc is no contract document (no schema_version: an export's own format),
+    else the problems of doc against the schema's document with its top-level keys."""
+    if not isinstance(doc, dict) or "schema_version" not in doc:
+        return None
+    for command, name in sorted(CONTRACT["documents"].items()):
+        if set(CONTRACT["objects"][name]) == set(doc):
+            return object_problems(doc, name, f"$<{command}>")
+    return [f"$: no document of the schema has the keys {sorted(doc)}"]
+
+
 def g(obj, logical):
     """obj[K[logical]] (None when absent; the schema check reports absence)."""
     if not isinstance(obj, dict):
@@ -812,6 +912,8 @@ def evaluate(args, sections, done, doc):
         if is_host_document(c.get("json")):
             for e in crosscheck_host(c["json"], t):
                 fails.append(f"hiodctl {cname} vs the guest: " + e)
+        for e in (document_problems(c.get("json")) or [])[:20]:
+            fails.append(f"hiodctl {cname} vs the schema: " + e)
     for e in doc.get("rig_disagreements") or []:
         fails.append("rig truth vs kernel: " + e)
     doc_json = json.dumps(doc)
@@ -1095,6 +1197,21 @@ def cmd_selftest(args):
                 problems.append(f"{cname}: a flipped {line['id']!r} line passes the host cross-check")
             n_mut += 1
         break
+    # Each other document the guest printed must fit the schema, and stop fitting when
+    # its deepest object loses a key or gains one.
+    for cname, c in sorted((doc.get("cmds") or {}).items()):
+        if cname == "list" or document_problems(c.get("json")) != []:
+            continue
+        for mutation in ("drop", "add"):
+            bad = copy.deepcopy(c["json"])
+            deepest = deepest_object(bad)
+            if mutation == "drop":
+                deepest.pop(sorted(deepest)[0])
+            else:
+                deepest["not_in_the_schema"] = 1
+            if not document_problems(bad):
+                problems.append(f"{cname}: a document with a key {mutation}ped passes the schema check")
+            n_mut += 1
     # A renamed key must be reported with its name.
     bad = copy.deepcopy(good)
     bad[K["devices"]][0]["group"] = bad[K["devices"]][0].pop(K["dev.iommu_group"])

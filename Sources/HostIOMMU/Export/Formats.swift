@@ -185,7 +185,10 @@ package enum PrometheusMetrics {
 }
 
 /// Ansible local facts (`/etc/ansible/facts.d/hiodctl.fact`): one JSON object.
-package struct AnsibleFacts: Encodable, Sendable {
+package struct AnsibleFacts: ContractDocument, Sendable {
+  package static let command = "export --format ansible"
+  /// The document when the host could not be read.
+  package static let failedCommand = command + " (host unreadable)"
   package let summary: FleetSummary?
   /// The `hiodctl host` verdicts, as the `host` fact.
   package let readiness: HostReadiness?
@@ -199,7 +202,9 @@ package struct AnsibleFacts: Encodable, Sendable {
     self.error = error
   }
 
-  enum Key: String, CodingKey {
+  /// The facts of a host that could be read. Without a summary the document is
+  /// `Failed`'s: the version and the error alone.
+  package enum Key: String, ContractKey {
     case schemaVersion = "schema_version"
     case hiodctlVersion = "hiodctl_version"
     case hostname, created, error
@@ -207,90 +212,300 @@ package struct AnsibleFacts: Encodable, Sendable {
     case vfioDevices = "vfio_devices"
     case awBitsMin = "aw_bits_min"
     case viommu, warnings, host
-  }
-  enum HostKey: String, CodingKey { case ready, status, determined, checks }
-  enum CheckKey: String, CodingKey { case id, status, determined, message, fix }
-  enum IOMMUKey: String, CodingKey {
-    case vendor, enabled, groups, iommufd
-    case vfioContainer = "vfio_container"
-    case interruptRemapping = "interrupt_remapping"
-  }
-  enum DeviceKey: String, CodingKey {
-    case bdf
-    case vendorID = "vendor_id"
-    case deviceID = "device_id"
-    case driver
-    case iommuGroup = "iommu_group"
-    case viable
-    case awBits = "aw_bits"
-    case backend, predicted
-  }
-  enum ModelKey: String, CodingKey {
-    case compatible, status, configuration
-    case awBits = "aw_bits"
-    case xFlts = "x_flts"
+
+    package static let objectName = "ansible_facts"
+    package static let sortedCases = sortedContractKeys(Self.self)
+    package var field: ContractField {
+      switch self {
+      case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
+      case .hiodctlVersion: ContractField(.string, "hiodctl's version")
+      case .hostname: ContractField(.string, "the host's name")
+      case .created: ContractField(.string, "when the facts were gathered, in UTC")
+      case .error: ContractField(.nullable(.string), "null here (see ansible_error)")
+      case .iommu: ContractField(.object(IOMMUFact.Key.objectName), "the host's IOMMU")
+      case .vfioDevices: ContractField(.list(.object(DeviceFact.Key.objectName)), "the VFIO-bound devices")
+      case .awBitsMin: ContractField(.nullable(.integer), "the smallest aw_bits of those devices; null: none known")
+      case .viommu:
+        ContractField(
+          .map(.oneOf([.object(ModelFact.Key.objectName), .object(IntelModelFact.Key.objectName)])),
+          "each vIOMMU model's verdict, by model name")
+      case .warnings: ContractField(.list(.string), "what could not be read")
+      case .host:
+        ContractField(.nullable(.object(HostFact.Key.objectName)), "hiodctl host's verdicts; null: not asked")
+      }
+    }
   }
 
+  package func value(for key: Key) -> ContractValue {
+    guard let summary else { return .null }
+    return switch key {
+    case .schemaVersion: .integer(JSONSchema.version)
+    case .hiodctlVersion: .string(HIODVersion.string)
+    case .hostname: .string(summary.hostname)
+    case .created: .string(summary.created)
+    case .error: .string(error)
+    case .iommu: .object(IOMMUFact(summary: summary))
+    case .vfioDevices: .objects(summary.vfioDevices.map(DeviceFact.init))
+    case .awBitsMin: .integer(summary.minimumAWBits)
+    case .viommu:
+      .map(
+        summary.models.map { verdict in
+          (
+            verdict.model.rawValue,
+            verdict.model == .intel ? .object(IntelModelFact(verdict)) : .object(ModelFact(verdict))
+          )
+        })
+    case .warnings: .strings(summary.warnings)
+    case .host: .optional(readiness) { .object(HostFact(readiness: $0)) }
+    }
+  }
+
+  /// Written as the full object, or as `Failed` when the host could not be read.
   package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    try container.encode(JSONSchema.version, forKey: .schemaVersion)
-    try container.encode(HIODVersion.string, forKey: .hiodctlVersion)
-    try container.encode(error, forKey: .error)
-    guard let summary else { return }
-    try container.encode(summary.hostname, forKey: .hostname)
-    try container.encode(summary.created, forKey: .created)
-    var iommu = container.nestedContainer(keyedBy: IOMMUKey.self, forKey: .iommu)
-    try iommu.encode(summary.iommuVendor, forKey: .vendor)
-    // null when /sys/kernel/iommu_groups could not be read: unknown, not false.
-    try iommu.encode(summary.iommuGroupCount.map { $0 > 0 }, forKey: .enabled)
-    try iommu.encode(summary.iommuGroupCount, forKey: .groups)
-    try iommu.encode(summary.facts.iommufd.present, forKey: .iommufd)
-    try iommu.encode(summary.facts.vfioContainer.present, forKey: .vfioContainer)
-    try iommu.encode(summary.facts.interruptRemapping.rawValue, forKey: .interruptRemapping)
-    var devices = container.nestedUnkeyedContainer(forKey: .vfioDevices)
-    for device in summary.vfioDevices {
-      var entry = devices.nestedContainer(keyedBy: DeviceKey.self)
-      try entry.encode(device.device.address.description, forKey: .bdf)
-      try entry.encode(device.device.identity.vendorID.hex(width: 4), forKey: .vendorID)
-      try entry.encode(device.device.identity.deviceID.hex(width: 4), forKey: .deviceID)
-      try entry.encode(device.device.driver, forKey: .driver)
-      try entry.encode(device.device.iommuGroup, forKey: .iommuGroup)
-      try entry.encode(device.viable, forKey: .viable)
-      try entry.encode(device.awBits, forKey: .awBits)
-      try entry.encode(device.backend?.rawValue, forKey: .backend)
-      try entry.encode(device.backend.map { $0 == .sysfs }, forKey: .predicted)
-    }
-    try container.encode(summary.minimumAWBits, forKey: .awBitsMin)
-    var viommu = container.nestedContainer(keyedBy: Self.ModelName.self, forKey: .viommu)
-    for verdict in summary.models {
-      var entry = viommu.nestedContainer(keyedBy: ModelKey.self, forKey: ModelName(stringValue: verdict.model.rawValue))
-      try entry.encode(verdict.status == .undetermined ? nil : verdict.status == .pass, forKey: .compatible)
-      try entry.encode(verdict.status.rawValue, forKey: .status)
-      try entry.encode(verdict.configuration?.qemuDeviceOption, forKey: .configuration)
-      if verdict.model == .intel {
-        try entry.encode(verdict.configuration?.awBits?.value, forKey: .awBits)
-        try entry.encode(verdict.xFlts, forKey: .xFlts)
-      }
-    }
-    try container.encode(summary.warnings, forKey: .warnings)
-    if let readiness {
-      var host = container.nestedContainer(keyedBy: HostKey.self, forKey: .host)
-      try host.encode(readiness.ready, forKey: .ready)
-      try host.encode(readiness.status.rawValue, forKey: .status)
-      try host.encode(readiness.determined, forKey: .determined)
-      var checks = host.nestedUnkeyedContainer(forKey: .checks)
-      for check in readiness.checks {
-        var entry = checks.nestedContainer(keyedBy: CheckKey.self)
-        try entry.encode(check.id, forKey: .id)
-        try entry.encode(check.status.rawValue, forKey: .status)
-        try entry.encode(check.determined, forKey: .determined)
-        try entry.encode(check.message, forKey: .message)
-        try entry.encode(check.fix, forKey: .fix)
-      }
+    if summary == nil {
+      try Failed(error: error).encode(to: encoder)
     } else {
-      try container.encodeNil(forKey: .host)
+      try encodeKeys(to: encoder)
     }
   }
 
-  typealias ModelName = NamedKey
+  /// The facts of a host that could not be read: the version and the error.
+  package struct Failed: ContractObject {
+    let error: String?
+
+    package enum Key: String, ContractKey {
+      case schemaVersion = "schema_version"
+      case hiodctlVersion = "hiodctl_version"
+      case error
+
+      package static let objectName = "ansible_error"
+      package static let sortedCases = sortedContractKeys(Self.self)
+      package var field: ContractField {
+        switch self {
+        case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
+        case .hiodctlVersion: ContractField(.string, "hiodctl's version")
+        case .error: ContractField(.nullable(.string), "why the host could not be read")
+        }
+      }
+    }
+
+    package func value(for key: Key) -> ContractValue {
+      switch key {
+      case .schemaVersion: .integer(JSONSchema.version)
+      case .hiodctlVersion: .string(HIODVersion.string)
+      case .error: .string(error)
+      }
+    }
+  }
+
+  struct IOMMUFact: ContractObject {
+    let summary: FleetSummary
+
+    enum Key: String, ContractKey {
+      case vendor, enabled, groups, iommufd
+      case vfioContainer = "vfio_container"
+      case interruptRemapping = "interrupt_remapping"
+
+      static let objectName = "ansible_iommu"
+      static let sortedCases = sortedContractKeys(Self.self)
+      var field: ContractField {
+        switch self {
+        case .vendor: ContractField(.string, "the IOMMU's vendor (intel, amd, virtio, none, …)")
+        case .enabled: ContractField(.nullable(.boolean), "whether the kernel made IOMMU groups; null: unreadable")
+        case .groups: ContractField(.nullable(.integer), "how many; null: /sys/kernel/iommu_groups unreadable")
+        case .iommufd: ContractField(.boolean, "whether /dev/iommu is there")
+        case .vfioContainer: ContractField(.boolean, "whether /dev/vfio/vfio is there")
+        case .interruptRemapping:
+          ContractField(.choice(choices(of: InterruptRemapping.self)), "whether the IOMMU remaps interrupts")
+        }
+      }
+    }
+
+    func value(for key: Key) -> ContractValue {
+      switch key {
+      case .vendor: .string(summary.iommuVendor)
+      // null when /sys/kernel/iommu_groups could not be read: unknown, not false.
+      case .enabled: .boolean(summary.iommuGroupCount.map { $0 > 0 })
+      case .groups: .integer(summary.iommuGroupCount)
+      case .iommufd: .boolean(summary.facts.iommufd.present)
+      case .vfioContainer: .boolean(summary.facts.vfioContainer.present)
+      case .interruptRemapping: .string(summary.facts.interruptRemapping.rawValue)
+      }
+    }
+  }
+
+  struct DeviceFact: ContractObject {
+    let device: FleetDevice
+
+    enum Key: String, ContractKey {
+      case bdf
+      case vendorID = "vendor_id"
+      case deviceID = "device_id"
+      case driver
+      case iommuGroup = "iommu_group"
+      case viable
+      case awBits = "aw_bits"
+      case backend, predicted
+
+      static let objectName = "ansible_device"
+      static let sortedCases = sortedContractKeys(Self.self)
+      var field: ContractField {
+        switch self {
+        case .bdf: ContractField(.pciAddress, "the function")
+        case .vendorID: ContractField(.hex(digits: 4), "its vendor ID")
+        case .deviceID: ContractField(.hex(digits: 4), "its device ID")
+        case .driver: ContractField(.nullable(.string), "its driver")
+        case .iommuGroup: ContractField(.nullable(.integer), "its IOMMU group")
+        case .viable: ContractField(.nullable(.boolean), "whether its group is viable")
+        case .awBits: ContractField(.nullable(.integer), "its aw_bits; null: not known")
+        case .backend:
+          ContractField(.nullable(.choice(choices(of: HostIOMMUBackend.self))), "the backend that answered")
+        case .predicted: ContractField(.nullable(.boolean), "whether the answer is the sysfs prediction")
+        }
+      }
+    }
+
+    func value(for key: Key) -> ContractValue {
+      switch key {
+      case .bdf: .string(device.device.address.description)
+      case .vendorID: .string(device.device.identity.vendorID.hex(width: 4))
+      case .deviceID: .string(device.device.identity.deviceID.hex(width: 4))
+      case .driver: .string(device.device.driver)
+      case .iommuGroup: .integer(device.device.iommuGroup)
+      case .viable: .boolean(device.viable)
+      case .awBits: .integer(device.awBits)
+      case .backend: .string(device.backend?.rawValue)
+      case .predicted: .boolean(device.backend.map { $0 == .sysfs })
+      }
+    }
+  }
+
+  /// A vIOMMU model's verdict.
+  struct ModelFact: ContractObject {
+    let verdict: FleetModelVerdict
+    init(_ verdict: FleetModelVerdict) { self.verdict = verdict }
+
+    enum Key: String, ContractKey {
+      case compatible, status, configuration
+
+      static let objectName = "ansible_viommu"
+      static let sortedCases = sortedContractKeys(Self.self)
+      var field: ContractField {
+        switch self {
+        case .compatible: ModelFact.compatibleField
+        case .status: ModelFact.statusField
+        case .configuration: ModelFact.configurationField
+        }
+      }
+    }
+
+    static let compatibleField = ContractField(.nullable(.boolean), "whether every device works; null: undetermined")
+    static let statusField = ContractField(.choice(choices(of: FindingStatus.self)), "the verdict")
+    static let configurationField = ContractField(.nullable(.string), "the -device option that works; null: none")
+
+    func value(for key: Key) -> ContractValue {
+      switch key {
+      case .compatible: Self.compatible(verdict)
+      case .status: .string(verdict.status.rawValue)
+      case .configuration: .string(verdict.configuration?.qemuDeviceOption)
+      }
+    }
+
+    static func compatible(_ verdict: FleetModelVerdict) -> ContractValue {
+      .boolean(verdict.status == .undetermined ? nil : verdict.status == .pass)
+    }
+  }
+
+  /// intel-iommu's verdict, with its address width and x-flts.
+  struct IntelModelFact: ContractObject {
+    let verdict: FleetModelVerdict
+    init(_ verdict: FleetModelVerdict) { self.verdict = verdict }
+
+    enum Key: String, ContractKey {
+      case compatible, status, configuration
+      case awBits = "aw_bits"
+      case xFlts = "x_flts"
+
+      static let objectName = "ansible_viommu_intel"
+      static let sortedCases = sortedContractKeys(Self.self)
+      var field: ContractField {
+        switch self {
+        case .compatible: ModelFact.compatibleField
+        case .status: ModelFact.statusField
+        case .configuration: ModelFact.configurationField
+        case .awBits: ContractField(.nullable(.integer), "the aw-bits of that configuration")
+        case .xFlts: ContractField(.nullable(.boolean), "whether x-flts=on works too; null: not known")
+        }
+      }
+    }
+
+    func value(for key: Key) -> ContractValue {
+      switch key {
+      case .compatible: ModelFact.compatible(verdict)
+      case .status: .string(verdict.status.rawValue)
+      case .configuration: .string(verdict.configuration?.qemuDeviceOption)
+      case .awBits: .integer(verdict.configuration?.awBits?.value)
+      case .xFlts: .boolean(verdict.xFlts)
+      }
+    }
+  }
+
+  /// `hiodctl host`'s verdicts.
+  struct HostFact: ContractObject {
+    let readiness: HostReadiness
+
+    enum Key: String, ContractKey {
+      case ready, status, determined, checks
+
+      static let objectName = "ansible_host"
+      static let sortedCases = sortedContractKeys(Self.self)
+      var field: ContractField {
+        switch self {
+        case .ready: ContractField(.boolean, "whether the host is ready for device assignment")
+        case .status: ContractField(.choice(choices(of: ReadinessStatus.self)), "the worst check's status")
+        case .determined: ContractField(.boolean, "whether every check could be answered")
+        case .checks: ContractField(.list(.object(CheckFact.Key.objectName)), "each readiness check")
+        }
+      }
+    }
+
+    func value(for key: Key) -> ContractValue {
+      switch key {
+      case .ready: .boolean(readiness.ready)
+      case .status: .string(readiness.status.rawValue)
+      case .determined: .boolean(readiness.determined)
+      case .checks: .objects(readiness.checks.map(CheckFact.init))
+      }
+    }
+  }
+
+  struct CheckFact: ContractObject {
+    let check: ReadinessCheck
+
+    enum Key: String, ContractKey {
+      case id, status, determined, message, fix
+
+      static let objectName = "ansible_host_check"
+      static let sortedCases = sortedContractKeys(Self.self)
+      var field: ContractField {
+        switch self {
+        case .id: ContractField(.string, "the check's id")
+        case .status: ContractField(.choice(choices(of: ReadinessStatus.self)), "its answer")
+        case .determined: ContractField(.boolean, "whether it could be answered")
+        case .message: ContractField(.string, "the answer, in words")
+        case .fix: ContractField(.nullable(.string), "what to do; null: nothing")
+        }
+      }
+    }
+
+    func value(for key: Key) -> ContractValue {
+      switch key {
+      case .id: .string(check.id)
+      case .status: .string(check.status.rawValue)
+      case .determined: .boolean(check.determined)
+      case .message: .string(check.message)
+      case .fix: .string(check.fix)
+      }
+    }
+  }
 }

@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// PASS, WARN or FAIL.
-package enum ReadinessStatus: String, Sendable, Hashable, Comparable {
+package enum ReadinessStatus: String, Sendable, Hashable, Comparable, CaseIterable {
   case pass, warn, fail
 
   /// How the text output writes it.

@@ -5,7 +5,7 @@ package import SystemPackage
 
 /// The kinds of answer a failed realize gives. Busy, non-viable, unprivileged and
 /// unsupported cases are answers to explain, not crashes.
-package enum DeviceProblem: String, Sendable, Hashable {
+package enum DeviceProblem: String, Sendable, Hashable, CaseIterable {
   /// The device is not behind an IOMMU: no IOMMU group, VFIO cannot bind it.
   case noIOMMUGroup = "no-iommu-group"
   /// /sys/kernel/iommu_groups could not be read: the device's group is unknown, which

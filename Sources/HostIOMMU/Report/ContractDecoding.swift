@@ -342,31 +342,31 @@ extension IOVARange: Decodable {
   }
 }
 
-/// `{"value": …, "source": …}` read back.
+/// `{"value": …, "source": …}` read back, by the keys SourcedEntry writes.
 struct SourcedValue<Value: Decodable>: Decodable {
   let value: Value
   let provenance: Provenance
 
-  enum Key: String, CodingKey { case value, source }
-
   init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: Key.self)
+    let container = try decoder.container(keyedBy: SourcedKey.self)
     value = try container.decode(Value.self, forKey: .value)
     provenance = try container.decode(Provenance.self, forKey: .source)
   }
 }
 
 extension VendorCaps {
+  /// One of VendorEntry's objects, told apart by `type`.
   init(decodingEntry decoder: any Decoder) throws {
-    typealias Key = VendorEntry.Key
-    let container = try decoder.container(keyedBy: Key.self)
-    switch try container.decode(String.self, forKey: .type) {
-    case "intel_vtd":
+    let type = try decoder.container(keyedBy: VendorEntry.Other.Key.self).decode(String.self, forKey: .type)
+    switch type {
+    case VendorEntry.IntelVTd.type:
+      let container = try decoder.container(keyedBy: VendorEntry.IntelVTd.Key.self)
       self = .intelVTd(
         flags: try container.decodeIfPresent(UInt32.self, forKey: .flags) ?? 0,
         capability: try container.decodeHex64(forKey: .cap),
         extendedCapability: try container.decodeHex64(forKey: .ecap))
-    case "arm_smmuv3":
+    case VendorEntry.ARMSMMUv3.type:
+      let container = try decoder.container(keyedBy: VendorEntry.ARMSMMUv3.Key.self)
       let idr = try container.decode([String].self, forKey: .idr).map { UInt32(hex: $0.drop0x) ?? 0 }
       guard idr.count == 6 else {
         throw DecodingError.dataCorruptedError(forKey: .idr, in: container, debugDescription: "want 6 IDRs")
@@ -375,9 +375,11 @@ extension VendorCaps {
         flags: try container.decodeIfPresent(UInt32.self, forKey: .flags) ?? 0, idr: idr,
         iidr: UInt32(hex: try container.decode(String.self, forKey: .iidr).drop0x) ?? 0,
         aidr: UInt32(hex: try container.decode(String.self, forKey: .aidr).drop0x) ?? 0)
-    case "amd":
+    case VendorEntry.AMD.type:
+      let container = try decoder.container(keyedBy: VendorEntry.AMD.Key.self)
       self = .amd(efr: try container.decodeHex64(forKey: .efr), efr2: try container.decodeHex64(forKey: .efr2))
     case let other:
+      let container = try decoder.container(keyedBy: VendorEntry.Other.Key.self)
       let text = try container.decodeIfPresent(String.self, forKey: .bytes) ?? ""
       var bytes: [UInt8] = []
       var index = text.startIndex
@@ -395,7 +397,7 @@ struct DecodedVendor: Decodable {
   let vendor: Sourced<VendorCaps>
 
   init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: VendorEntry.Key.self)
+    let container = try decoder.container(keyedBy: VendorEntry.Other.Key.self)
     vendor = Sourced(try VendorCaps(decodingEntry: decoder), try container.decode(Provenance.self, forKey: .source))
   }
 }

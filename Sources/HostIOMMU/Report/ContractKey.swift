@@ -28,6 +28,8 @@ package indirect enum ContractType: Sendable, Equatable {
   case map(ContractType)
   /// The type, or null.
   case nullable(ContractType)
+  /// Exactly one of these (objects told apart by their keys, or by a `type` key).
+  case oneOf([ContractType])
 }
 
 /// One key's declaration: type, meaning, first schema_version.
@@ -54,6 +56,12 @@ package protocol ContractKey: CodingKey, CaseIterable, Sendable, RawRepresentabl
   static var sortedCases: [Self] { get }
 }
 
+/// A whole document of the contract: what `hiodctl --json COMMAND` prints.
+package protocol ContractDocument: ContractObject {
+  /// The command whose document this is ("list", "caps").
+  static var command: String { get }
+}
+
 /// `K`'s cases sorted by their key, byte by byte, as JSONEncoder sorts them.
 package func sortedContractKeys<K: ContractKey>(_: K.Type) -> [K] {
   K.allCases.sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }
@@ -67,16 +75,55 @@ package func choices<T: CaseIterable & RawRepresentable>(of _: T.Type) -> [Strin
 /// The whole table, and its rendering as the schema the VM rig validates guest output
 /// against (Tests/vm/schema.json, kept equal to this by ContractSchemaTests).
 package enum ContractSchema {
-  /// Every object of the `list` document (and of the snapshot, which embeds it).
+  /// Every object of every document. ContractSchemaTests hold that each object a key
+  /// names is here, and that each one here is reached from a document.
   package static let objects: [any ContractKey.Type] = [
+    // list (and the snapshot, which embeds it)
     ListDocument.Key.self, HostEntry.Key.self, IOMMUUnit.Key.self, IOMMUUnit.IntelKey.self,
     IOMMUUnit.AMDKey.self, DeviceNode.Key.self, UnsafeInterruptsPolicy.Key.self, Diagnosis.Key.self,
     PortACS.Key.self, DeviceUse.Key.self, DeviceEntry.Key.self, VFIOCdev.Key.self, IOMMUGroup.Key.self,
     GroupMember.Key.self, ReservedRegion.Key.self,
+    // caps
+    CapsDocument.Key.self, DeviceRealization.Key.self, RealizeAttempt.Key.self, DeviceReset.Key.self,
+    RealizeFailure.Key.self, Provenance.Key.self, HostIOMMUDevice.Key.self, SourcedEntry<AWBitsValue>.Key.self,
+    SourcedEntry<IOVARangesValue>.Key.self, SourcedEntry<PageSizeMaskValue>.Key.self,
+    SourcedEntry<IOMMUTypeValue>.Key.self, SourcedEntry<HardwareCapabilitiesValue>.Key.self,
+    SourcedEntry<MaxPASIDLog2Value>.Key.self, GetCapEntry.Key.self, GetCapEntry.Answer.Key.self,
+    GetCapEntry.Unsupported.Key.self, GetCapEntry.Unknown.Key.self, VendorEntry.IntelVTd.Key.self,
+    VendorEntry.ARMSMMUv3.Key.self, VendorEntry.AMD.Key.self, VendorEntry.Other.Key.self, FieldEntry.Key.self,
+    NestingParentProbe.Key.self, LegacyContainerInfo.Key.self, IOMMUFDObjects.Key.self, IOVARange.Key.self,
+    // check
+    CheckDocument.Key.self, ConfigurationEntry.Key.self, PropertyEntry.Key.self, QEMUErrorEntry.Key.self,
+    InvocationEntry.Key.self, VerdictEntry.Key.self, Finding.Key.self, Remedy.Key.self, SuggestionEntry.Key.self,
+    PoolCheckDocument.Key.self, PoolHostEntry.Key.self, PoolSuggestionEntry.Key.self,
+    PoolHostSuggestionEntry.Key.self,
+    // host, errors, --version
+    HostDocument.Key.self, ReadinessCheck.Key.self, ErrorDocument.Key.self, ErrorDocument.ErrorKey.self,
+    VersionDocument.Key.self,
+    // snapshot
+    HostSnapshot.Key.self, HostSnapshot.KernelKey.self, HostSnapshot.DeviceKey.self, HostSnapshot.OutcomeKey.self,
+    // export --format ansible
+    AnsibleFacts.Key.self, AnsibleFacts.Failed.Key.self, AnsibleFacts.IOMMUFact.Key.self,
+    AnsibleFacts.DeviceFact.Key.self, AnsibleFacts.ModelFact.Key.self, AnsibleFacts.IntelModelFact.Key.self,
+    AnsibleFacts.HostFact.Key.self, AnsibleFacts.CheckFact.Key.self,
+    // several --host snapshots
+    MultiHostDocument<ListDocument>.Key.self, MultiHostDocument<ListDocument>.Entry.Key.self,
+    MultiHostDocument<CapsDocument>.Key.self, MultiHostDocument<CapsDocument>.Entry.Key.self,
+    MultiHostDocument<HostDocument>.Key.self, MultiHostDocument<HostDocument>.Entry.Key.self,
   ]
 
-  /// The documents and the object each one is.
-  package static let documents: [(command: String, object: String)] = [("list", ListDocument.Key.objectName)]
+  /// The documents: what each command prints, and the object it is.
+  package static let documents: [(command: String, object: String)] = [
+    document(ListDocument.self), document(CapsDocument.self), document(CheckDocument.self),
+    document(HostDocument.self), document(ErrorDocument.self), document(VersionDocument.self),
+    document(HostSnapshot.self), document(PoolCheckDocument.self), document(MultiHostDocument<ListDocument>.self),
+    document(MultiHostDocument<CapsDocument>.self), document(MultiHostDocument<HostDocument>.self),
+    document(AnsibleFacts.self), (AnsibleFacts.failedCommand, AnsibleFacts.Failed.Key.objectName),
+  ]
+
+  private static func document<D: ContractDocument>(_: D.Type) -> (command: String, object: String) {
+    (D.command, D.Key.objectName)
+  }
 
   /// Every key of every object, as (object, key, field), in table order.
   package static var keys: [(object: String, key: String, field: ContractField)] {
@@ -129,6 +176,7 @@ package enum ContractSchema {
     case .list(let element): "{\"element\": \(render(element)), \"kind\": \"list\"}"
     case .map(let value): "{\"kind\": \"map\", \"value\": \(render(value))}"
     case .nullable(let inner): "{\"kind\": \"nullable\", \"value\": \(render(inner))}"
+    case .oneOf(let types): "{\"kind\": \"one_of\", \"values\": [\(types.map(render).joined(separator: ", "))]}"
     }
   }
 

@@ -33,6 +33,10 @@ package indirect enum ContractValue {
   static func object(_ value: (any ContractObject)?) -> ContractValue { optional(value, ContractValue.object) }
   static func objects(_ values: [any ContractObject]) -> ContractValue { .list(values.map(ContractValue.object)) }
   static func strings(_ values: [String]) -> ContractValue { .list(values.map(ContractValue.string)) }
+  /// An unsigned register value as a JSON number (JSONEncoder writes one above Int.max).
+  static func unsigned(_ value: UInt64) -> ContractValue {
+    Int(exactly: value).map(ContractValue.integer) ?? .encodable(value)
+  }
 }
 
 /// An object of the JSON contract: its keys (the table) and each key's value.
@@ -42,8 +46,13 @@ package protocol ContractObject: Encodable {
 }
 
 extension ContractObject {
-  /// Every key of the table, in the table's order; JSONEncoder sorts them.
   package func encode(to encoder: any Encoder) throws {
+    try encodeKeys(to: encoder)
+  }
+
+  /// Every key of the table, in the table's order; JSONEncoder sorts them. (An object
+  /// that is written as one of several objects calls it for itself.)
+  package func encodeKeys(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: Key.self)
     for key in Key.allCases {
       try container.encode(EncodableValue(value(for: key)), forKey: key)

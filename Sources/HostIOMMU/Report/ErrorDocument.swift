@@ -1,9 +1,11 @@
 // hiodctl — what --json prints when there is no answer: an error document, so that a
-// script reading stdout never mistakes an empty answer for a good one.
+// script reading stdout never mistakes an empty answer for a good one. And the version
+// document. Both declared key by key in the contract's table (ContractKey.swift).
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// `{"schema_version": 1, "error": {"message", "hints", "exit_status"}}`.
-package struct ErrorDocument: Encodable, Sendable {
+package struct ErrorDocument: ContractDocument, Sendable {
+  package static let command = "error"
   package let message: String
   package let hints: [String]
   package let exitStatus: Int32
@@ -14,39 +16,82 @@ package struct ErrorDocument: Encodable, Sendable {
     self.exitStatus = exitStatus
   }
 
-  enum Key: String, CodingKey {
+  package enum Key: String, ContractKey {
     case schemaVersion = "schema_version"
     case error
-  }
-  enum ErrorKey: String, CodingKey {
-    case message, hints
-    case exitStatus = "exit_status"
+
+    package static let objectName = "error_document"
+    package static let sortedCases = sortedContractKeys(Self.self)
+    package var field: ContractField {
+      switch self {
+      case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
+      case .error: ContractField(.object(ErrorKey.objectName), "why there is no answer")
+      }
+    }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    try container.encode(JSONSchema.version, forKey: .schemaVersion)
-    var error = container.nestedContainer(keyedBy: ErrorKey.self, forKey: .error)
-    try error.encode(message, forKey: .message)
-    try error.encode(hints, forKey: .hints)
-    try error.encode(exitStatus, forKey: .exitStatus)
+  package enum ErrorKey: String, ContractKey {
+    case message, hints
+    case exitStatus = "exit_status"
+
+    package static let objectName = "error"
+    package static let sortedCases = sortedContractKeys(Self.self)
+    package var field: ContractField {
+      switch self {
+      case .message: ContractField(.string, "the error, as stderr's first line says it")
+      case .hints: ContractField(.list(.string), "what to do about it")
+      case .exitStatus: ContractField(.integer, "the exit status that goes with it")
+      }
+    }
+  }
+
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .schemaVersion: .integer(JSONSchema.version)
+    case .error: .object(Body(document: self))
+    }
+  }
+
+  /// The `error` object.
+  struct Body: ContractObject {
+    let document: ErrorDocument
+
+    func value(for key: ErrorKey) -> ContractValue {
+      switch key {
+      case .message: .string(document.message)
+      case .hints: .strings(document.hints)
+      case .exitStatus: .integer(Int(document.exitStatus))
+      }
+    }
   }
 }
 
 /// `hiodctl --json --version`: `{"schema_version", "hiodctl_version", "libpci_version"}`.
-package struct VersionDocument: Encodable, Sendable {
+package struct VersionDocument: ContractDocument, Sendable {
+  package static let command = "--version"
   package init() {}
 
-  enum Key: String, CodingKey {
+  package enum Key: String, ContractKey {
     case schemaVersion = "schema_version"
     case hiodctlVersion = "hiodctl_version"
     case libpciVersion = "libpci_version"
+
+    package static let objectName = "version"
+    package static let sortedCases = sortedContractKeys(Self.self)
+    package var field: ContractField {
+      switch self {
+      case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
+      case .hiodctlVersion: ContractField(.string, "hiodctl's version")
+      case .libpciVersion: ContractField(.string, "the libpci it was built with")
+      }
+    }
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    try container.encode(JSONSchema.version, forKey: .schemaVersion)
-    try container.encode(HIODVersion.string, forKey: .hiodctlVersion)
-    try container.encode(HIODVersion.libpci, forKey: .libpciVersion)
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .schemaVersion: .integer(JSONSchema.version)
+    case .hiodctlVersion: .string(HIODVersion.string)
+    case .libpciVersion: .string(HIODVersion.libpci)
+    }
   }
 }

@@ -22,7 +22,8 @@ struct NamedKey: CodingKey {
 }
 
 /// The document `hiodctl --json list` prints.
-package struct ListDocument: ContractObject, Sendable {
+package struct ListDocument: ContractDocument, Sendable {
+  package static let command = "list"
   package let inventory: HostInventory
 
   package init(_ inventory: HostInventory) {

@@ -12,67 +12,139 @@ import FoundationEssentials
 import Glibc  // getenv
 import SystemPackage
 
-extension HostSnapshot: Codable {
-  enum Key: String, CodingKey {
+extension HostSnapshot: ContractDocument, Decodable {
+  package static let command = "snapshot"
+
+  package enum Key: String, ContractKey {
     case schemaVersion = "schema_version"
     case kind
     case hiodctlVersion = "hiodctl_version"
     case created
     case hostname, kernel, list, caps
+
+    package static let objectName = "snapshot"
+    package static let sortedCases = sortedContractKeys(Self.self)
+    package var field: ContractField {
+      switch self {
+      case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
+      case .kind: ContractField(.choice([HostSnapshot.kind]), "what this file is")
+      case .hiodctlVersion: ContractField(.string, "the hiodctl that took it")
+      case .created: ContractField(.string, "when, in UTC (2026-11-21T12:00:00Z; SOURCE_DATE_EPOCH when set)")
+      case .hostname: ContractField(.string, "the host's name")
+      case .kernel: ContractField(.object(KernelKey.objectName), "the host's kernel")
+      case .list: ContractField(.object(ListDocument.Key.objectName), "the host as hiodctl --json list sees it")
+      case .caps:
+        ContractField(.list(.object(DeviceKey.objectName)), "each VFIO-bound device's realize outcomes, by address")
+      }
+    }
   }
-  enum KernelKey: String, CodingKey { case release, version }
-  enum DeviceKey: String, CodingKey { case bdf, backends }
-  enum OutcomeKey: String, CodingKey {
+
+  package enum KernelKey: String, ContractKey {
+    case release, version
+
+    package static let objectName = "snapshot_kernel"
+    package static let sortedCases = sortedContractKeys(Self.self)
+    package var field: ContractField {
+      switch self {
+      case .release: ContractField(.nullable(.string), "uname -r; null: not known")
+      case .version: ContractField(.nullable(.string), "uname -v; null: not known")
+      }
+    }
+  }
+
+  package enum DeviceKey: String, ContractKey {
+    case bdf, backends
+
+    package static let objectName = "snapshot_device"
+    package static let sortedCases = sortedContractKeys(Self.self)
+    package var field: ContractField {
+      switch self {
+      case .bdf: ContractField(.pciAddress, "the function")
+      case .backends: ContractField(.map(.object(OutcomeKey.objectName)), "each backend recorded, by its name")
+      }
+    }
+  }
+
+  package enum OutcomeKey: String, ContractKey {
     case realized
     case hostIOMMUDevice = "host_iommu_device"
     case failure
+
+    package static let objectName = "snapshot_outcome"
+    package static let sortedCases = sortedContractKeys(Self.self)
+    package var field: ContractField {
+      switch self {
+      case .realized: ContractField(.boolean, "whether the backend realized a HostIOMMUDevice")
+      case .hostIOMMUDevice:
+        ContractField(.nullable(.object(HostIOMMUDevice.Key.objectName)), "what it realized; null: it failed")
+      case .failure: ContractField(.nullable(.object(RealizeFailure.Key.objectName)), "why it failed; null: it did not")
+      }
+    }
   }
 
   typealias BackendKey = NamedKey
 
-  /// The snapshot as the contract's values, keyed by the same enums the decoder reads:
-  /// both JSONEncoder (`encode(to:)`) and the streaming writer (`hiodctl snapshot`,
-  /// which writes a 4096-function host's 40 MB without building it in memory twice)
-  /// write it from here.
-  package var contractValue: ContractValue {
-    var caps: [ContractValue] = []
-    for address in outcomes.keys.sorted() {
-      var backends: [(key: String, value: ContractValue)] = []
-      for backend in Self.recordedBackends {
-        guard let outcome = outcomes[address]?[backend] else { continue }
-        let entry: [(OutcomeKey, ContractValue)]
-        switch outcome {
-        case .realized(let device):
-          entry = [(.realized, .boolean(true)), (.hostIOMMUDevice, .encodable(device)), (.failure, .null)]
-        case .failed(let failure):
-          entry = [(.realized, .boolean(false)), (.hostIOMMUDevice, .null), (.failure, .encodable(failure))]
-        }
-        backends.append((backend.rawValue, .map(entry.map { ($0.0.rawValue, $0.1) })))
-      }
-      caps.append(
-        .map([(DeviceKey.bdf.rawValue, .string(address.description)), (DeviceKey.backends.rawValue, .map(backends))]))
+  /// The snapshot as the contract's values: JSONEncoder (`encode(to:)`) and the
+  /// streaming writer (`hiodctl snapshot`, which writes a 4096-function host's 40 MB
+  /// without building it in memory twice) both write it from here.
+  package var contractValue: ContractValue { .object(self) }
+
+  package func value(for key: Key) -> ContractValue {
+    switch key {
+    case .schemaVersion: .integer(JSONSchema.version)
+    case .kind: .string(Self.kind)
+    case .hiodctlVersion: .string(metadata.hiodctlVersion)
+    case .created: .string(metadata.created)
+    case .hostname: .string(metadata.hostname)
+    case .kernel: .object(KernelEntry(metadata: metadata))
+    case .list: .object(ListDocument(inventory))
+    case .caps:
+      .objects(
+        outcomes.keys.sorted().map { address in
+          DeviceEntry(address: address, outcomes: outcomes[address] ?? [:])
+        })
     }
-    let members: [(Key, ContractValue)] = [
-      (.schemaVersion, .integer(JSONSchema.version)),
-      (.kind, .string(Self.kind)),
-      (.hiodctlVersion, .string(metadata.hiodctlVersion)),
-      (.created, .string(metadata.created)),
-      (.hostname, .string(metadata.hostname)),
-      (
-        .kernel,
-        .map([
-          (KernelKey.release.rawValue, .string(metadata.kernelRelease)),
-          (KernelKey.version.rawValue, .string(metadata.kernelVersion)),
-        ])
-      ),
-      (.list, .object(ListDocument(inventory))),
-      (.caps, .list(caps)),
-    ]
-    return .map(members.map { ($0.0.rawValue, $0.1) })
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    try EncodableValue(contractValue).encode(to: encoder)
+  struct KernelEntry: ContractObject {
+    let metadata: SnapshotMetadata
+
+    func value(for key: KernelKey) -> ContractValue {
+      switch key {
+      case .release: .string(metadata.kernelRelease)
+      case .version: .string(metadata.kernelVersion)
+      }
+    }
+  }
+
+  struct DeviceEntry: ContractObject {
+    let address: PCIAddress
+    let outcomes: [HostIOMMUBackend: RealizeOutcome]
+
+    func value(for key: DeviceKey) -> ContractValue {
+      switch key {
+      case .bdf: .string(address.description)
+      case .backends:
+        .map(
+          HostSnapshot.recordedBackends.compactMap { backend in
+            outcomes[backend].map { (backend.rawValue, .object(OutcomeEntry(outcome: $0))) }
+          })
+      }
+    }
+  }
+
+  struct OutcomeEntry: ContractObject {
+    let outcome: RealizeOutcome
+
+    func value(for key: OutcomeKey) -> ContractValue {
+      switch (key, outcome) {
+      case (.realized, .realized): .boolean(true)
+      case (.realized, .failed): .boolean(false)
+      case (.hostIOMMUDevice, .realized(let device)): .object(device)
+      case (.failure, .failed(let failure)): .object(failure)
+      case (.hostIOMMUDevice, .failed), (.failure, .realized): .null
+      }
+    }
   }
 
   package init(from decoder: any Decoder) throws {
@@ -82,7 +154,8 @@ extension HostSnapshot: Codable {
       hiodctlVersion: try container.decodeIfPresent(String.self, forKey: .hiodctlVersion) ?? "unknown",
       created: try container.decodeIfPresent(String.self, forKey: .created) ?? "unknown",
       hostname: try container.decodeIfPresent(String.self, forKey: .hostname) ?? "unknown",
-      kernelRelease: kernel["release"] ?? nil, kernelVersion: kernel["version"] ?? nil)
+      kernelRelease: kernel[KernelKey.release.rawValue] ?? nil, kernelVersion: kernel[KernelKey.version.rawValue] ?? nil
+    )
     var inventory = try container.decode(DecodedInventory.self, forKey: .list).inventory
     // The list document does not carry the kernel; the snapshot's metadata does.
     inventory.facts.kernelRelease = metadata.kernelRelease

@@ -13,7 +13,7 @@ package enum FindingStatus: String, Sendable, Hashable, CaseIterable {
 }
 
 /// What a failing finding does to the VM.
-package enum FailureEffect: String, Sendable, Hashable {
+package enum FailureEffect: String, Sendable, Hashable, CaseIterable {
   /// QEMU refuses to start (it prints the message and exits).
   case refusesToStart = "refuses"
   /// QEMU starts, but the device's DMA fails once the guest uses it.
@@ -43,7 +43,7 @@ package enum QEMUVerdict: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Whose words a finding's `message` is.
-package enum MessageWording: String, Sendable, Hashable {
+package enum MessageWording: String, Sendable, Hashable, CaseIterable {
   /// QEMU's format string from the reference digest, filled in as QEMU fills it.
   case qemu
   /// hiodctl's description: QEMU's exact text is not known to hiodctl (or QEMU fails in

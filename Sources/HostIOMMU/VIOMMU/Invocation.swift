@@ -113,7 +113,7 @@ package struct AssignedDevice: Hashable, Sendable {
 }
 
 /// Where the invocation came from.
-package enum InvocationOrigin: String, Hashable, Sendable {
+package enum InvocationOrigin: String, Hashable, Sendable, CaseIterable {
   /// hiodctl's flags: the canonical command line hiodctl states.
   case flags
   /// A QEMU command line (`check -- ARGV`).

@@ -15,10 +15,10 @@ enum CapsCommand {
     }
     if context.json {
       if hosts.count == 1 {
-        try Output.json(CapsDocument(results[0]))
+        Output.json(contract: CapsDocument(results[0]))
       } else {
-        try Output.json(
-          MultiHostDocument(key: "caps", hosts: zip(hosts, results).map { ($0.name, $0.file, CapsDocument($1)) }))
+        Output.json(
+          contract: MultiHostDocument(hosts: zip(hosts, results).map { ($0.name, $0.file, CapsDocument($1)) }))
       }
     } else {
       let sections = zip(hosts, results).map { host, realizations in

@@ -76,8 +76,8 @@ enum CheckCommand {
           devices: poolHosts[0].devices, host: poolHosts[0].facts)
         : nil
       if context.json {
-        try Output.json(
-          CheckDocument(
+        Output.json(
+          contract: CheckDocument(
             report: reports[0], realizations: realizations[0], assumptions: assumptions, suggestion: suggestion))
       } else {
         Output.line(
@@ -114,8 +114,8 @@ enum CheckCommand {
       CheckDocument(report: $0, realizations: $1, assumptions: assumptions, suggestion: nil)
     }
     if context.json {
-      try Output.json(
-        PoolCheckDocument(
+      Output.json(
+        contract: PoolCheckDocument(
           configuration: configuration, assumptions: assumptions, status: findingStatus(status),
           hosts: zip(hosts, documents).map { ($0.name, $0.file, $1) }, suggestion: pool))
     } else {

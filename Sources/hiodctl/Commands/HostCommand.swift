@@ -11,11 +11,10 @@ enum HostCommand {
     let quiet = invocation.has(.quiet)
     if context.json {
       if hosts.count == 1 {
-        try Output.json(HostDocument(results[0], warnings: hosts[0].inventory.warnings))
+        Output.json(contract: HostDocument(results[0], warnings: hosts[0].inventory.warnings))
       } else {
-        try Output.json(
-          MultiHostDocument(
-            key: "host",
+        Output.json(
+          contract: MultiHostDocument(
             hosts: zip(hosts, results).map { ($0.name, $0.file, HostDocument($1, warnings: $0.inventory.warnings)) }))
       }
     } else {

@@ -23,9 +23,9 @@ enum ListCommand {
       if hosts.count == 1 {
         Output.json(contract: ListDocument(selections[0]))
       } else {
-        try Output.json(
-          MultiHostDocument(
-            key: "list", hosts: zip(hosts, selections).map { ($0.name, $0.file, ListDocument($1)) }))
+        Output.json(
+          contract: MultiHostDocument(
+            hosts: zip(hosts, selections).map { ($0.name, $0.file, ListDocument($1)) }))
       }
     } else {
       let filtered = !filter.isEmpty || vfioOnly
