@@ -28,22 +28,7 @@ package enum NFDFeatures {
     if let bits = summary.minimumAWBits { labels.append(("aw-bits.min", String(bits))) }
     for verdict in summary.models where verdict.status != .undetermined {
       let compatible = verdict.status == .pass
-      switch verdict.model {
-      case .intel:
-        labels.append(("viommu.intel", String(compatible)))
-        if compatible, let bits = verdict.configuration?.awBits?.value {
-          labels.append(("viommu.intel.aw-bits", String(bits)))
-        }
-        if let xFlts = verdict.xFlts { labels.append(("viommu.intel.x-flts", String(xFlts))) }
-      case .virtio:
-        labels.append(("viommu.virtio", String(compatible)))
-      case .smmuv3:
-        labels.append(("viommu.smmuv3.accel", String(compatible)))
-      case .amd:
-        labels.append(("viommu.amd", String(compatible)))
-      case .none:
-        break
-      }
+      labels += verdict.model.definition.labels(verdict, compatible: compatible)
     }
     if let readiness {
       labels.append(("host.ready", String(readiness.ready)))

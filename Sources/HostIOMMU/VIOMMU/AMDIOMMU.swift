@@ -48,3 +48,67 @@ enum AMDIOMMUChecks {
     ]
   }
 }
+
+/// amd-iommu, in the registry.
+struct AMDIOMMUModel: VIOMMUModelDefinition {
+  var qemuDevice: String { "amd-iommu" }
+  var libvirtModel: String { "amd" }
+  var machines: VIOMMUMachines { .q35 }
+  var isPCIFunction: Bool { true }
+
+  func defaultMachine(_ configuration: VIOMMUConfiguration) -> Effective<MachineType> { q35ByDefault() }
+
+  func deviceOutcomes(_ context: DeviceContext, state: inout RealizeState) -> [Outcome] {
+    AMDIOMMUChecks.deviceOutcomes(context)
+  }
+
+  /// Before 10.2 every device is translated from the start and amd-iommu offers no MAP
+  /// notifier: registering vfio-pci's memory listener fails.
+  func listenerRefusal(_ context: DeviceContext) -> Outcome? {
+    guard QEMURules.applies("amd.notifier", in: context.qemu) else { return nil }
+    let message = QEMURules.text("amd.notifier", in: context.qemu, VFIORealize.guestAddress(context)) ?? ""
+    return Outcome(
+      Finding(
+        check: "amd.notifier", status: .fail,
+        message: context.listener(region: QEMURules.text("amd.region", in: context.qemu) ?? "amd_iommu", message),
+        qemuVersions: QEMURules.releases("amd.notifier", in: context.qemu),
+        evidence: ["amd-iommu before QEMU 10.2 translates every device from the start and offers no MAP notifier"],
+        remedy: Remedy(
+          summary:
+            """
+            QEMU \(context.qemu) cannot assign devices behind amd-iommu: \
+            use QEMU 10.2 or later with dma-remap=on, or intel-iommu / virtio-iommu
+            """
+        )))
+  }
+
+  func suggest(_ base: VIOMMUConfiguration, devices: [DeviceCheckInput], host: HostFacts) -> Suggestion {
+    VIOMMUSuggester.amd(base)
+  }
+
+  func strength(_ configuration: VIOMMUConfiguration) -> [Int] { [configuration.dmaRemap?.value == true ? 1 : 0] }
+
+  func libvirtElement(_ configuration: VIOMMUConfiguration) -> String? {
+    // The 'amd' model is recent in libvirt (release UNVERIFIED).
+    VIOMMUConfiguration.iommuElement(model: libvirtModel, driverAttributes: [])
+  }
+
+  func libvirtDevice(_ iommu: XMLElement, driver: XMLElement?, source: String) throws(CommandLineError) -> LibvirtIOMMU
+  {
+    var properties: [(String, String)] = [("driver", "\"amd-iommu\""), ("id", "\"iommu0\"")]
+    for (attribute, property) in [("intremap", "intremap"), ("iotlb", "device-iotlb"), ("xtsup", "xtsup")] {
+      if let value = driver?.attribute(attribute) {
+        properties.append((property, value == "on" ? "true" : "false"))
+      }
+    }
+    return .device(properties)
+  }
+
+  func libvirtNotes(_ configuration: VIOMMUConfiguration) -> [String] {
+    ["the 'amd' iommu model needs a recent libvirt (release not verified by hiodctl)"]
+  }
+
+  func labels(_ verdict: FleetModelVerdict, compatible: Bool) -> [(String, String)] {
+    [("viommu.amd", String(compatible))]
+  }
+}

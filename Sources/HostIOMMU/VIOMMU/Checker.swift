@@ -84,13 +84,7 @@ package enum VIOMMUChecker {
       // QEMU stops at the first failure; the vIOMMU's checks still run on what is known
       // (a prediction), so every reason is reported, marked as not reached.
       if context.hiod != nil {
-        switch configuration.model {
-        case .intel: outcomes += IntelIOMMUChecks.deviceOutcomes(context, registered: &state.intelRegistered)
-        case .virtio: outcomes += VirtioIOMMUChecks.deviceOutcomes(context, state: &state.virtio)
-        case .smmuv3: outcomes += SMMUv3Checks.deviceOutcomes(context)
-        case .amd: outcomes += AMDIOMMUChecks.deviceOutcomes(context)
-        case .none: break
-        }
+        outcomes += configuration.model.definition.deviceOutcomes(context, state: &state)
       }
       outcomesByIndex[index] = outcomes.map { outcome in
         var located = outcome
@@ -219,12 +213,7 @@ package enum VIOMMUChecker {
 
   /// The vIOMMU's own realize checks.
   static func configurationOutcomes(_ configuration: VIOMMUConfiguration) -> [Outcome] {
-    switch configuration.model {
-    case .intel: IntelIOMMUChecks.configurationOutcomes(configuration)
-    case .virtio: VirtioIOMMUChecks.configurationOutcomes(configuration)
-    case .smmuv3: SMMUv3Checks.configurationOutcomes(configuration)
-    case .amd, .none: []
-    }
+    configuration.model.definition.configurationOutcomes(configuration)
   }
 
   /// Parsing the command line, in QEMU's order: the release, the machine type, the
@@ -356,8 +345,8 @@ package enum VIOMMUChecker {
       return outcomes
     }
     let device = configuration.model.qemuDevice
-    switch configuration.model {
-    case .intel where machine.family == MachineType.virt, .amd where machine.family == MachineType.virt:
+    switch configuration.model.definition.machines {
+    case .q35 where machine.family == MachineType.virt:
       // qemu-system-aarch64 has no x86 vIOMMU.
       outcomes.append(
         Outcome(
@@ -366,7 +355,7 @@ package enum VIOMMUChecker {
             qemuVersions: ReleaseSpan.all.description,
             evidence: ["--machine \(machine): an Arm machine; \(device) exists on q35 only"],
             remedy: Remedy(summary: "use a q35 machine"))))
-    case .intel where machine.family != MachineType.q35, .amd where machine.family != MachineType.q35:
+    case .q35 where machine.family != MachineType.q35:
       outcomes.append(
         Outcome(
           Finding(
@@ -375,7 +364,7 @@ package enum VIOMMUChecker {
             qemuVersions: ReleaseSpan.all.description,
             evidence: ["--machine \(machine): \(device) exists on q35 only"],
             remedy: Remedy(summary: "use a q35 machine"))))
-    case .smmuv3 where machine.family != MachineType.virt:
+    case .armVirt where machine.family != MachineType.virt:
       outcomes.append(
         Outcome(
           Finding(

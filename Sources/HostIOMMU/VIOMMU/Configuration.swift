@@ -4,42 +4,6 @@
 //
 // Defaults and the releases that have each property: the property table (QEMU/PropertyTable.swift).
 
-/// The vIOMMU models QEMU can put in front of an assigned device.
-package enum VIOMMUModel: String, Sendable, CaseIterable, Hashable {
-  /// intel-iommu (q35).
-  case intel
-  /// virtio-iommu-pci (any machine).
-  case virtio
-  /// arm-smmuv3 (virt).
-  case smmuv3
-  /// amd-iommu (x86).
-  case amd
-  /// No vIOMMU: the assigned devices DMA into guest-physical memory directly.
-  case none
-
-  /// QEMU's device type name.
-  package var qemuDevice: String {
-    switch self {
-    case .intel: "intel-iommu"
-    case .virtio: "virtio-iommu-pci"
-    case .smmuv3: "arm-smmuv3"
-    case .amd: "amd-iommu"
-    case .none: ""
-    }
-  }
-
-  /// libvirt's `<iommu model=…>` value.
-  package var libvirtModel: String {
-    switch self {
-    case .intel: "intel"
-    case .virtio: "virtio"
-    case .smmuv3: "smmuv3"
-    case .amd: "amd"
-    case .none: "none"
-    }
-  }
-}
-
 /// virtio-iommu's `granule` property: the smallest page size the vIOMMU offers the guest.
 package enum Granule: String, Sendable, CaseIterable, Hashable {
   /// 4 KiB and up.
@@ -315,20 +279,7 @@ package struct VIOMMUConfiguration: Hashable, Sendable {
   /// The machine QEMU runs: the one given, or the model's usual one.
   package var effectiveMachine: Effective<MachineType> {
     if let machine { return .explicit(machine) }
-    switch model {
-    case .intel, .amd, .none:
-      // QEMU's own default x86 machine is `pc` (i440fx), but intel-iommu needs q35 and
-      // nobody runs amd-iommu without it: assume what the user will have to use.
-      return .byDefault(MachineType(family: MachineType.q35, version: nil), "\(model.qemuDevice) is used with q35")
-    case .smmuv3:
-      return .byDefault(
-        MachineType(family: MachineType.virt, version: nil), "arm-smmuv3 exists only on the Arm virt machine")
-    case .virtio:
-      return architecture == .arm
-        ? .byDefault(MachineType(family: MachineType.virt, version: nil), "an Arm guest: virt")
-        : .byDefault(
-          MachineType(family: MachineType.q35, version: nil), "an x86 guest: q35 assumed (pass --machine for i440fx)")
-    }
+    return model.definition.defaultMachine(self)
   }
 
   /// The value QEMU uses for `property` and why: the explicit one, else QEMU's default

@@ -577,3 +577,99 @@ enum IntelIOMMUChecks {
       fix: dropFirstStage)
   }
 }
+
+/// intel-iommu, in the registry.
+struct IntelIOMMUModel: VIOMMUModelDefinition {
+  var qemuDevice: String { "intel-iommu" }
+  var libvirtModel: String { "intel" }
+  var machines: VIOMMUMachines { .q35 }
+
+  func defaultMachine(_ configuration: VIOMMUConfiguration) -> Effective<MachineType> { q35ByDefault() }
+
+  func configurationOutcomes(_ configuration: VIOMMUConfiguration) -> [Outcome] {
+    IntelIOMMUChecks.configurationOutcomes(configuration)
+  }
+
+  func deviceOutcomes(_ context: DeviceContext, state: inout RealizeState) -> [Outcome] {
+    IntelIOMMUChecks.deviceOutcomes(context, registered: &state.intelRegistered)
+  }
+
+  /// Attaching allocates the domain: a nesting parent for the first stage.
+  func attachRefusal(_ context: DeviceContext) -> Outcome? { IntelIOMMUChecks.nestingParentAtAttach(context) }
+
+  func assumptions(_ options: inout VIOMMUOptions) -> [String] {
+    guard options.cachingMode == nil else { return [] }
+    // intel-iommu refuses every assigned device without caching-mode=on, so "will this
+    // device work" presumes it; QEMU's own default (off) is checked with --caching-mode off.
+    options.cachingMode = true
+    return [
+      "caching-mode=on assumed: intel-iommu refuses every assigned device without it "
+        + "(QEMU's default is off; --caching-mode off checks that)"
+    ]
+  }
+
+  func suggest(_ base: VIOMMUConfiguration, devices: [DeviceCheckInput], host: HostFacts) -> Suggestion {
+    VIOMMUSuggester.intel(base, devices: devices, host: host)
+  }
+
+  /// x-flts, then aw-bits.
+  func strength(_ configuration: VIOMMUConfiguration) -> [Int] {
+    [configuration.xFlts?.value == true ? 1 : 0, configuration.awBits?.value ?? 0]
+  }
+
+  func libvirtElement(_ configuration: VIOMMUConfiguration) -> String? {
+    var attributes: [String] = []
+    let options = configuration.options
+    if let cachingMode = options.cachingMode { attributes.append("caching_mode='\(cachingMode ? "on" : "off")'") }
+    if let awBits = options.awBits { attributes.append("aw_bits='\(awBits)'") }
+    return VIOMMUConfiguration.iommuElement(model: libvirtModel, driverAttributes: attributes)
+  }
+
+  var libvirtCarriedProperties: Set<String> { ["caching-mode", "aw-bits"] }
+
+  func libvirtDevice(_ iommu: XMLElement, driver: XMLElement?, source: String) throws(CommandLineError) -> LibvirtIOMMU
+  {
+    var properties: [(String, String)] = [("driver", "\"intel-iommu\""), ("id", "\"iommu0\"")]
+    let attributes: [(String, String, Bool)] = [
+      ("intremap", "intremap", false), ("caching_mode", "caching-mode", true), ("eim", "eim", false),
+      ("iotlb", "device-iotlb", true), ("aw_bits", "aw-bits", false), ("dma_translation", "dma-translation", true),
+    ]
+    for (attribute, property, boolean) in attributes {
+      guard let value = driver?.attribute(attribute) else { continue }
+      if attribute == "aw_bits" {
+        guard UInt8(value) != nil else {
+          throw CommandLineError("\(source):\(iommu.line): <driver aw_bits='\(value)'>: not a number of bits")
+        }
+        properties.append((property, value))
+      } else {
+        properties.append((property, boolean ? (value == "on" ? "true" : "false") : "\"\(value)\""))
+      }
+    }
+    return .device(properties)
+  }
+
+  func libvirtNotes(_ configuration: VIOMMUConfiguration) -> [String] {
+    var notes: [String] = []
+    if configuration.options.awBits != nil {
+      notes.append("libvirt accepts aw_bits from 6.5.0 on")
+    }
+    if configuration.options.xFlts == true {
+      notes.append(
+        """
+        libvirt has no x-flts attribute in the releases hiodctl knows (a newer one may call it fsts); \
+        the vfio-pci devices must also use iommufd
+        """
+      )
+    }
+    return notes
+  }
+
+  func labels(_ verdict: FleetModelVerdict, compatible: Bool) -> [(String, String)] {
+    var labels = [("viommu.intel", String(compatible))]
+    if compatible, let bits = verdict.configuration?.awBits?.value {
+      labels.append(("viommu.intel.aw-bits", String(bits)))
+    }
+    if let xFlts = verdict.xFlts { labels.append(("viommu.intel.x-flts", String(xFlts))) }
+    return labels
+  }
+}

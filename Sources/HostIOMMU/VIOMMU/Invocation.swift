@@ -238,7 +238,7 @@ package struct VMInvocation: Hashable, Sendable {
       return slot
     }
     // The vIOMMUs that are PCI functions of their own take a root-bus slot first.
-    if model == .virtio || model == .amd { _ = allocate(on: "") }
+    if model.definition.isPCIFunction { _ = allocate(on: "") }
     for controller in controllers where controller.slot == nil {
       _ = allocate(on: controller.parent ?? "")
     }

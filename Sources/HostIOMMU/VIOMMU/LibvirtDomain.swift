@@ -67,68 +67,18 @@ package enum LibvirtDomain {
     if let iommu, let model {
       let line = iommu.line
       let driver = iommu.child("driver")
-      switch model {
-      case "intel":
-        var properties: [(String, String)] = [("driver", "\"intel-iommu\""), ("id", "\"iommu0\"")]
-        let attributes: [(String, String, Bool)] = [
-          ("intremap", "intremap", false), ("caching_mode", "caching-mode", true), ("eim", "eim", false),
-          ("iotlb", "device-iotlb", true), ("aw_bits", "aw-bits", false), ("dma_translation", "dma-translation", true),
-        ]
-        for (attribute, property, boolean) in attributes {
-          guard let value = driver?.attribute(attribute) else { continue }
-          if attribute == "aw_bits" {
-            guard UInt8(value) != nil else {
-              throw CommandLineError("\(source):\(line): <driver aw_bits='\(value)'>: not a number of bits")
-            }
-            properties.append((property, value))
-          } else {
-            properties.append((property, boolean ? (value == "on" ? "true" : "false") : "\"\(value)\""))
-          }
-        }
-        viommu = json(properties)
-      case "virtio":
-        var properties: [(String, String)] = [("driver", "\"virtio-iommu\""), ("id", "\"iommu0\"")]
-        if let granule = driver?.child("granule") {
-          if granule.attribute("mode") == "host" {
-            properties.append(("granule", "\"host\""))
-          } else if let size = granule.attribute("size"), let value = UInt64(size),
-            let kib = mebibytes(value, unit: granule.attribute("unit") ?? "KiB", kibibytes: true)
-          {
-            properties.append(("granule", "\"\(kib)k\""))
-          }
-        }
-        if let awBits = driver?.attribute("aw_bits") { properties.append(("aw-bits", awBits)) }
-        properties += address(iommu.child("address"), controllers: [:])
-        viommu = json(properties)
-      case "amd":
-        var properties: [(String, String)] = [("driver", "\"amd-iommu\""), ("id", "\"iommu0\"")]
-        for (attribute, property) in [("intremap", "intremap"), ("iotlb", "device-iotlb"), ("xtsup", "xtsup")] {
-          if let value = driver?.attribute(attribute) {
-            properties.append((property, value == "on" ? "true" : "false"))
-          }
-        }
-        viommu = json(properties)
-      case "smmuv3":
-        if driver?.attribute("accel") == "on" {
-          // libvirt 12's accel attributes need the user-creatable arm-smmuv3.
-          var properties: [(String, String)] = [
-            ("driver", "\"arm-smmuv3\""), ("primary-bus", "\"pcie.0\""), ("id", "\"iommu0\""), ("accel", "true"),
-          ]
-          for (attribute, property) in [("ats", "ats"), ("ril", "ril")] {
-            if let value = driver?.attribute(attribute) {
-              properties.append((property, value == "on" ? "true" : "false"))
-            }
-          }
-          for attribute in ["oas", "ssidsize"] {
-            if let value = driver?.attribute(attribute) { properties.append((attribute, value)) }
-          }
-          viommu = json(properties)
-        } else {
-          machineWideSMMU = true
-        }
-      default:
+      let models = VIOMMUModel.allCases.filter { $0 != .none }
+      guard let known = models.first(where: { $0.libvirtModel == model }) else {
+        let names = models.map(\.libvirtModel)
         throw CommandLineError(
-          "\(source):\(line): <iommu model='\(model)'>: hiodctl knows the models intel, virtio, smmuv3 and amd")
+          """
+          \(source):\(line): <iommu model='\(model)'>: hiodctl knows the models \
+          \(names.dropLast().joined(separator: ", ")) and \(names.last ?? "")
+          """)
+      }
+      switch try known.definition.libvirtDevice(iommu, driver: driver, source: source) {
+      case .device(let properties): viommu = json(properties)
+      case .machineWide: machineWideSMMU = true
       }
     }
     var machine = type?.attribute("machine") ?? (arch == "aarch64" ? "virt" : "q35")

@@ -115,14 +115,5 @@ extension VIOMMUConfiguration {
   /// Orders configurations of one model from weakest to strongest, as the suggesters do:
   /// intel — x-flts, then aw-bits; virtio — aw-bits; smmuv3 — accel, oas, ssidsize, ril,
   /// ats; amd — dma-remap.
-  package var strength: [Int] {
-    func flag(_ value: Effective<Bool>?) -> Int { value?.value == true ? 1 : 0 }
-    switch model {
-    case .intel: return [flag(xFlts), awBits?.value ?? 0]
-    case .virtio: return [awBits?.value ?? 0]
-    case .smmuv3: return [flag(accel), oas?.value ?? 0, ssidsize?.value ?? 0, flag(ril), flag(ats)]
-    case .amd: return [flag(dmaRemap)]
-    case .none: return []
-    }
-  }
+  package var strength: [Int] { model.definition.strength(self) }
 }

@@ -217,22 +217,14 @@ package enum QEMUCommandLine {
     }
 
     // -machine virt,iommu=smmuv3: the machine-wide SMMUv3.
-    var model: VIOMMUModel = .none
-    switch viommuDriver {
-    case "intel-iommu": model = .intel
-    case "virtio-iommu-pci", "virtio-iommu": model = .virtio
-    case "amd-iommu": model = .amd
-    case "arm-smmuv3": model = .smmuv3
-    default:
-      if machineOptions.contains(where: { $0.0 == "iommu" && $0.1 == "smmuv3" }) { model = .smmuv3 }
-    }
+    var model = viommuDriver.flatMap(VIOMMUModel.named(qemuDriver:)) ?? .none
+    if model == .none, machineOptions.contains(where: { $0.0 == "iommu" && $0.1 == "smmuv3" }) { model = .smmuv3 }
     var options = VIOMMUOptions()
     var other: [QEMUProperty] = []
     // -global applies to the device whatever its position; properties on the -device
     // line come after it and win.
     let device = model.qemuDevice
-    let globalProperties = globals.filter { $0.0 == device || (model == .virtio && $0.0 == "virtio-iommu-pci") }
-      .map { ($0.1, $0.2) }
+    let globalProperties = globals.filter { $0.0 == device }.map { ($0.1, $0.2) }
     for (key, text) in globalProperties + viommuProperties where key != "id" && key != "bus" && key != "addr" {
       guard let row = VIOMMUProperties.row(named: key, model: model) else {
         other.append(QEMUProperty(name: key, value: text))

@@ -37,16 +37,7 @@ package enum VIOMMUSuggester {
   ) -> Suggestion {
     let base = VIOMMUChecker.settlingArchitecture(
       VIOMMUConfiguration(model: model, qemu: qemu, machine: machine), host: host)
-    var suggestion: Suggestion
-    switch model {
-    case .intel: suggestion = intel(base, devices: devices, host: host)
-    case .virtio: suggestion = virtio(base, devices: devices, host: host)
-    case .smmuv3: suggestion = smmuv3(base, devices: devices, host: host)
-    case .amd: suggestion = amd(base)
-    case .none:
-      suggestion = Suggestion(
-        configuration: base, explanation: ["no vIOMMU: the devices need only what vfio-pci needs from the host"])
-    }
+    var suggestion = model.definition.suggest(base, devices: devices, host: host)
     if let configuration = suggestion.configuration {
       let report = check(configuration, devices: devices, host: host)
       suggestion.report = report

@@ -63,7 +63,7 @@ enum VFIORealize {
     }
     // Attaching allocates the domain (a nesting parent for intel-iommu's first stage)
     // before the memory listener maps guest RAM into it.
-    if context.configuration.model == .intel, let nesting = IntelIOMMUChecks.nestingParentAtAttach(context) {
+    if let nesting = context.configuration.model.definition.attachRefusal(context) {
       outcomes.append(nesting)
       if nesting.finding.status == .fail { return outcomes }
     }
@@ -249,25 +249,9 @@ enum VFIORealize {
   /// before 10.2; the emulated arm-smmuv3).
   private static func listener(_ context: DeviceContext) -> [Outcome] {
     var outcomes: [Outcome] = []
-    switch context.configuration.model {
-    case .amd where QEMURules.applies("amd.notifier", in: context.qemu):
-      let message = QEMURules.text("amd.notifier", in: context.qemu, guestAddress(context)) ?? ""
-      outcomes.append(
-        Outcome(
-          Finding(
-            check: "amd.notifier", status: .fail,
-            message: context.listener(region: QEMURules.text("amd.region", in: context.qemu) ?? "amd_iommu", message),
-            qemuVersions: QEMURules.releases("amd.notifier", in: context.qemu),
-            evidence: ["amd-iommu before QEMU 10.2 translates every device from the start and offers no MAP notifier"],
-            remedy: Remedy(
-              summary:
-                """
-                QEMU \(context.qemu) cannot assign devices behind amd-iommu: \
-                use QEMU 10.2 or later with dma-remap=on, or intel-iommu / virtio-iommu
-                """
-            ))))
+    if let refusal = context.configuration.model.definition.listenerRefusal(context) {
+      outcomes.append(refusal)
       return outcomes
-    default: break
     }
     if let ram = ramMapping(context) { outcomes.append(ram) }
     return outcomes
