@@ -228,7 +228,8 @@ _hiodctl_value()
 			_hiodctl_words 'intel virtio smmuv3 amd none'
 			;;
 		--qemu)
-			_hiodctl_words '7.2 8.0 8.1 8.2 9.0 9.1 9.2 10.0 10.1 10.2 11.0 11.1'
+			# The releases this hiodctl knows, from its own table.
+			_hiodctl_words "$(command hiodctl check --qemu help 2>/dev/null)"
 			;;
 		--machine)
 			_hiodctl_words 'q35 pc-q35-9.1 pc-q35-10.0 pc-i440fx-10.0 virt virt-10.0'

@@ -231,7 +231,7 @@ complete -c hiodctl -n '__hiodctl_using check host' -s q -l quiet -d 'verdicts o
 complete -c hiodctl -n '__hiodctl_using check' -l viommu -x -a 'intel virtio smmuv3 amd none' -d 'the vIOMMU model (required)'
 complete -c hiodctl -n '__hiodctl_using check' -l all -d 'every device bound to a VFIO driver'
 complete -c hiodctl -n '__hiodctl_using check' -l domain -r -F -d "the VM of a libvirt domain's XML (virsh dumpxml; - reads stdin)"
-complete -c hiodctl -n '__hiodctl_using check' -l qemu -x -a '7.2 8.0 8.1 8.2 9.0 9.1 9.2 10.0 10.1 10.2 11.0 11.1' -d 'QEMU release whose defaults and rules apply'
+complete -c hiodctl -n '__hiodctl_using check' -l qemu -x -a '(command hiodctl check --qemu help 2>/dev/null)' -d 'QEMU release whose defaults and rules apply'
 complete -c hiodctl -n '__hiodctl_using check' -l machine -x -a 'q35 pc-q35-9.1 pc-q35-10.0 pc-i440fx-10.0 virt virt-10.0' -d 'machine type whose compat defaults apply'
 complete -c hiodctl -n '__hiodctl_using check' -l suggest -d 'print the strongest configuration all selected devices accept'
 complete -c hiodctl -n '__hiodctl_using check' -l aw-bits -x -a '39 48' -d 'intel aw-bits (virtio: 32-64)'

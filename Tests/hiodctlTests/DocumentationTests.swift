@@ -117,6 +117,38 @@ struct DocumentationTests {
   }
 
   /// The text of section `title` (up to the next .SH).
+  /// The man page's vIOMMU properties, row by row from the property table: every
+  /// spelling a release uses has its own entry (`--NAME`), which names the model's device,
+  /// the property as QEMU spells it, its values when it takes a choice, and the releases
+  /// that spell it so when not every known release does.
+  @Test func manPageDocumentsEveryPropertyRow() throws {
+    let start = try #require(Self.manPage.range(of: ".SS vIOMMU properties\n"))
+    let rest = Self.manPage[start.upperBound...]
+    let section = String(rest[..<(rest.range(of: "\n.PP\n")?.lowerBound ?? rest.endIndex)])
+    var entries: [String: String] = [:]
+    for entry in section.components(separatedBy: ".TP\n").dropFirst() {
+      let words = entry.split { $0 == " " || $0 == "\n" }.map(String.init)
+      guard let spelling = words.first(where: { $0.hasPrefix("--") }) else { continue }
+      entries[spelling] = entry
+    }
+    for row in VIOMMUProperties.rows {
+      for spelling in row.spellings {
+        let entry = try #require(entries["--" + spelling.name], "no entry for --\(spelling.name)")
+        #expect(entry.contains(row.model.qemuDevice), "--\(spelling.name) does not name \(row.model.qemuDevice)")
+        #expect(Self.containsToken(entry, spelling.name), "--\(spelling.name) does not name the property")
+        if case .choice(let values) = row.kind {
+          for value in values { #expect(Self.containsToken(entry, value), "--\(spelling.name) lacks \(value)") }
+        }
+        // From the oldest known release on is every release: no bound to give.
+        let from = spelling.span.from.flatMap { $0 == QEMUVersion.oldest ? nil : $0 }
+        for bound in [from, spelling.span.through].compactMap({ $0 }) {
+          #expect(
+            entry.contains(bound.description), "--\(spelling.name): the releases (\(spelling.span)) are not given")
+        }
+      }
+    }
+  }
+
   static func section(_ title: String) -> String? {
     guard let start = manPage.range(of: ".SH \(title)\n") else { return nil }
     let rest = manPage[start.upperBound...]

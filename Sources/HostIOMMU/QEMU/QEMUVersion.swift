@@ -79,10 +79,10 @@ package struct QEMUVersion: Comparable, Hashable, Sendable, CustomStringConverti
   ]
 
   /// The newest release hiodctl knows.
-  package static let newest: QEMUVersion = v11_1
+  package static let newest: QEMUVersion = known.last!
 
   /// The oldest release hiodctl knows.
-  package static let oldest: QEMUVersion = v7_2
+  package static let oldest: QEMUVersion = known.first!
 
   /// The releases whose answers were held against the real QEMU binary (Debian's) by the
   /// VM rig's oracle; the others are bounded by these and by QEMU's history.
@@ -213,24 +213,22 @@ enum QEMUReleaseFacts {
   /// The oldest versioned machine of `family` a release still has (`-machine help` of
   /// Debian's 7.2.22, 10.0.13 and 11.1.3; the 10.2.2 source; between them inferred).
   static func oldestMachine(family: String, in release: QEMUVersion) -> QEMUVersion {
-    let q35: QEMUVersion
-    let i440fx: QEMUVersion
-    switch release {
-    case ..<QEMUVersion.v8_0:
-      (q35, i440fx) = (QEMUVersion(major: 2, minor: 4), QEMUVersion(major: 1, minor: 4))
-    case ..<QEMUVersion.v10_2:
-      (q35, i440fx) = (QEMUVersion(major: 2, minor: 4), QEMUVersion(major: 2, minor: 4))
-    case ..<QEMUVersion.v11_1:
-      (q35, i440fx) = (QEMUVersion(major: 2, minor: 6), QEMUVersion(major: 2, minor: 6))
-    default:
-      (q35, i440fx) = (QEMUVersion(major: 5, minor: 2), QEMUVersion(major: 5, minor: 2))
-    }
+    let row = oldestMachines.last { $0.since <= release } ?? oldestMachines[0]
     switch family {
-    case MachineType.q35: return q35
-    case MachineType.i440fx: return i440fx
+    case MachineType.q35: return row.q35
+    case MachineType.i440fx: return row.i440fx
     default: return QEMUVersion(major: 2, minor: 6)
     }
   }
+
+  /// From which release on each family's oldest versioned machine is what, oldest first
+  /// (a release keeps the row before it until one names it).
+  static let oldestMachines: [(since: QEMUVersion, q35: QEMUVersion, i440fx: QEMUVersion)] = [
+    (QEMUVersion.v7_2, QEMUVersion(major: 2, minor: 4), QEMUVersion(major: 1, minor: 4)),
+    (QEMUVersion.v8_0, QEMUVersion(major: 2, minor: 4), QEMUVersion(major: 2, minor: 4)),
+    (QEMUVersion.v10_2, QEMUVersion(major: 2, minor: 6), QEMUVersion(major: 2, minor: 6)),
+    (QEMUVersion.v11_1, QEMUVersion(major: 5, minor: 2), QEMUVersion(major: 5, minor: 2)),
+  ]
 
   /// "pc-q35-5.2 to pc-q35-11.1".
   static func machineRange(family: String, in release: QEMUVersion) -> String {

@@ -312,9 +312,8 @@ enum OptionTable {
         help: "the VM of a libvirt domain's XML (virsh dumpxml; - reads stdin)"),
       OptionSpec(
         .qemu, long: "--qemu", metaVar: "VERSION", group: .check,
-        help: "QEMU whose names, defaults and rules apply: "
-          + QEMUVersion.known.map(\.description).joined(separator: ", ")
-          + " (default: the host's, else \(QEMUVersion.newest))"),
+        help: "QEMU whose names, defaults and rules apply: \(QEMUVersion.oldest) to \(QEMUVersion.newest) "
+          + "(default: the host's, else \(QEMUVersion.newest)); help lists the releases known"),
       OptionSpec(
         .machine, long: "--machine", metaVar: "TYPE", group: .check,
         help: "machine type whose compat defaults apply (\(machineExamples.joined(separator: ", ")))"),

@@ -5,6 +5,12 @@ import HostIOMMU
 
 enum CheckCommand {
   static func run(_ invocation: Invocation, context: CommandContext) throws -> ExitStatus {
+    // `--qemu help`, as QEMU's `-machine help`: the releases hiodctl knows, one a line
+    // (what the shell completions offer).
+    if invocation.value(.qemu) == "help" {
+      Output.line(QEMUVersion.known.map(\.description).joined(separator: "\n"))
+      return .success
+    }
     let input = try vmInput(invocation, context: context)
     let configuration = input.configuration
     let assumptions = input.assumptions
@@ -274,7 +280,8 @@ enum CheckCommand {
     guard let version = QEMUVersion(text) else {
       throw UsageError(
         message: "invalid QEMU version '\(text)'",
-        hints: ["known: " + QEMUVersion.known.map(\.description).joined(separator: ", ")], command: "check")
+        hints: ["known: \(QEMUVersion.oldest) to \(QEMUVersion.newest); hiodctl check --qemu help lists them"],
+        command: "check")
     }
     return version
   }
@@ -347,14 +354,7 @@ enum CheckCommand {
       }
       options.set(row.property, value, spelledAs: name)
     }
-    if model == .intel && options.cachingMode == nil {
-      // intel-iommu refuses every assigned device without caching-mode=on, so "will this
-      // device work" presumes it; QEMU's own default (off) is checked with --caching-mode off.
-      options.cachingMode = true
-      assumptions.append(
-        "caching-mode=on assumed: intel-iommu refuses every assigned device without it "
-          + "(QEMU's default is off; --caching-mode off checks that)")
-    }
+    assumptions += model.assumptions(&options)
     let configuration = VIOMMUConfiguration(model: model, qemu: qemu, machine: machine, options: options)
     return (configuration, assumptions)
   }
