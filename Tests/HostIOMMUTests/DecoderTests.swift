@@ -1,9 +1,11 @@
 // hiodctl tests — VT-d CAP/ECAP, SMMUv3 IDR and AMD EFR decoders, on raw register values.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Expected values are worked out by hand from the field tables in abi-digest §5 (the
-// arithmetic is in the comments), or built bit by bit from those positions, so a test
-// failure points at either the decoder or the table — never at a value copied from the
+// Expected values are worked out by hand from the field positions of Linux
+// drivers/iommu/intel/iommu.h (VT-d `cap_*`/`ecap_*`), QEMU hw/arm/smmuv3-internal.h (SMMUv3
+// IDR `FIELD`s) and Linux drivers/iommu/amd/amd_iommu_types.h (AMD `FEATURE_*`) (the
+// arithmetic is in the comments), or built bit by bit from those positions, so a test failure
+// points at either the decoder or those positions — never at a value copied from the
 // decoder's own output.
 
 import HostIOMMU
@@ -165,7 +167,7 @@ struct VTdDecoderTests {
         "ND": 6, "CM": 1, "SAGAW": 6, "MGAW": 47, "FRO": 0x22, "SLLPS": 3, "PSI": 1, "MAMV": 18,
         "DWD": 1, "DRD": 1,
       ]),
-    // A server-class unit built from the §5.1 positions: 48/57-bit, 5-level capable,
+    // A server-class unit built from the iommu.h `cap_*` positions: 48/57-bit, 5-level capable,
     // FS1GP (so QEMU x-flts=on,fs1gp=on accepts it), posted interrupts, no caching mode.
     VTdCapabilityCase(
       label: "hardware-like, FS1GP and 5-level",
@@ -261,7 +263,7 @@ struct VTdDecoderTests {
       label: "QEMU intel-iommu legacy mode (rig)", raw: 0x0000_0000_00f0_0f4a,
       set: ["QI", "IR", "PT"], iotlbRegisterOffset: 0xf0, maxHandleMaskValue: 15,
       pss: 0, registersAllowNesting: false, registersAllowDirtyTracking: false),
-    // A scalable-mode unit that can be a nesting parent, built from the §5.2 positions:
+    // A scalable-mode unit that can be a nesting parent, built from the iommu.h `ecap_*` positions:
     // NEST, SMTS, FSTS (FLTS), SSTS (SLTS), PASID with PSS 19 (20-bit PASIDs), dirty tracking.
     VTdExtendedCapabilityCase(
       label: "hardware-like, nesting and dirty tracking",
@@ -322,7 +324,8 @@ struct VTdDecoderTests {
     #expect(wide.fields.first { $0.name == "PSS" }?.meaning == "20-bit PASIDs")
   }
 
-  /// Every field §5.1 and §5.2 list, in bit order — a missing row in the decoder shows here.
+  /// Every field Linux's iommu.h has a `cap_*` or `ecap_*` macro for, in bit order — a missing
+  /// row in the decoder shows here.
   @Test func listsEveryDigestField() {
     #expect(
       VTdCapability(0).fields.map(\.name) == [
@@ -389,12 +392,12 @@ struct VTdDecoderTests {
     #expect(cap.faultRecordingOffset == 0x3ff * 16)
     #expect(cap.numberOfFaultRecordingRegisters == 256)
     #expect(cap.sllps == 0xf)
-    // Bits 15:13, 38 and 58:57 are reserved in §5.1.
+    // Bits 15:13, 38 and 58:57 have no `cap_*` macro in Linux's iommu.h.
     #expect(cap.undecodedBits == put(0b111, at: 13) | put(1, at: 38) | put(0b11, at: 57))
     let ecap = VTdExtendedCapability(.max)
     #expect(ecap.pasidWidth == 32)
     #expect(ecap.iotlbRegisterOffset == 0x3ff * 16)
-    // Bits 5, 19:18, 24, 32, 50 and 63:52 are reserved in §5.2.
+    // Bits 5, 19:18, 24, 32, 50 and 63:52 have no `ecap_*` macro in Linux's iommu.h.
     #expect(
       ecap.undecodedBits
         == put(1, at: 5) | put(0b11, at: 18) | put(1, at: 24) | put(1, at: 32) | put(1, at: 50)
@@ -434,7 +437,7 @@ struct SMMUv3Case: Sendable, CustomTestStringConvertible {
 }
 
 struct SMMUv3DecoderTests {
-  // (a) QEMU's own vSMMU registers (abi-digest §2.3, smmuv3.c smmuv3_init_regs), with the
+  // (a) QEMU's own vSMMU registers (QEMU hw/arm/smmuv3.c smmuv3_init_regs), with the
   // property defaults ssidsize=0, ril=on, ats=off, oas=44:
   //   IDR0: S1P(1)=1, TTF(3:2)=2, COHACC(4)=1, ASID16(12)=1, VMID16(18)=1, TTENDIAN(22:21)=2,
   //         STALL_MODEL(25:24)=1, TERM_MODEL(26)=1, STLEVEL(28:27)=1
@@ -562,7 +565,8 @@ struct SMMUv3DecoderTests {
     #expect(qemu.fields.first { $0.name == "IDR1.SSIDSIZE" }?.meaning == "no SubstreamIDs (no PASID)")
   }
 
-  /// Every field §5.3 lists (plus IIDR), grouped by register, in bit order.
+  /// Every IDR field hiodctl takes from QEMU's `FIELD`s (plus IIDR), grouped by register, in
+  /// bit order.
   @Test func listsEveryDigestField() {
     let smmu = SMMUv3Registers(idr: Array(repeating: 0, count: 6), iidr: 0, aidr: 0)
     #expect(
@@ -657,7 +661,7 @@ struct AMDDecoderTests {
     #expect(byName["EFR.PASMAX"]?.meaning == "up to 1 PASIDs")
   }
 
-  // Built from the §5.4 positions: X2APIC, NX, PC, GATS 1 (5-level), GLX 1, GAM_VAPIC,
+  // Built from the `FEATURE_*` positions: X2APIC, NX, PC, GATS 1 (5-level), GLX 1, GAM_VAPIC,
   // PASMAX 15 (2^16 − 1 = 65535 PASIDs, Linux's 16-bit limit), GIOSUP, HASUP, EPHSUP,
   // HDSUP, SNP; EFR2 SNPAVICSUP(7:5) = 1.
   @Test func decodesAConstructedEFR() {

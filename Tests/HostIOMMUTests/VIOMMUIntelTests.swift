@@ -2,7 +2,10 @@
 // key scenarios, QEMU's order and the remedies.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Expected messages are typed from abi-digest §2.1 (not copied from the implementation).
+// Expected messages are typed from QEMU's source — hw/i386/intel_iommu.c (vtd_decide_config,
+// vtd_dev_set_iommu_device, vtd_check_hiod; qemu @cac33cb5) and hw/i386/intel_iommu_accel.c
+// (vtd_check_hiod_accel, @554a719e) — and, for older releases and rows marked "observed",
+// from those releases' text; not copied from the implementation.
 
 import SystemPackage
 import Testing

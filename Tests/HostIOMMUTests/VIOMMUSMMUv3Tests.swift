@@ -2,8 +2,10 @@
 // message, the 11.0 and 10.2 boundaries.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Expected messages are typed from abi-digest §2.3, §2.4 and §2.6; the host registers are
-// built from the §5.3 field positions.
+// Expected messages are typed from QEMU's source: hw/arm/smmuv3-accel.c (qemu @13b941aa) and
+// hw/arm/smmuv3.c (`smmuv3_notify_flag_changed`) for arm-smmuv3, hw/i386/amd_iommu.c (the
+// notifier refusal before 10.2, dma-remap from 10.2, 7e24cddf) for amd-iommu; the host
+// registers are built from the IDR field positions of QEMU hw/arm/smmuv3-internal.h.
 
 import Testing
 

@@ -4,7 +4,8 @@
 //
 // Register values: QEMU's emulated VT-d as the VM rig saw it (CAP 0x00d2008c22260286, aw 39)
 // with an ECAP of QEMU's legacy mode (no NEST, no SMTS), and a hardware-like unit built from
-// the abi-digest §5 bit positions (CAP.FS1GP; ECAP NEST|SMTS|FSTS).
+// the bit positions of Linux drivers/iommu/intel/iommu.h (CAP.FS1GP `cap_fl1gp_support`;
+// ECAP NEST|SMTS|FSTS, `ecap_nest`, `ecap_smts`, `ecap_flts`).
 
 import SystemPackage
 

@@ -2,9 +2,10 @@
 // the sysfs `features` text they come from.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Field positions are abi-digest §5.4 (Linux drivers/iommu/amd/amd_iommu_types.h
-// `FEATURE_*`). For display only: upstream QEMU's amd-iommu checks nothing on the host.
-// Where the digest marks a position UNVERIFIED the field's meaning says so.
+// Field positions are Linux drivers/iommu/amd/amd_iommu_types.h (`FEATURE_*`, the
+// GENMASK_ULL form). For display only: upstream QEMU's amd-iommu checks nothing on the host.
+// Where a position is UNVERIFIED (not in Linux 6.12's header and not checked against the AMD
+// IOMMU specification) the field's meaning says so.
 
 /// The AMD IOMMU Extended Feature Register (MMIO 0x30) and, where the kernel reports it,
 /// Extended Feature Register 2 (MMIO 0x1a0).
@@ -77,8 +78,9 @@ package struct AMDExtendedFeatures: RegisterDecoding, Hashable, Sendable {
   /// EFR.PC, bit 9: performance counters.
   package var pc: Bool { EFR.pc.isSet(in: efr) }
 
-  /// EFR.HATS, bits 11:10: host address translation size code. The digest found this
-  /// position only in a derived copy of the Linux header — UNVERIFIED upstream.
+  /// EFR.HATS, bits 11:10: host address translation size code. Linux 6.12's header has no
+  /// `FEATURE_HATS`; the position is from the linux-iommu patch "iommu/amd: Add efr[HATS] max
+  /// v1 page table level" (June 2025) — UNVERIFIED against the AMD IOMMU specification.
   package var hats: UInt8 { UInt8(truncatingIfNeeded: EFR.hats.value(in: efr)) }
 
   /// EFR.GATS, bits 13:12: guest address translation size code (Linux: 0 4-level,
@@ -123,11 +125,12 @@ package struct AMDExtendedFeatures: RegisterDecoding, Hashable, Sendable {
   /// EFR bits no field in `fields` covers.
   package var undecodedEFRBits: UInt64 { efrFields.undecodedBits(of: efr) }
 
-  /// EFR2 bits no field in `fields` covers (all but SNPAVICSUP: the digest verified no
-  /// other EFR2 field); nil without EFR2.
+  /// EFR2 bits no field in `fields` covers (all but SNPAVICSUP, the only EFR2 field in Linux
+  /// 6.12's amd_iommu_types.h; later kernels add a few, e.g. `FEATURE_GCR3TRPMODE`, that
+  /// hiodctl does not decode); nil without EFR2.
   package var undecodedEFR2Bits: UInt64? { efr2.map { efr2Fields($0).undecodedBits(of: $0) } }
 
-  /// Every field of abi-digest §5.4: EFR fields named "EFR.<field>" in ascending bit order,
+  /// Every field hiodctl decodes: EFR fields named "EFR.<field>" in ascending bit order,
   /// then (when EFR2 is known) "EFR2.SNPAVICSUP".
   package var fields: [DecodedField] {
     efrFields + (efr2.map(efr2Fields) ?? [])
@@ -183,9 +186,10 @@ extension AMDExtendedFeatures {
   /// The numbers in `/sys/class/iommu/ivhdN/amd-iommu/features`.
   ///
   /// Kernels print "%llx\n" (EFR only) or "%llx:%llx\n". The two-value form appeared as
-  /// EFR2:EFR and later changed to EFR:EFR2 (abi-digest §4.3; which kernel versions is
-  /// UNVERIFIED), and the text itself does not say which — so the values are kept in the
-  /// order printed and `orderKnown` says whether that order means anything.
+  /// EFR2:EFR and later changed to EFR:EFR2 (Linux drivers/iommu/amd/init.c
+  /// `amd_iommu_show_features`; which kernel versions is UNVERIFIED), and the text itself
+  /// does not say which — so the values are kept in the order printed and `orderKnown` says
+  /// whether that order means anything.
   package struct SysfsFeatures: Hashable, Sendable {
     /// The hex values in the order printed: one (EFR) or two (EFR and EFR2, order unknown).
     package let values: [UInt64]

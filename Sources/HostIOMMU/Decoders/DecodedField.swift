@@ -4,9 +4,9 @@
 
 /// One named bit field of a register, for display and JSON.
 ///
-/// The decoders list every field the reference digest (abi-digest §5) names, whatever its
-/// value, so a reader sees "NEST 26 0 nested translation not supported" rather than having
-/// to notice that a line is missing.
+/// The decoders list every field they know (from the Linux and QEMU headers their files
+/// cite), whatever its value, so a reader sees "NEST 26 0 nested translation not supported"
+/// rather than having to notice that a line is missing.
 package struct DecodedField: Hashable, Sendable {
   /// The spec/Linux name, e.g. "MGAW", "SAGAW", "FS1GP", or "IDR0.STLEVEL" where one
   /// decoder covers several registers.
@@ -120,8 +120,9 @@ extension DecodedField {
 }
 
 extension Array where Element == DecodedField {
-  /// The register bits no listed field covers: reserved, or defined by a newer spec than
-  /// the digest this tool was written from. Shown so unknown set bits are not silently lost.
+  /// The register bits no listed field covers: reserved, defined after the headers each
+  /// decoder follows, or fields hiodctl does not decode. Shown so unknown set bits are not
+  /// silently lost.
   func undecodedBits(of raw: UInt64) -> UInt64 {
     raw & ~reduce(0) { $0 | $1.mask }
   }

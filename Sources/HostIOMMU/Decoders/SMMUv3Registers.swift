@@ -1,10 +1,12 @@
 // hiodctl — Arm SMMUv3 ID registers (IDR0–IDR5, IIDR, AIDR) decoded into named fields.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Field positions are abi-digest §5.3 (QEMU hw/arm/smmuv3-internal.h, now smmuv3-common.h;
-// the same as the SMMUv3 spec and Linux arm-smmu-v3.h). IIDR's fields, which the digest does
-// not list, follow Linux arm-smmu-v3.h `IIDR_*`. The registers reach hiodctl only through
-// IOMMU_GET_HW_INFO (`iommu_hw_info_arm_smmuv3`): upstream sysfs has no SMMUv3 attributes.
+// Field positions are QEMU's IDR0–IDR5 `FIELD`s: hw/arm/smmuv3-internal.h up to 10.2, moved
+// to include/hw/arm/smmuv3-common.h in the 11.0 cycle (Jan 2026); they are the same as the Arm
+// SMMUv3 specification (IHI 0070) and Linux drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h. QEMU
+// defines IIDR without fields; IIDR's fields follow Linux arm-smmu-v3.h `IIDR_*`. The registers
+// reach hiodctl only through IOMMU_GET_HW_INFO (`iommu_hw_info_arm_smmuv3`): upstream sysfs has
+// no SMMUv3 attributes.
 
 /// The SMMUv3 identification registers as `iommu_hw_info_arm_smmuv3` returns them.
 ///
@@ -12,7 +14,8 @@
 /// (`smmuv3_accel_set_iommu_device`): STLEVEL and GRAN4K/16K/64K must be equal; TTENDIAN
 /// host ≤ vSMMU; TTF, SIDSIZE, SSIDSIZE, RIL, OAS and (with `ats=on`) ATS host ≥ vSMMU.
 package struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
-  /// IDR0…IDR5, in order. IDR2 and IDR4 are kept raw: they hold nothing the digest decodes.
+  /// IDR0…IDR5, in order. IDR2 and IDR4 are kept raw: hiodctl decodes nothing in them, and
+  /// QEMU's accel check reads neither.
   package let idr: [UInt32]
   /// IIDR: implementer, revision, variant and product of this SMMU.
   package let iidr: UInt32
@@ -258,7 +261,8 @@ package struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
   /// IDR5.OAS as bits: 0→32, 1→36, 2→40, 3→42, 4→44, 5→48, 6→52, 7→56.
   package var outputAddressBits: Int { Self.outputAddressBits(oasCode: oasCode) }
 
-  /// The OAS code table (abi-digest §2.3/§5.3); total over the 3-bit field.
+  /// The OAS code table (QEMU hw/arm/smmuv3-accel.c `smmuv3_oas_bits`, qemu @13b941aa); total
+  /// over the 3-bit field.
   package static func outputAddressBits(oasCode: UInt8) -> Int {
     switch oasCode & 0b111 {
     case 0: 32
@@ -313,7 +317,8 @@ package struct SMMUv3Registers: RegisterDecoding, Hashable, Sendable {
   /// The registers `fields` decodes, in the order it lists them (IDR2, IDR4 and AIDR stay raw).
   package static let decodedRegisterNames = ["IDR0", "IDR1", "IDR3", "IDR5", "IIDR"]
 
-  /// Every field of abi-digest §5.3 plus IIDR, named "<register>.<field>" ("IDR0.STLEVEL"),
+  /// Every field hiodctl decodes — a selection of QEMU's IDR `FIELD`s that includes all those
+  /// its accel check reads — plus IIDR, named "<register>.<field>" ("IDR0.STLEVEL"),
   /// grouped by register (IDR0, IDR1, IDR3, IDR5, IIDR) and in ascending bit order within each.
   package var fields: [DecodedField] {
     idr0Fields + idr1Fields + idr3Fields + idr5Fields + iidrFields

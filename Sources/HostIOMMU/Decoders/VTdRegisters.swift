@@ -1,10 +1,11 @@
 // hiodctl — Intel VT-d CAP_REG and ECAP_REG decoded into named fields.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// Field positions are abi-digest §5.1/§5.2: Linux drivers/iommu/intel/iommu.h (`cap_*`,
-// `ecap_*`) checked against QEMU hw/i386/intel_iommu_internal.h. The same two 64-bit values
-// reach hiodctl from sysfs (`/sys/class/iommu/dmarN/intel-iommu/{cap,ecap}`, no privileges)
-// and from IOMMU_GET_HW_INFO (`iommu_hw_info_vtd.cap_reg/ecap_reg`).
+// Field positions are Linux drivers/iommu/intel/iommu.h (`cap_*`, `ecap_*`; torvalds/linux
+// @037dd130) checked against QEMU hw/i386/intel_iommu_internal.h (`VTD_CAP_*`, `VTD_ECAP_*`).
+// The same two 64-bit values reach hiodctl from sysfs
+// (`/sys/class/iommu/dmarN/intel-iommu/{cap,ecap}`, no privileges) and from IOMMU_GET_HW_INFO
+// (`iommu_hw_info_vtd.cap_reg/ecap_reg`).
 
 /// The VT-d Capability Register (CAP_REG, MMIO offset 0x08).
 ///
@@ -142,10 +143,10 @@ package struct VTdCapability: RegisterDecoding, Hashable, Sendable {
   /// CAP.ESRTPS, bit 63: setting the root table pointer also invalidates the caches.
   package var enhancedSetRootTablePointer: Bool { Bits.esrtps.isSet(in: raw) }
 
-  /// Register bits no field in `fields` covers (reserved in the digest's field list).
+  /// Register bits no field in `fields` covers: those Linux's iommu.h has no `cap_*` macro for.
   package var undecodedBits: UInt64 { fields.undecodedBits(of: raw) }
 
-  /// Every CAP field of abi-digest §5.1, in ascending bit order.
+  /// Every CAP field of Linux's iommu.h (`cap_*`), in ascending bit order.
   package var fields: [DecodedField] {
     [
       DecodedField(
@@ -208,7 +209,8 @@ package struct VTdCapability: RegisterDecoding, Hashable, Sendable {
     if pages.oneGiB { sizes.append("1 GiB") }
     var text =
       sizes.isEmpty ? "no second-stage large pages" : sizes.joined(separator: " and ") + " second-stage pages"
-    // Bits 36 and 37 are not defined in the digest's field list; say so rather than drop them.
+    // hiodctl names no page size for bits 36 and 37 (QEMU sets only 34 and 35); say so rather
+    // than drop them.
     let undefined = (2..<4).filter { sllps & (1 << $0) != 0 }.map { "\(34 + $0)" }
     if !undefined.isEmpty { text += "; undefined bit \(undefined.joined(separator: ", ")) set" }
     return text
@@ -379,10 +381,10 @@ package struct VTdExtendedCapability: RegisterDecoding, Hashable, Sendable {
     scalableMode && secondStageAccessDirty && pageWalkCoherencyScalable
   }
 
-  /// Register bits no field in `fields` covers (reserved in the digest's field list).
+  /// Register bits no field in `fields` covers: those Linux's iommu.h has no `ecap_*` macro for.
   package var undecodedBits: UInt64 { fields.undecodedBits(of: raw) }
 
-  /// Every ECAP field of abi-digest §5.2, in ascending bit order.
+  /// Every ECAP field of Linux's iommu.h (`ecap_*`), in ascending bit order.
   package var fields: [DecodedField] {
     [
       .flag("C", Bits.c, in: raw, "page-walk coherency"),

@@ -44,7 +44,8 @@ package enum QEMUVerdict: String, Sendable, Hashable, CaseIterable {
 
 /// Whose words a finding's `message` is.
 package enum MessageWording: String, Sendable, Hashable, CaseIterable {
-  /// QEMU's format string from the reference digest, filled in as QEMU fills it.
+  /// QEMU's format string as QEMU/QEMURules.swift records it from QEMU's source and
+  /// released binaries, filled in as QEMU fills it.
   case qemu
   /// hiodctl's description: QEMU's exact text is not known to hiodctl (or QEMU fails in
   /// the kernel, not in its own check).
@@ -81,9 +82,9 @@ package struct Remedy: Hashable, Sendable {
 /// left out. Errors raised while vfio-pci realizes carry QEMU's `vfio <BDF>: ` prefix, and
 /// those from the vIOMMU's `set_iommu_device` also `Failed to set vIOMMU: ` (QEMU 10.0 on;
 /// `Failed to set iommu_device: ` in 9.1–9.2). QEMU appends `: <strerror>` to errors raised
-/// with an errno; hiodctl does not reproduce that suffix (the digest does not say which
-/// calls add it) and lists the errno in `evidence` instead. QEMU's hint line, if any, is
-/// `qemuHint`.
+/// with an errno; hiodctl does not reproduce that suffix (which of QEMU's calls add it has
+/// not been worked out from QEMU's source) and lists the errno in `evidence` instead.
+/// QEMU's hint line, if any, is `qemuHint`.
 package struct Finding: Hashable, Sendable {
   /// Stable id: "intel.aw-bits", "intel.caching-mode", "intel.x-flts.backend",
   /// "vfio.group-viable".

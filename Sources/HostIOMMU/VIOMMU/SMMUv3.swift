@@ -95,7 +95,7 @@ enum SMMUv3Checks {
   }
 
   /// The emulated SMMUv3 cannot notify MAP events, which VFIO needs: every assigned
-  /// device is refused (abi-digest §2.6; hw/arm/smmuv3.c `smmuv3_notify_flag_changed`).
+  /// device is refused (QEMU hw/arm/smmuv3.c `smmuv3_notify_flag_changed`).
   static func emulated(_ context: DeviceContext) -> Outcome {
     let canAccelerate = QEMURules.applies("smmuv3.accel.backend", in: context.qemu)
     let address = context.placement.address

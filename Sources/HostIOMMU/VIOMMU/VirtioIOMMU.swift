@@ -2,8 +2,9 @@
 // devices of the VM, in the order QEMU plugs them.
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// abi-digest §2.2 (qemu/qemu hw/virtio/virtio-iommu.c @d7c8c95f and the 9.1 series). Two
-// details come from that series' patches on qemu-devel rather than the digest: the vIOMMU's
+// QEMU hw/virtio/virtio-iommu.c `virtio_iommu_set_iommu_device` (qemu @d7c8c95f; introduced
+// by the HostIOMMUDevice series of 9.1, vfio pull of July 2024). Two details come from that
+// series' patches on qemu-devel rather than from virtio-iommu.c as read: the vIOMMU's
 // starting mask is -(granule) ("with 4k granule, it is -(4 * KiB)"), and the reserved-range
 // state is keyed by the device's aliased bus/devfn (`hiod->aliased_bus/aliased_devfn`)
 // while the duplicate check uses its own bus/devfn.
