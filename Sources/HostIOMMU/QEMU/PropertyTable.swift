@@ -70,8 +70,9 @@ struct PropertyDefault: Sendable {
   let reason: String
 }
 
-/// One row of the table.
-package struct VIOMMUPropertyRow: Sendable {
+/// One row of the table. A class, not a struct: the checks look a row up for every
+/// effective value of every configuration they try, and a class's copy is one retain.
+package final class VIOMMUPropertyRow: Sendable {
   package let property: VIOMMUProperty
   package let model: VIOMMUModel
   /// QEMU's names, oldest first; the property does not exist outside their spans.
@@ -83,6 +84,20 @@ package struct VIOMMUPropertyRow: Sendable {
   package let help: String
   /// QEMU's default in a release, on a machine (nil machine version: the newest).
   let defaultValue: @Sendable (QEMUVersion, MachineType) -> PropertyDefault?
+
+  init(
+    property: VIOMMUProperty, model: VIOMMUModel, spellings: [PropertySpelling], kind: PropertyKind,
+    libvirtAttribute: String?, help: String,
+    defaultValue: @escaping @Sendable (QEMUVersion, MachineType) -> PropertyDefault?
+  ) {
+    self.property = property
+    self.model = model
+    self.spellings = spellings
+    self.kind = kind
+    self.libvirtAttribute = libvirtAttribute
+    self.help = help
+    self.defaultValue = defaultValue
+  }
 
   /// QEMU's name in `release`; nil when the release does not have the property.
   package func name(in release: QEMUVersion) -> String? {

@@ -53,6 +53,9 @@ struct DeviceContext {
   let origin: InvocationOrigin
   /// Guest RAM in MiB.
   let assignedMemoryMiB: UInt64
+  /// The HostIOMMUDevice QEMU's realize will have (`qemusHostIOMMUDevice`), worked out
+  /// once: every check reads it, and a copy of it is not free.
+  private(set) var hiod: HostIOMMUDevice?
 
   init(
     input: DeviceCheckInput, configuration: VIOMMUConfiguration, host: HostFacts, assigned: AssignedDevice,
@@ -65,6 +68,9 @@ struct DeviceContext {
     self.placement = placement
     self.origin = origin
     self.assignedMemoryMiB = assignedMemoryMiB
+    name = input.device.address.description
+    hiod = nil
+    hiod = qemusHostIOMMUDevice()
   }
 
   /// A context for reading the device's host facts alone (registers, type), outside a VM.
@@ -77,14 +83,14 @@ struct DeviceContext {
 
   var address: PCIAddress { input.device.address }
 
-  /// QEMU's `vbasedev->name`: the host BDF.
-  var name: String { address.description }
+  /// QEMU's `vbasedev->name`: the host BDF (its messages name it again and again).
+  let name: String
 
   /// The realized (or predicted) HostIOMMUDevice, as the backend QEMU uses would see it;
   /// nil when there is neither. An iommufd VM whose device hiodctl realized through the
   /// legacy container (which does not open the device) gets the iommufd page size: the
   /// IOAS's IOVA alignment, the host page size.
-  var hiod: HostIOMMUDevice? {
+  private func qemusHostIOMMUDevice() -> HostIOMMUDevice? {
     guard var device = input.realization.hostIOMMUDevice else { return nil }
     if qemuBackend == .iommufd, device.backend == .legacy {
       device.pageSizeMask = Sourced(
