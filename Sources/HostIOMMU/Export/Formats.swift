@@ -384,9 +384,13 @@ package struct AnsibleFacts: ContractDocument, Sendable {
       }
     }
 
-    static let compatibleField = ContractField(.nullable(.boolean), "whether every device works; null: undetermined")
-    static let statusField = ContractField(.choice(choices(of: FindingStatus.self)), "the verdict")
-    static let configurationField = ContractField(.nullable(.string), "the -device option that works; null: none")
+    static var compatibleField: ContractField {
+      ContractField(.nullable(.boolean), "whether every device works; null: undetermined")
+    }
+    static var statusField: ContractField { ContractField(.choice(choices(of: FindingStatus.self)), "the verdict") }
+    static var configurationField: ContractField {
+      ContractField(.nullable(.string), "the -device option that works; null: none")
+    }
 
     func value(for key: Key) -> ContractValue {
       switch key {
