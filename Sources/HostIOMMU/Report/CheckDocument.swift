@@ -53,6 +53,10 @@ package struct CheckDocument: ContractDocument, Sendable {
     }
   }
 
+  private var realizationsByAddress: [PCIAddress: DeviceRealization] {
+    Dictionary(realizations.map { ($0.device.address, $0) }, uniquingKeysWith: { first, _ in first })
+  }
+
   package func value(for key: Key) -> ContractValue {
     switch key {
     case .schemaVersion: .integer(JSONSchema.version)
@@ -65,10 +69,11 @@ package struct CheckDocument: ContractDocument, Sendable {
     case .vmFindings: .objects(report.vmFindings)
     case .configurationFindings: .objects(report.configurationFindings)
     case .devices:
+      // One lookup table, not a scan per device: `check --all` has thousands. The first
+      // realization of an address wins, as a scan would find it.
       .objects(
-        report.devices.map { verdict in
-          VerdictEntry(
-            verdict: verdict, realization: realizations.first { $0.device.address == verdict.device.address })
+        report.devices.map { [byAddress = realizationsByAddress] verdict in
+          VerdictEntry(verdict: verdict, realization: byAddress[verdict.device.address])
         })
     case .suggestion: .optional(suggestion) { .object(SuggestionEntry(suggestion: $0)) }
     }
