@@ -13,6 +13,13 @@ package enum OutputFile {
   static let linkLimit = 40
 
   package static func replace(_ path: String, with bytes: [UInt8]) throws(HIODError) {
+    try replace(path) { emit in bytes.withUnsafeBytes(emit) }
+  }
+
+  /// The same, for contents made a piece at a time (AtomicFile.write(to:produce:)).
+  package static func replace(
+    _ path: String, produce: (_ emit: (UnsafeRawBufferPointer) -> Void) -> Void
+  ) throws(HIODError) {
     let target = try resolve(path)
     let existingMode: mode_t?
     do throws(Errno) {
@@ -24,9 +31,9 @@ package enum OutputFile {
       existingMode = nil
     }
     if let existingMode {
-      try AtomicFile.write(bytes, to: target, mode: UInt32(existingMode), exactMode: true)
+      try AtomicFile.write(to: target, mode: UInt32(existingMode), exactMode: true, produce: produce)
     } else {
-      try AtomicFile.write(bytes, to: target)
+      try AtomicFile.write(to: target, produce: produce)
     }
   }
 

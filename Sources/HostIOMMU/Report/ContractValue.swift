@@ -102,9 +102,53 @@ package struct EncodableValue: Encodable {
 package struct ContractJSONWriter {
   package private(set) var bytes: [UInt8] = []
   private var depth = 0
+  /// Where a streamed document goes: the bytes written so far are handed over whenever
+  /// they reach `flushLength`, at the end of a member, so the document is never whole in
+  /// memory (a 4096-function snapshot is 36 MB of JSON; held whole, with the buffer's
+  /// doublings, it was most of the command's 101 MiB peak).
+  private var sink: ((UnsafeRawBufferPointer) -> Void)?
+
+  /// Bytes held before they go to the sink: a few pipe buffers' worth.
+  static let defaultFlushLength = 1 << 16
+  private var flushLength = defaultFlushLength
 
   package init(capacity: Int = 1 << 16) {
     bytes.reserveCapacity(capacity)
+  }
+
+  /// Writes the document `root` to `sink` a piece at a time, followed by a newline: the
+  /// same bytes `document(_:)` returns.
+  package static func stream(_ root: some ContractObject, to sink: (UnsafeRawBufferPointer) -> Void) {
+    stream(.object(root), flushLength: defaultFlushLength, to: sink)
+  }
+
+  /// The same for any value, flushing whenever `flushLength` bytes are held (the tests
+  /// make it small, to cut fixture-sized documents into many pieces).
+  static func stream(
+    _ root: ContractValue, flushLength: Int, to sink: (UnsafeRawBufferPointer) -> Void
+  ) {
+    // The writer, and so the sink it holds, ends with this call.
+    withoutActuallyEscaping(sink) { sink in
+      var writer = ContractJSONWriter(capacity: flushLength + (flushLength >> 2))
+      writer.sink = sink
+      writer.flushLength = flushLength
+      writer.write(root)
+      writer.bytes.append(0x0A)
+      writer.flush()
+    }
+  }
+
+  /// Hands what is held to the sink.
+  private mutating func flush() {
+    guard let sink, !bytes.isEmpty else { return }
+    bytes.withUnsafeBytes(sink)
+    bytes.removeAll(keepingCapacity: true)
+  }
+
+  /// Flushes if enough is held (between members: any point is as good as another for
+  /// the bytes, and this one is cheap to test).
+  private mutating func flushIfFull() {
+    if sink != nil && bytes.count >= flushLength { flush() }
   }
 
   /// The document `root`, followed by nothing (callers add the newline).
@@ -180,8 +224,29 @@ package struct ContractJSONWriter {
   /// pieces joined in order. The items are only read: contract values are immutable
   /// snapshots of the host, and computing a key's value changes nothing.
   private mutating func writeInParallel(_ items: [ContractValue]) {
-    let shared = UncheckedSendable((items: items, depth: depth + 1))
-    let pieces = Parallel.map(Array(items.indices), minimumChunk: 64) { chunk in
+    bytes.append(0x5B)
+    depth += 1
+    bytes.append(0x0A)
+    // Streamed, the list goes a batch at a time, so that only one batch's bytes are held;
+    // written whole, in one batch.
+    let batch = sink == nil ? items.count : max(Self.parallelListLength, 64 * Parallel.threads)
+    var first = 0
+    while first < items.count {
+      let batchEnd = min(first + batch, items.count)
+      writeMembersInParallel(items, first..<batchEnd)
+      first = batchEnd
+    }
+    depth -= 1
+    bytes.append(0x0A)
+    indent()
+    bytes.append(0x5D)
+  }
+
+  /// Members `range` of a list being written (`writeMembers`' lines, commas and
+  /// indentation), each written on one of `Parallel.threads` threads.
+  private mutating func writeMembersInParallel(_ items: [ContractValue], _ range: Range<Int>) {
+    let shared = UncheckedSendable((items: items, depth: depth))
+    let pieces = Parallel.map(Array(range), minimumChunk: 64) { chunk in
       var writer = ContractJSONWriter(capacity: 1 << 14)
       writer.depth = shared.value.depth
       var ends: [Int] = []
@@ -201,14 +266,14 @@ package struct ContractJSONWriter {
         start = end
       }
     }
-    bytes.append(0x5B)
-    writeMembers(count: items.count) { writer, index in
-      let slice = slices[index]
+    for (offset, slice) in slices.enumerated() {
+      if range.lowerBound + offset > 0 { append(",\n") }
+      indent()
       pieces[slice.piece].value.bytes.withUnsafeBufferPointer {
-        writer.bytes.append(contentsOf: $0[slice.start..<slice.end])
+        bytes.append(contentsOf: $0[slice.start..<slice.end])
       }
+      flushIfFull()
     }
-    bytes.append(0x5D)
   }
 
   /// `count` members, each on its own line one level deeper, comma-separated; none is
@@ -220,6 +285,7 @@ package struct ContractJSONWriter {
       if index > 0 { append(",\n") }
       indent()
       member(&self, index)
+      flushIfFull()
     }
     depth -= 1
     bytes.append(0x0A)

@@ -13,6 +13,16 @@ package enum AtomicFile {
   package static func write(
     _ bytes: [UInt8], to path: String, mode: UInt32 = 0o644, exactMode: Bool = false
   ) throws(HIODError) {
+    try write(to: path, mode: mode, exactMode: exactMode) { emit in bytes.withUnsafeBytes(emit) }
+  }
+
+  /// The same, for contents made a piece at a time: `produce` hands each piece to the
+  /// function it is given, which writes it to the temporary file. After the first
+  /// failed write the rest is dropped, and the old file stays.
+  package static func write(
+    to path: String, mode: UInt32 = 0o644, exactMode: Bool = false,
+    produce: (_ emit: (UnsafeRawBufferPointer) -> Void) -> Void
+  ) throws(HIODError) {
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { String(path[..<$0]) } ?? "."
     let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -38,9 +48,14 @@ package enum AtomicFile {
         throw fail("fchmod", error)
       }
     }
-    if case .failure(let error) = writeAll(bytes, to: file) {
+    var failure: Errno?
+    produce { piece in
+      guard failure == nil else { return }
+      if case .failure(let error) = writeAll(piece, to: file) { failure = error }
+    }
+    if let failure {
       file.close()
-      throw fail("write", error)
+      throw fail("write", failure)
     }
     do {
       try Syscall.fsync(file)
@@ -56,20 +71,20 @@ package enum AtomicFile {
     }
   }
 
-  /// Writes all of `bytes`, however many calls `write(2)` takes.
-  private static func writeAll(_ bytes: [UInt8], to file: borrowing OwnedDescriptor) -> Result<Void, Errno> {
-    // SAFETY: `all` is `bytes`' storage, valid inside the closure; each write covers the
-    // rest of it, `written..<count`, which stays within bounds.
-    bytes.withUnsafeBytes { all in
-      var written = 0
-      while written < all.count {
-        do throws(Errno) {
-          written += try Syscall.write(file, from: UnsafeRawBufferPointer(rebasing: all[written...]))
-        } catch {
-          return .failure(error)
-        }
+  /// Writes all of `all`, however many calls `write(2)` takes.
+  private static func writeAll(
+    _ all: UnsafeRawBufferPointer, to file: borrowing OwnedDescriptor
+  ) -> Result<Void, Errno> {
+    // SAFETY: `all` is valid for the call (the piece being handed over); each write
+    // covers the rest of it, `written..<count`, which stays within bounds.
+    var written = 0
+    while written < all.count {
+      do throws(Errno) {
+        written += try Syscall.write(file, from: UnsafeRawBufferPointer(rebasing: all[written...]))
+      } catch {
+        return .failure(error)
       }
-      return .success(())
     }
+    return .success(())
   }
 }

@@ -24,9 +24,7 @@ enum SnapshotCommand {
       context.root, inventory: host.inventory,
       backends: withIOMMUFD ? HostSnapshot.recordedBackends : HostSnapshot.defaultBackends, allowBusReset: force)
     Output.warnings(snapshot.inventory.warnings)
-    var bytes = ContractJSONWriter.document(snapshot.contractValue, capacity: 1 << 20)
-    bytes.append(0x0A)
-    try Output.document(bytes: bytes, to: invocation.value(.output))
+    try Output.document(contract: snapshot, to: invocation.value(.output))
     return .success
   }
 }

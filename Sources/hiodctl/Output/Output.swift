@@ -34,6 +34,10 @@ enum Output {
   }
 
   static func standardOutput(bytes: [UInt8]) {
+    bytes.withUnsafeBytes(standardOutput(raw:))
+  }
+
+  static func standardOutput(raw bytes: UnsafeRawBufferPointer) {
     wroteStandardOutput = true
     guard standardOutputError == nil else { return }
     if let failure = writeAll(bytes, to: STDOUT_FILENO) { standardOutputError = failure }
@@ -47,19 +51,21 @@ enum Output {
 
   /// Writes all of `bytes` to `descriptor`; the errno of the first failure, or nil.
   private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
-    bytes.withUnsafeBytes { all -> Int32? in
-      var rest = all
-      while !rest.isEmpty {
-        let written = write(descriptor, rest.baseAddress, rest.count)
-        if written < 0 {
-          if errno == EINTR { continue }
-          return errno
-        }
-        if written == 0 { return EIO }
-        rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+    bytes.withUnsafeBytes { writeAll($0, to: descriptor) }
+  }
+
+  private static func writeAll(_ all: UnsafeRawBufferPointer, to descriptor: Int32) -> Int32? {
+    var rest = all
+    while !rest.isEmpty {
+      let written = write(descriptor, rest.baseAddress, rest.count)
+      if written < 0 {
+        if errno == EINTR { continue }
+        return errno
       }
-      return nil
+      if written == 0 { return EIO }
+      rest = UnsafeRawBufferPointer(rebasing: rest[written...])
     }
+    return nil
   }
 
   /// `strerror` for an errno, as the rest of hiodctl words them.
@@ -93,9 +99,16 @@ enum Output {
   /// Writes a contract document (list) with the streaming writer: the same bytes as
   /// `json(_:)`, without building the document in memory first.
   static func json(contract document: some ContractObject) {
-    var bytes = ContractJSONWriter.document(document)
-    bytes.append(0x0A)
-    standardOutput(bytes: bytes)
+    ContractJSONWriter.stream(document, to: standardOutput(raw:))
+  }
+
+  /// Writes a contract document to `path` atomically (-o), or to stdout, as it is made.
+  static func document(contract document: some ContractObject, to path: String?) throws {
+    if let path, path != "-" {
+      try OutputFile.replace(path) { emit in ContractJSONWriter.stream(document, to: emit) }
+    } else {
+      json(contract: document)
+    }
   }
 
   /// Encodes `value` as the one JSON document of this invocation, on stdout.
