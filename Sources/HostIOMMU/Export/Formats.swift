@@ -54,9 +54,24 @@ package enum PrometheusMetrics {
     func metric(_ name: String, _ help: String, _ samples: [([(String, String)], Int)]) {
       guard !samples.isEmpty else { return }
       output += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+      // Appended piece by piece: a sample per device and model, on a large host tens of
+      // thousands of lines, each built once.
       for (labels, value) in samples {
-        let rendered = labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
-        output += rendered.isEmpty ? "\(name) \(value)\n" : "\(name){\(rendered)} \(value)\n"
+        output += name
+        if !labels.isEmpty {
+          output += "{"
+          for (index, label) in labels.enumerated() {
+            if index > 0 { output += "," }
+            output += label.0
+            output += "=\""
+            output += escape(label.1)
+            output += "\""
+          }
+          output += "}"
+        }
+        output += " "
+        output += String(value)
+        output += "\n"
       }
     }
     let facts = summary.facts
@@ -123,11 +138,12 @@ package enum PrometheusMetrics {
     metric(
       "hiod_viommu_device_compatible", "1 when the device accepts the model's configuration, 0 when not.",
       summary.models.flatMap { verdict in
-        verdict.devices.filter { $0.status != .undetermined }.map {
+        let configuration = verdict.configuration?.qemuDeviceOption ?? ""
+        return verdict.devices.filter { $0.status != .undetermined }.map {
           (
             [
               ("bdf", $0.address.description), ("model", verdict.model.rawValue),
-              ("configuration", verdict.configuration?.qemuDeviceOption ?? ""),
+              ("configuration", configuration),
             ], $0.status == .pass ? 1 : 0
           )
         }
@@ -156,6 +172,9 @@ package enum PrometheusMetrics {
     // By scalar, not by Character: "\r\n" or a quote followed by a combining mark is
     // one Character, and matching Characters would let the newline or quote through
     // unescaped (found by Fuzz/Harnesses/export-labels).
+    // Most values (addresses, ids, model names) have nothing to escape; the three are
+    // ASCII, so no byte of a longer UTF-8 sequence can be mistaken for one.
+    guard value.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) else { return value }
     var escaped = String.UnicodeScalarView()
     for scalar in value.unicodeScalars {
       switch scalar {

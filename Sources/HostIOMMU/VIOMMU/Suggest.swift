@@ -39,7 +39,9 @@ package enum VIOMMUSuggester {
       VIOMMUConfiguration(model: model, qemu: qemu, machine: machine), host: host)
     var suggestion = model.definition.suggest(base, devices: devices, host: host)
     if let configuration = suggestion.configuration {
-      let report = check(configuration, devices: devices, host: host)
+      // A model's suggester that has already checked its choice hands the report over:
+      // the checks are pure, so checking again would give the same report.
+      let report = suggestion.report ?? check(configuration, devices: devices, host: host)
       suggestion.report = report
       suggestion.explanation += remainingProblems(report)
     }
@@ -163,6 +165,7 @@ package enum VIOMMUSuggester {
 
     // x-flts: try it, keep it as an alternative when nothing new fails.
     var alternatives: [VIOMMUConfiguration] = []
+    var report: CheckReport?
     let fltsName = VIOMMUProperties.row(.firstStage, model: .intel)?.name(in: base.qemu) ?? "x-flts"
     if base.qemu < .v10_0 {
       explanation.append("first-stage translation is not possible: QEMU \(base.qemu) has no x-flts (added in 10.0)")
@@ -171,6 +174,7 @@ package enum VIOMMUSuggester {
         "x-flts is not possible: QEMU 10.0–10.2 refuse every host device with x-flts=on (11.0 accepts them)")
     } else {
       let baseReport = check(configuration, devices: devices, host: host)
+      report = baseReport
       let allFS1GP = devices.allSatisfy { input in
         DeviceContext(input: input, configuration: base, host: host).intelRegisters?.value.capability
           .firstStage1GiBPages
@@ -194,7 +198,8 @@ package enum VIOMMUSuggester {
         explanation += blockers.map { "  - \($0)" }
       }
     }
-    return Suggestion(configuration: configuration, explanation: explanation, alternatives: alternatives)
+    return Suggestion(
+      configuration: configuration, explanation: explanation, alternatives: alternatives, report: report)
   }
 
   // MARK: virtio-iommu
@@ -298,7 +303,8 @@ package enum VIOMMUSuggester {
     if !registers.isEmpty, registers.count == devices.count, registers.allSatisfy(\.ats) {
       alternatives.append(configuration.with { $0.ats = true })
     }
-    return Suggestion(configuration: configuration, explanation: explanation, alternatives: alternatives)
+    return Suggestion(
+      configuration: configuration, explanation: explanation, alternatives: alternatives, report: report)
   }
 
   // MARK: amd-iommu
