@@ -66,9 +66,10 @@ package struct FleetSummary: Sendable {
     var models: [FleetModelVerdict] = []
     if !inputs.isEmpty {
       // The models' suggesters are independent and pure: one thread each, as far as
-      // there are processors (a model's suggestion checks every device several times).
-      models = Parallel.map(VIOMMUModel.allCases, minimumChunk: 1) { chunk in
-        chunk.map { model in verdict(of: model, devices: inputs, host: host.facts) }
+      // there are processors, the next model to the first free thread (a model's
+      // suggestion checks every device one to three times).
+      models = Parallel.mapEach(VIOMMUModel.allCases) { model in
+        verdict(of: model, devices: inputs, host: host.facts)
       }
     }
     return FleetSummary(

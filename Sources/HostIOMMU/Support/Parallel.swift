@@ -50,6 +50,26 @@ package enum Parallel {
     return Array(outputs.joined())
   }
 
+  /// `transform` of each item, the items handed out one at a time to whichever thread is
+  /// free, the results in item order: for a few pieces of work of very different sizes
+  /// (export's model suggesters: intel's checks every device three times, amd's once),
+  /// which contiguous chunks would pair unevenly.
+  package static func mapEach<Element: Sendable, Output: Sendable>(
+    _ items: [Element], _ transform: @Sendable (Element) -> Output
+  ) -> [Output] {
+    guard threads > 1, items.count > 1 else { return items.map(transform) }
+    var outputs = [Output?](repeating: nil, count: items.count)
+    outputs.withUnsafeMutableBufferPointer { slots in
+      // Each iteration writes its own slot and nothing else, and concurrentPerform
+      // returns only after every iteration has ended.
+      let base = UncheckedSendable(slots.baseAddress!)
+      DispatchQueue.concurrentPerform(iterations: items.count) { index in
+        (base.value + index).pointee = transform(items[index])
+      }
+    }
+    return outputs.map { $0! }
+  }
+
   /// `transform` of each item, which may add warnings: the results in item order, and
   /// the warnings appended to `warnings` in item order, as one thread would add them.
   package static func map<Element: Sendable, Output: Sendable>(
