@@ -23,13 +23,19 @@ package enum VIOMMUChecker {
       // device's group or slot does not decide another's verdict.
       // The VMs are independent and the check is pure: they run on several threads
       // (Support/Parallel.swift), reports in input order.
-      let reports = Parallel.map(devices, minimumChunk: 16) { chunk in
+      // Each VM assigns the first of the invocation's devices on the device's address,
+      // found in a table built once (a scan of the invocation per device was quadratic).
+      var firstAssigned: [PCIAddress: AssignedDevice] = [:]
+      for assigned in invocation?.devices ?? [] where firstAssigned[assigned.host] == nil {
+        firstAssigned[assigned.host] = assigned
+      }
+      let reports = Parallel.map(devices, minimumChunk: 16) { [firstAssigned] chunk in
         chunk.map { device in
           check(
             configuration, devices: [device], host: host,
             invocation: invocation.map { vm in
               var one = vm
-              one.devices = vm.devices.filter { $0.host == device.device.address }.prefix(1).map { $0 }
+              one.devices = firstAssigned[device.device.address].map { [$0] } ?? []
               return one
             })
         }

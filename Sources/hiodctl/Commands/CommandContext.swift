@@ -50,11 +50,68 @@ struct CommandContext {
   /// hints are written for the live host.
   func contextual(_ text: String) -> String {
     guard sysrootPath != nil || !snapshotFiles.isEmpty else { return text }
+    let prefix = commandPrefix
+    if let rewritten = Self.prefixingSuggestedCommands(in: text, with: prefix) { return rewritten }
     var result = text
-    for command in ["list", "host", "caps", "check"] {
-      result = result.replacing("hiodctl \(command)", with: "\(commandPrefix) \(command)")
+    for command in Self.suggestedCommands {
+      result = result.replacing("hiodctl \(command)", with: "\(prefix) \(command)")
     }
     return result
+  }
+
+  /// The commands whose suggestions `contextual` rewrites, in the order it rewrites them.
+  static let suggestedCommands = ["list", "host", "caps", "check"]
+
+  /// `contextual`'s rewriting in one pass over the bytes (the four `replacing` passes
+  /// over `check --all`'s text were a sixth of its instructions), or nil when one pass
+  /// might not give the same text:
+  /// - `replacing` matches Characters: the same as bytes where every match has ASCII (or
+  ///   nothing) on both sides, since only non-ASCII scalars join a cluster with ASCII;
+  /// - a later pass also sees what an earlier one inserted: the same when `prefix`
+  ///   holds "hiodctl " only where it starts.
+  static func prefixingSuggestedCommands(in text: String, with prefix: String) -> String? {
+    let marker = Array("hiodctl ".utf8)
+    let prefixBytes = Array(prefix.utf8)
+    let prefixIsPlain = prefixBytes.withUnsafeBufferPointer {
+      $0.starts(with: marker) && firstOffset(of: marker, in: $0, from: 1) == nil
+    }
+    guard prefixIsPlain else { return nil }
+    let commands = suggestedCommands.map { Array($0.utf8) }
+    var text = text
+    return text.withUTF8 { bytes -> String? in
+      var output: [UInt8] = []
+      var copied = 0
+      var index = 0
+      while let found = firstOffset(of: marker, in: bytes, from: index) {
+        let after = found + marker.count
+        guard let command = commands.first(where: { bytes[after...].starts(with: $0) }) else {
+          index = found + 1
+          continue
+        }
+        let end = after + command.count
+        if found > 0 && bytes[found - 1] >= 0x80 || end < bytes.count && bytes[end] >= 0x80 { return nil }
+        output.append(contentsOf: bytes[copied..<found])
+        output.append(contentsOf: prefixBytes)
+        output.append(0x20)
+        output.append(contentsOf: command)
+        copied = end
+        index = end
+      }
+      guard copied > 0 else { return String(decoding: bytes, as: UTF8.self) }
+      output.append(contentsOf: bytes[copied...])
+      return String(decoding: output, as: UTF8.self)
+    }
+  }
+
+  /// Where `needle` first starts in `bytes` at or after `start`, or nil.
+  private static func firstOffset(of needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+    guard let first = needle.first else { return nil }
+    var index = start
+    while index < bytes.count, let candidate = bytes[index...].firstIndex(of: first) {
+      if bytes[candidate...].starts(with: needle) { return candidate }
+      index = candidate + 1
+    }
+    return nil
   }
 
   /// The QEMU this host would run (nil: none installed, or answering from snapshots).
