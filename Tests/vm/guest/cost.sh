@@ -15,18 +15,25 @@ rounds=$1
 shift
 count=$#
 first=$1
-state() {
-    for d in /sys/bus/pci/devices/*; do
-        drv=-
-        [ -L "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
-        echo "${d##*/} driver=$drv override=$(cat "$d/driver_override" 2>/dev/null)"
-    done
-    ls /sys/kernel/iommu_groups /sys/class/iommu /dev/vfio /dev/vfio/devices 2>&1
-}
+. /rig/host-state.sh
 now() { cut -d' ' -f1 /proc/uptime; }
 # mean milliseconds per repetition between two uptimes
 per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (b - a) * 1000 / n }'; }
-fail() { echo "{\"error\": \"$1: $(head -c 300 /tmp/cost.err | tr '\"\n' "' ")\"}"; exit 1; }
+fail() { echo "{\"error\": \"$1: $(head -c 300 /tmp/cost.err | tr '\"\n' "' ")\"}" >/tmp/cost.failed; cat /tmp/cost.failed; exit 1; }
+# timed LABEL COMMAND...: mean milliseconds of ROUNDS runs of COMMAND (in $(…), a failure
+# leaves its error in /tmp/cost.failed for `failed` to print)
+timed() {
+    label=$1
+    shift
+    t0=$(now)
+    i=0
+    while [ $i -lt "$rounds" ]; do
+        "$@" >/dev/null 2>/tmp/cost.err || fail "$label"
+        i=$((i + 1))
+    done
+    per "$t0" "$(now)" "$rounds"
+}
+failed() { cat /tmp/cost.failed; exit 1; }
 state >/tmp/cost.before
 # Warm-up: page cache, slab caches, the first reset of every device.
 for backend in sysfs legacy iommufd; do
@@ -35,21 +42,8 @@ done
 json="{\"rounds\": $rounds, \"devices\": $count"
 ms="" per_device="" concurrent="" same=""
 for backend in sysfs legacy iommufd; do
-    t0=$(now)
-    i=0
-    while [ $i -lt "$rounds" ]; do
-        hiodctl caps --backend $backend "$first" >/dev/null 2>/tmp/cost.err || fail "$backend one"
-        i=$((i + 1))
-    done
-    t1=$(now)
-    i=0
-    while [ $i -lt "$rounds" ]; do
-        hiodctl caps --backend $backend "$@" >/dev/null 2>/tmp/cost.err || fail "$backend all"
-        i=$((i + 1))
-    done
-    t2=$(now)
-    one=$(per "$t0" "$t1" "$rounds")
-    all=$(per "$t1" "$t2" "$rounds")
+    one=$(timed "$backend one" hiodctl caps --backend $backend "$first") || failed
+    all=$(timed "$backend all" hiodctl caps --backend $backend "$@") || failed
     ms="$ms${ms:+, }\"$backend\": {\"one\": $one, \"all\": $all}"
     per_device="$per_device${per_device:+, }\"$backend\": $(awk -v a="$one" -v b="$all" -v n="$count" 'BEGIN { printf "%.1f", (b - a) / (n - 1) }')"
     [ $backend = sysfs ] && continue

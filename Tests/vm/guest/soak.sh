@@ -6,14 +6,7 @@
 # must never touch changed (driver bindings, driver_override, groups, VFIO nodes).
 rounds=$1
 shift
-state() {
-    for d in /sys/bus/pci/devices/*; do
-        drv=-
-        [ -L "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
-        echo "${d##*/} driver=$drv override=$(cat "$d/driver_override" 2>/dev/null)"
-    done
-    ls /sys/kernel/iommu_groups /sys/class/iommu /dev/vfio /dev/vfio/devices 2>&1
-}
+. /rig/host-state.sh
 meminfo() { awk -v key="$1:" '$1 == key { print $2 }' /proc/meminfo; }
 files() { cut -f1 /proc/sys/fs/file-nr; }
 round() {
