@@ -84,9 +84,10 @@ extension HostSnapshot: ContractDocument, Decodable {
 
   typealias BackendKey = NamedKey
 
-  /// The snapshot as the contract's values: JSONEncoder (`encode(to:)`) and the
-  /// streaming writer (`hiodctl snapshot`, which writes a 4096-function host's 40 MB
-  /// without building it in memory twice) both write it from here.
+  /// The snapshot as one contract value, for documents that embed it (the tests'); the
+  /// snapshot itself is written key by key from `value(for:)`, by JSONEncoder
+  /// (`encode(to:)`) and by the streaming writer (`hiodctl snapshot`, 36 MB at 4096
+  /// functions, handed to the file 64 KiB at a time).
   package var contractValue: ContractValue { .object(self) }
 
   package func value(for key: Key) -> ContractValue {

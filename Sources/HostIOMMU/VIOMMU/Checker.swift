@@ -25,11 +25,9 @@ package enum VIOMMUChecker {
       // (Support/Parallel.swift), reports in input order.
       // Each VM assigns the first of the invocation's devices on the device's address,
       // found in a table built once (a scan of the invocation per device was quadratic).
-      var firstAssigned: [PCIAddress: AssignedDevice] = [:]
-      for assigned in invocation?.devices ?? [] where firstAssigned[assigned.host] == nil {
-        firstAssigned[assigned.host] = assigned
-      }
-      let reports = Parallel.map(devices, minimumChunk: 16) { [firstAssigned] chunk in
+      let firstAssigned = Dictionary(
+        (invocation?.devices ?? []).map { ($0.host, $0) }, uniquingKeysWith: { first, _ in first })
+      let reports = Parallel.map(devices, minimumChunk: 16) { chunk in
         chunk.map { device in
           check(
             configuration, devices: [device], host: host,
