@@ -58,6 +58,8 @@ package enum Parallel {
     _ items: [Element], _ transform: @Sendable (Element) -> Output
   ) -> [Output] {
     guard threads > 1, items.count > 1 else { return items.map(transform) }
+    // HIODCTL_SCAN_THREADS promises exactly that many parts: contiguous chunks, then.
+    if forcedChunks != nil { return map(items, minimumChunk: 1) { $0.map(transform) } }
     var outputs = [Output?](repeating: nil, count: items.count)
     outputs.withUnsafeMutableBufferPointer { slots in
       // Each iteration writes its own slot and nothing else, and concurrentPerform
