@@ -132,4 +132,49 @@ struct HostInventoryTests {
     #expect(vfio.groups.map(\.id) == [1, 3, 4, 6])
     #expect(vfio.facts == host.facts)
   }
+
+  /// Every fixture tree, captured ones included: the listing scan must leave out only
+  /// the fields it says it leaves out, and nothing else may move (warnings included).
+  static let everyTree = [
+    "synthetic/intel-host", "synthetic/no-iommu", "synthetic/noiommu-mode", "synthetic/broken",
+    "captured/intel-aw39", "captured/intel-aw48", "captured/intel-sm", "captured/amd", "captured/virtio",
+    "captured/multifunction", "captured/bridge", "captured/no-iommu",
+  ]
+
+  @Test(arguments: everyTree)
+  func theListingScanIsTheCompleteScanWithoutWhatTheTableDoesNotShow(_ tree: String) throws {
+    let complete = try Fixtures.scan(tree)
+    let listing = try HostInventory.scan(Fixtures.root(tree), options: .init(scope: .listing))
+    // The complete scan with the three fields the listing does not read taken out.
+    let expectedDevices = complete.devices.map { device in
+      var device = device
+      device.identity.subsystemVendorID = nil
+      device.identity.subsystemDeviceID = nil
+      device.names.subsystemVendor = nil
+      device.names.subsystemDevice = nil
+      device.vfioCdev?.deviceNumber = nil
+      return device
+    }
+    let expectedGroups = complete.groups.map { group in
+      var group = group
+      group.type = nil
+      return group
+    }
+    #expect(listing.devices == expectedDevices)
+    #expect(listing.groups == expectedGroups)
+    #expect(listing.facts == complete.facts)
+    #expect(listing.diagnoses == complete.diagnoses)
+    #expect(listing.warnings == complete.warnings)
+  }
+
+  @Test func theListingScanReadsLessThanTheCompleteOne() throws {
+    // Proof the comparison above compares something: these trees carry all three.
+    let complete = try Fixtures.scan("synthetic/intel-host")
+    #expect(complete.devices.contains { $0.identity.subsystemVendorID != nil })
+    #expect(complete.devices.contains { $0.vfioCdev?.deviceNumber != nil })
+    #expect(complete.groups.contains { $0.type != nil })
+    let listing = try HostInventory.scan(Fixtures.root("synthetic/intel-host"), options: .init(scope: .listing))
+    #expect(listing.devices.allSatisfy { $0.identity.subsystemVendorID == nil && $0.vfioCdev?.deviceNumber == nil })
+    #expect(listing.groups.allSatisfy { $0.type == nil })
+  }
 }

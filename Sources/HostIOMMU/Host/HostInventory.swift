@@ -37,10 +37,24 @@ package struct HostInventory: Sendable {
   package struct Options: Sendable {
     /// Look device, vendor and class names up (pci.ids / hwdb); off for `--numeric`.
     package var resolveNames: Bool
+    package var scope: Scope
 
-    package init(resolveNames: Bool = true) {
+    package init(resolveNames: Bool = true, scope: Scope = .complete) {
       self.resolveNames = resolveNames
+      self.scope = scope
     }
+  }
+
+  /// How much of each device and group the scan reads.
+  package enum Scope: Sendable {
+    /// Everything the contract documents carry.
+    case complete
+    /// What the text `list` table and its header show, and the checks behind them: not
+    /// the subsystem IDs (two sysfs files a function), a group's domain `type`, or a
+    /// cdev's device number (`vfio-dev/vfioM/dev`), which only the JSON documents carry.
+    /// Those fields stay nil. On a 4096-function host this is about a quarter of the
+    /// scan's system calls.
+    case listing
   }
 
   /// Reads the host under `root`. Throws only when there is no PCI bus to enumerate;
@@ -63,7 +77,9 @@ package struct HostInventory: Sendable {
     case .failure(let errno):
       throw .noPCIBus(root.resolve("/sys/bus/pci/devices"), sysroot: root.path, errno)
     }
-    var access = try PCIAccess(root: root, names: options.resolveNames ? .forRoot(root) : nil)
+    var access = try PCIAccess(
+      root: root, names: options.resolveNames ? .forRoot(root) : nil,
+      readsSubsystem: options.scope == .complete)
     let found = try access.devices()
     warnings += access.warnings
 
@@ -71,7 +87,7 @@ package struct HostInventory: Sendable {
     // One device's links and cdev, then one group's files, are independent reads: they
     // run on several threads and come back in order (Support/Parallel.swift).
     let devices = Parallel.map(found, minimumChunk: 64, warnings: &warnings) { record, warnings in
-      completeDevice(record, root: root, nodes: nodes, warnings: &warnings)
+      completeDevice(record, root: root, nodes: nodes, scope: options.scope, warnings: &warnings)
     }
 
     var knownDrivers: [String: String?] = [:]
@@ -90,7 +106,9 @@ package struct HostInventory: Sendable {
         }
       }
       groups = Parallel.map(ids.sorted(), minimumChunk: 64, warnings: &warnings) { [knownDrivers] id, warnings in
-        IOMMUGroup.read(id: id, from: root, knownDrivers: knownDrivers, nodes: nodes, warnings: &warnings)
+        IOMMUGroup.read(
+          id: id, from: root, knownDrivers: knownDrivers, nodes: nodes, readsType: options.scope == .complete,
+          warnings: &warnings)
       }
     case .failure(.noSuchFileOrDirectory):
       break  // kernels without IOMMU support
@@ -119,7 +137,7 @@ package struct HostInventory: Sendable {
   /// Adds to what libpci found what only sysfs tells: driver, group, IOMMU unit and
   /// VFIO cdev, read relative to the device directory opened once.
   private static func completeDevice(
-    _ record: LibPCIDevice, root: SystemRoot, nodes: DeviceNodeIndex,
+    _ record: LibPCIDevice, root: SystemRoot, nodes: DeviceNodeIndex, scope: Scope,
     warnings: inout [String]
   ) -> PCIDevice {
     var device = PCIDevice(
@@ -145,14 +163,14 @@ package struct HostInventory: Sendable {
     // Only a VFIO driver creates vfio-dev/ (vfio_pci_core registers the cdev), so the
     // directory is not even looked for under host drivers or unbound devices.
     if DriverRole(driver: device.driver) == .vfio {
-      device.vfioCdev = readCdev(directory, nodes: nodes, warnings: &warnings)
+      device.vfioCdev = readCdev(directory, nodes: nodes, readsNumber: scope == .complete, warnings: &warnings)
     }
     return device
   }
 
   /// The `vfio-dev/vfioM` entry of a device (kernel ≥ 6.6, CONFIG_VFIO_DEVICE_CDEV).
   private static func readCdev(
-    _ device: borrowing OpenDirectory, nodes: DeviceNodeIndex, warnings: inout [String]
+    _ device: borrowing OpenDirectory, nodes: DeviceNodeIndex, readsNumber: Bool, warnings: inout [String]
   ) -> VFIOCdev? {
     guard case .success(let entries) = device.directoryEntries("vfio-dev") else {
       return nil
@@ -163,9 +181,9 @@ package struct HostInventory: Sendable {
       warnings.append(
         "\(device.absolute)/vfio-dev: several cdevs (\(names.joined(separator: ", "))); using \(name)")
     }
-    let number = device.readText("vfio-dev/\(name)/dev").ok.map {
-      String($0.trimmingWhitespace())
-    }
+    let number =
+      readsNumber
+      ? device.readText("vfio-dev/\(name)/dev").ok.map { String($0.trimmingWhitespace()) } : nil
     let path = "/dev/vfio/devices/\(name)"
     return VFIOCdev(
       name: name, node: DeviceNode(path: path, present: nodes.exists(path)),

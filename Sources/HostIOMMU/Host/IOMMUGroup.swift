@@ -63,9 +63,10 @@ package struct IOMMUGroup: Hashable, Sendable {
 extension IOMMUGroup {
   /// Reads `/sys/kernel/iommu_groups/<id>`. Drivers of PCI members come from the
   /// enumeration already done (`knownDrivers`); other members are read from sysfs.
+  /// Without `readsType` the domain type stays nil (text `list` does not show it).
   static func read(
     id: Int, from root: SystemRoot, knownDrivers: [String: String?],
-    nodes: DeviceNodeIndex, warnings: inout [String]
+    nodes: DeviceNodeIndex, readsType: Bool = true, warnings: inout [String]
   ) -> IOMMUGroup {
     let base = "/sys/kernel/iommu_groups/\(id)"
     var group = IOMMUGroup(id: id)
@@ -76,7 +77,9 @@ extension IOMMUGroup {
       warnings.append("\(base): \(error.description)")
       return group
     }
-    group.type = directory.readText("type").ok.map { String($0.trimmingWhitespace()) }
+    if readsType {
+      group.type = directory.readText("type").ok.map { String($0.trimmingWhitespace()) }
+    }
     group.name = directory.readText("name").ok.map { String($0.trimmingWhitespace()) }
 
     switch directory.directoryEntries("devices") {

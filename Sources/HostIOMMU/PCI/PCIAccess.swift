@@ -60,13 +60,15 @@ struct PCIAccess: ~Copyable {
   /// The `sysfs.path` libpci reads (`<root>/sys/bus/pci`), for messages.
   private let sysfsPath: String
   private var resolveNames: Bool
+  /// Whether `PCI_FILL_SUBSYS` is asked for (two sysfs files a device).
+  private let readsSubsystem: Bool
   /// Reused for every name lookup (five per device).
   private var nameBuffer = [CChar](repeating: 0, count: 256)
   private var messageBuffer = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
   /// libpci's warnings, collected for the report instead of printed by libpci.
   private(set) var warnings: [String] = []
 
-  init(root: SystemRoot, names: PCINameSource?) throws(HIODError) {
+  init(root: SystemRoot, names: PCINameSource?, readsSubsystem: Bool = true) throws(HIODError) {
     guard let access = pci_alloc() else {
       throw .libpci("out of memory", during: "pci_alloc")
     }
@@ -90,6 +92,7 @@ struct PCIAccess: ~Copyable {
     self.sysfsPath = sysfsPath
     self.lookupFlags = flags
     self.resolveNames = names != nil
+    self.readsSubsystem = readsSubsystem
   }
 
   deinit {
@@ -118,8 +121,9 @@ struct PCIAccess: ~Copyable {
       current = device.pointee.next
     }
     let root = self.root
+    let readsSubsystem = self.readsSubsystem
     let identified = Parallel.map(listed, minimumChunk: 64) { chunk in
-      Self.identify(chunk, root: root)
+      Self.identify(chunk, root: root, readsSubsystem: readsSubsystem)
     }
     var result: [LibPCIDevice] = []
     result.reserveCapacity(listed.count)
@@ -151,11 +155,13 @@ struct PCIAccess: ~Copyable {
   /// Reads the identity of each device of `chunk` through a new access of its own (the
   /// calling thread's). If that access cannot be set up, which the listing access just
   /// was, every device of the chunk says why instead.
-  private static func identify(_ chunk: ArraySlice<PCIAddress?>, root: SystemRoot) -> [Identification] {
+  private static func identify(_ chunk: ArraySlice<PCIAddress?>, root: SystemRoot, readsSubsystem: Bool)
+    -> [Identification]
+  {
     var results: [Identification] = []
     results.reserveCapacity(chunk.count)
     do {
-      let reader = try PCIAccess(root: root, names: nil)
+      let reader = try PCIAccess(root: root, names: nil, readsSubsystem: readsSubsystem)
       for address in chunk {
         results.append(address.map { reader.identify($0) } ?? Identification())
       }
@@ -168,8 +174,9 @@ struct PCIAccess: ~Copyable {
     return results
   }
 
-  /// `PCI_FILL_IDENT | CLASS | CLASS_EXT | SUBSYS` for the device at `address`, read on
-  /// a `pci_get_dev` handle (the same sysfs files a listed device's fill reads).
+  /// `PCI_FILL_IDENT | CLASS | CLASS_EXT | SUBSYS` (`SUBSYS` only if `readsSubsystem`)
+  /// for the device at `address`, read on a `pci_get_dev` handle (the same sysfs files a
+  /// listed device's fill reads).
   private func identify(_ address: PCIAddress) -> Identification {
     guard
       let device = pci_get_dev(
@@ -180,7 +187,7 @@ struct PCIAccess: ~Copyable {
     defer { pci_free_dev(device) }
     var result = Identification()
     var message = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
-    let wanted = PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS
+    let wanted = PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | (readsSubsystem ? PCI_FILL_SUBSYS : 0)
     var known: Int32 = 0
     let failed = hiod_pci_fill_info(device, wanted, &known, &message, message.count) != 0
     result.warnings += Self.takeWarnings()

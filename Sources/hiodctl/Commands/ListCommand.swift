@@ -11,7 +11,8 @@ enum ListCommand {
     for id in invocation.allValues(.id) { try filter.addID(id) }
     let vfioOnly = invocation.has(.vfio)
 
-    let hosts = try context.hosts()
+    // The table shows less than the JSON document carries, and reads only that.
+    let hosts = try context.hosts(scope: context.json ? .complete : .listing)
     let selections = hosts.map { host in
       host.inventory.selecting { filter.matches($0) && (!vfioOnly || $0.isVFIOBound) }
     }
