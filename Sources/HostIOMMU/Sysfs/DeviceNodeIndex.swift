@@ -26,7 +26,9 @@ struct DeviceNodeIndex: Sendable {
 
   /// Whether `absolute` (a host path) exists.
   func exists(_ absolute: String) -> Bool {
-    guard let slash = absolute.lastIndex(of: "/") else { return root.exists(absolute) }
+    // A byte search: Character-wise lastIndex(of:) was most of a 4096-function scan's
+    // cost here.
+    guard let slash = absolute.utf8.lastIndex(of: UInt8(ascii: "/")) else { return root.exists(absolute) }
     let directory = String(absolute[..<slash])
     guard let names = listings[directory] else { return root.exists(absolute) }
     return names.contains(String(absolute[absolute.index(after: slash)...]))

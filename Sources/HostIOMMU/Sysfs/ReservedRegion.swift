@@ -54,17 +54,33 @@ package struct ReservedRegion: Hashable, Sendable {
     return (regions, problems)
   }
 
-  /// Parses one `0xSTART 0xEND TYPE` line. Works on the UTF-8 bytes: the file is
-  /// ASCII when sane, and this runs once per group (thousands on SR-IOV hosts).
+  /// Parses one `0xSTART 0xEND TYPE` line. Works on the UTF-8 bytes in place: the file
+  /// is ASCII when sane, and this runs once per group (thousands on SR-IOV hosts).
   package static func parseLine(_ line: Substring) -> ReservedRegion? {
-    let fields = line.utf8.split(whereSeparator: \.isASCIIWhitespace)
+    var line = line
+    return line.withUTF8(parseLine)
+  }
+
+  private static func parseLine(_ bytes: UnsafeBufferPointer<UInt8>) -> ReservedRegion? {
+    // Exactly three fields between runs of ASCII whitespace.
+    var fields: [Range<Int>] = []
+    var index = 0
+    while index < bytes.count {
+      while index < bytes.count, bytes[index].isASCIIWhitespace { index += 1 }
+      guard index < bytes.count else { break }
+      let start = index
+      while index < bytes.count, !bytes[index].isASCIIWhitespace { index += 1 }
+      guard fields.count < 3 else { return nil }
+      fields.append(start..<index)
+    }
     guard fields.count == 3,
-      let start = UInt64(hexPrefixed: fields[0]),
-      let end = UInt64(hexPrefixed: fields[1]),
+      let start = UInt64(hexPrefixed: bytes[fields[0]]),
+      let end = UInt64(hexPrefixed: bytes[fields[1]]),
       start <= end,
-      fields[2].allSatisfy({ (0x21...0x7e).contains($0) })
+      bytes[fields[2]].allSatisfy({ (0x21...0x7e).contains($0) })
     else { return nil }
-    return ReservedRegion(start: start, end: end, type: Kind(rawValue: String(Substring(fields[2]))))
+    return ReservedRegion(
+      start: start, end: end, type: Kind(rawValue: String(decoding: bytes[fields[2]], as: UTF8.self)))
   }
 }
 
@@ -74,12 +90,23 @@ extension UInt64 {
     self.init(hexPrefixed: text.utf8)
   }
 
-  /// `0x…` with 1–16 hex digits, from UTF-8 bytes.
-  init?(hexPrefixed bytes: Substring.UTF8View) {
+  /// `0x…` with 1–16 hex digits (either case), from UTF-8 bytes.
+  init?<Bytes: Collection<UInt8>>(hexPrefixed bytes: Bytes) {
     guard bytes.count >= 3, bytes.count <= 18, bytes.first == 0x30 else { return nil }
     let marker = bytes[bytes.index(after: bytes.startIndex)]
     guard marker == 0x78 || marker == 0x58 else { return nil }  // x, X
-    self.init(hex: Substring(bytes.dropFirst(2)))
+    // Digit by digit: 16 digits cannot overflow, and a String round trip for
+    // init(_:radix:) was most of parsing a reserved_regions line.
+    var value: UInt64 = 0
+    for byte in bytes.dropFirst(2) {
+      switch byte {
+      case 0x30...0x39: value = value << 4 | UInt64(byte - 0x30)
+      case 0x61...0x66: value = value << 4 | UInt64(byte - 0x57)
+      case 0x41...0x46: value = value << 4 | UInt64(byte - 0x37)
+      default: return nil
+      }
+    }
+    self = value
   }
 
   /// Parses bare hex as sysfs prints registers (`%llx`, no `0x`); tolerates a `0x`.

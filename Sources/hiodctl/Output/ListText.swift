@@ -13,8 +13,19 @@ enum ListText {
     var lines = hostSummary(host)
     lines.append("")
     var table = TextTable(headers: ["BDF", "GROUP", "DRIVER", "VFIO", "CDEV", "VIABLE", "DEVICE"])
+    // SR-IOV hosts list thousands of functions of a few models: each description is
+    // made once.
+    var descriptions: [Described: String] = [:]
     for device in host.devices {
       let group = host.group(device.iommuGroup)
+      let described = Described(identity: device.identity, names: device.names)
+      let description: String
+      if let known = descriptions[described] {
+        description = known
+      } else {
+        description = describe(device, numeric: numeric)
+        descriptions[described] = description
+      }
       table.append([
         device.address.description,
         device.iommuGroup.map(String.init) ?? "-",
@@ -22,7 +33,7 @@ enum ListText {
         device.isVFIOBound ? (group?.vfioNode.map(nodeText) ?? "-") : "-",
         device.vfioCdev.map { $0.node.present ? $0.name : "\($0.name) (missing)" } ?? "-",
         group.map { $0.isViable ? "yes" : "no" } ?? "-",
-        describe(device, numeric: numeric),
+        description,
       ])
     }
     lines += table.lines()
@@ -91,6 +102,12 @@ enum ListText {
     return "\(deviceClass): \(vendor) \(model) [\(ids)]"
   }
 
+  /// What `describe` reads of a device.
+  private struct Described: Hashable {
+    var identity: PCIIdentity
+    var names: PCINames
+  }
+
   private static func nodeText(_ node: DeviceNode) -> String {
     node.present ? node.path : "\(node.path) (missing)"
   }
@@ -120,23 +137,25 @@ struct TextTable {
 
   func lines() -> [String] {
     let all = [headers] + rows
+    // Each cell's width is counted once; a line is built as UTF-8 bytes, padding and
+    // all, and becomes a String once (a list of thousands of functions spent most of
+    // its rendering on String appends).
+    let cellWidths = all.map { $0.map(\.displayWidth) }
     var widths = [Int](repeating: 0, count: headers.count)
-    for row in all {
-      for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.displayWidth) }
+    for row in cellWidths {
+      for (column, width) in row.enumerated() { widths[column] = max(widths[column], width) }
     }
-    // One string per line, built in place: a list of thousands of functions made a
-    // padded copy of every cell and joined them.
-    let lineCapacity = widths.reduce(0, +) + 2 * widths.count
-    return all.map { row in
-      var line = ""
-      line.reserveCapacity(lineCapacity)
+    var line: [UInt8] = []
+    line.reserveCapacity(widths.reduce(0, +) + 2 * widths.count + 64)
+    return zip(all, cellWidths).map { row, rowWidths in
+      line.removeAll(keepingCapacity: true)
       for (column, cell) in row.enumerated() {
-        line += cell
+        line.append(contentsOf: cell.utf8)
         if column < row.count - 1 {
-          line += String(repeating: " ", count: widths[column] - cell.displayWidth + 2)
+          line.append(contentsOf: repeatElement(0x20, count: widths[column] - rowWidths[column] + 2))
         }
       }
-      return line
+      return String(decoding: line, as: UTF8.self)
     }
   }
 }
