@@ -179,6 +179,31 @@ struct HostileTreeBinaryTests {
     #expect((document?["warnings"] as? [String])?.count == 5001)
   }
 
+  /// The text `list` does not read what its table does not show (the subsystem IDs),
+  /// so it does not warn about them either; `--json list` reads and warns. This is
+  /// what tells the two scans apart from the outside: it fails if the table were given
+  /// the complete scan, or the JSON the listing one.
+  @Test func onlyTheJSONListReadsAndWarnsAboutTheSubsystemIDs() throws {
+    let tree = try Self.makeTree(
+      Damage(
+        name: "subsystem_vendor is a directory",
+        script: """
+          d=$(readlink -f "$T/sys/bus/pci/devices/0000:00:02.0")
+          rm "$d/subsystem_vendor" && mkdir "$d/subsystem_vendor"
+          """))
+    defer { try? FileManager.default.removeItem(at: tree) }
+    let text = try Golden.run(["--sysroot", tree.path, "list"])
+    let json = try Golden.run(["--sysroot", tree.path, "--json", "list"])
+    #expect(text.status == 0 && json.status == 0)
+    #expect(!text.stderr.contains("subsystem_vendor"), "\(text.stderr)")
+    #expect(json.stderr.contains("subsystem_vendor"), "\(json.stderr)")
+    let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+    #expect((document?["warnings"] as? [String])?.contains { $0.contains("subsystem_vendor") } == true)
+    // The table itself is the undamaged tree's.
+    let intact = try Golden.run(["--sysroot", Golden.testsDirectory + "/Fixtures/synthetic/intel-host", "list"])
+    #expect(text.stdout == intact.stdout)
+  }
+
   /// The binary while a child process keeps moving a device, its driver link and a
   /// group away and back: every run exits 0 with a JSON document.
   @Test(.timeLimit(.minutes(2)))

@@ -166,11 +166,7 @@ extension HostFacts {
     let chains = Parallel.map(devices.filter(\.isVFIOBound), minimumChunk: 64) { chunk in
       chunk.map { device -> (PCIAddress, [PCIAddress])? in
         guard case .success(let target) = root.readLink("/sys/bus/pci/devices/\(device.address)") else { return nil }
-        // Split on the bytes: a PCI address component is ASCII, and a Character-wise
-        // split cost more than the readlink.
-        return (
-          device.address, target.utf8.split(separator: UInt8(ascii: "/")).compactMap { PCIAddress(Substring($0)) }
-        )
+        return (device.address, pathAddresses(target))
       }
     }
     for case (let address, let chain)? in chains {
@@ -183,6 +179,17 @@ extension HostFacts {
       }
     }
     return order.compactMap { ports[$0] }
+  }
+
+  /// The PCI addresses among the components of a link target, in order. A kernel's
+  /// target is ASCII, and is split on bytes (a Character-wise split cost more than the
+  /// readlink); anything else, which only a made-up tree holds, is split Character-wise
+  /// as before, where a `/` followed by a combining mark is not a separator.
+  private static func pathAddresses(_ target: String) -> [PCIAddress] {
+    guard target.utf8.allSatisfy({ $0 < 0x80 }) else {
+      return target.split(separator: "/").compactMap { PCIAddress($0) }
+    }
+    return target.utf8.split(separator: UInt8(ascii: "/")).compactMap { PCIAddress(Substring($0)) }
   }
 
   /// The ACS of `port` from its config space (the extended capabilities need the whole

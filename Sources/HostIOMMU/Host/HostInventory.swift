@@ -50,10 +50,13 @@ package struct HostInventory: Sendable {
     /// Everything the contract documents carry.
     case complete
     /// What the text `list` table and its header show, and the checks behind them: not
-    /// the subsystem IDs (two sysfs files a function), a group's domain `type`, or a
-    /// cdev's device number (`vfio-dev/vfioM/dev`), which only the JSON documents carry.
-    /// Those fields stay nil. On a 4096-function host this is about a quarter of the
-    /// scan's system calls.
+    /// the subsystem IDs (two sysfs files a function, and config space when they are
+    /// missing), a group's domain `type`, or a cdev's device number
+    /// (`vfio-dev/vfioM/dev`), which only the JSON documents carry. Those fields stay
+    /// nil, and what libpci would have warned about reading the subsystem IDs (a
+    /// damaged `subsystem_vendor`, an unreadable config fallback) is not said: the
+    /// table does not show them, and `--json list` still reads and warns. On a 4096-function
+    /// tree this is 174,133 → 125,200 system calls (`strace -c`, one thread).
     case listing
   }
 

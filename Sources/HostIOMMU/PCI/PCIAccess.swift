@@ -60,7 +60,8 @@ struct PCIAccess: ~Copyable {
   /// The `sysfs.path` libpci reads (`<root>/sys/bus/pci`), for messages.
   private let sysfsPath: String
   private var resolveNames: Bool
-  /// Whether `PCI_FILL_SUBSYS` is asked for (two sysfs files a device).
+  /// Whether `PCI_FILL_SUBSYS` is asked for: two sysfs files a device, and config space
+  /// when they are missing (libpci's fallback, whose failures are warnings).
   private let readsSubsystem: Bool
   /// Reused for every name lookup (five per device).
   private var nameBuffer = [CChar](repeating: 0, count: 256)
@@ -102,7 +103,8 @@ struct PCIAccess: ~Copyable {
   /// Every device libpci finds, in address order. A device whose mandatory attributes
   /// cannot be read (it vanished, or the tree is broken) is left out with a warning.
   ///
-  /// This access lists the bus; the devices' attributes (six sysfs files each) are read
+  /// This access lists the bus; the devices' attributes (six sysfs files each, four
+  /// without the subsystem IDs) are read
   /// on `Parallel.threads` threads, each through a `pci_access` of its own, because one
   /// access caches a config-space descriptor and is not safe to share. Names are looked
   /// up here afterwards, against the one pci.ids this access has loaded. Warnings keep

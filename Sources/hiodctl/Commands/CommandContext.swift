@@ -121,7 +121,8 @@ struct CommandContext {
 
   /// The hosts to answer for: this host (or the --sysroot tree), or each --host snapshot.
   /// `allowBusReset` (--force): let the iommufd backend bind a device whose reset is a
-  /// bus reset. `scope`: how much of a live host to read (snapshots hold what they hold).
+  /// bus reset. `scope`: how much of the host or --sysroot tree to read (snapshots
+  /// hold what they hold).
   func hosts(allowBusReset: Bool = false, scope: HostInventory.Scope = .complete) throws -> [HostView] {
     if snapshotFiles.isEmpty {
       let inventory = try HostInventory.scan(root, options: .init(resolveNames: !numeric, scope: scope))

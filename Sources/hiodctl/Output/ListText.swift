@@ -14,17 +14,17 @@ enum ListText {
     lines.append("")
     var table = TextTable(headers: ["BDF", "GROUP", "DRIVER", "VFIO", "CDEV", "VIABLE", "DEVICE"])
     // SR-IOV hosts list thousands of functions of a few models: each description is
-    // made once.
-    var descriptions: [Described: String] = [:]
+    // made once per identity, and reused while the names are the same bytes (String's
+    // == is canonical equivalence; a snapshot may spell one name two ways).
+    var descriptions: [PCIIdentity: (names: PCINames, text: String)] = [:]
     for device in host.devices {
       let group = host.group(device.iommuGroup)
-      let described = Described(identity: device.identity, names: device.names)
       let description: String
-      if let known = descriptions[described] {
-        description = known
+      if let known = descriptions[device.identity], known.names.sameBytes(as: device.names) {
+        description = known.text
       } else {
         description = describe(device, numeric: numeric)
-        descriptions[described] = description
+        descriptions[device.identity] = (device.names, description)
       }
       table.append([
         device.address.description,
@@ -102,12 +102,6 @@ enum ListText {
     return "\(deviceClass): \(vendor) \(model) [\(ids)]"
   }
 
-  /// What `describe` reads of a device.
-  private struct Described: Hashable {
-    var identity: PCIIdentity
-    var names: PCINames
-  }
-
   private static func nodeText(_ node: DeviceNode) -> String {
     node.present ? node.path : "\(node.path) (missing)"
   }
@@ -157,5 +151,20 @@ struct TextTable {
       }
       return String(decoding: line, as: UTF8.self)
     }
+  }
+}
+
+extension PCINames {
+  /// The same names byte for byte (not merely canonically equivalent).
+  fileprivate func sameBytes(as other: PCINames) -> Bool {
+    func same(_ lhs: String?, _ rhs: String?) -> Bool {
+      switch (lhs, rhs) {
+      case (nil, nil): true
+      case (let lhs?, let rhs?): lhs.utf8.elementsEqual(rhs.utf8)
+      default: false
+      }
+    }
+    return same(vendor, other.vendor) && same(device, other.device) && same(deviceClass, other.deviceClass)
+      && same(subsystemVendor, other.subsystemVendor) && same(subsystemDevice, other.subsystemDevice)
   }
 }
