@@ -42,7 +42,7 @@ package struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertib
     if let second = bytes[(first + 1)...].firstIndex(of: colon) {
       // Four to eight domain digits; the kernel keeps domains in a signed int (libpci
       // rejects > 0x7fffffff too).
-      guard (4...8).contains(first), let value = hexValue(bytes[..<first]), value <= 0x7fff_ffff else {
+      guard (4...8).contains(first), let value = UInt64(hexDigits: bytes[..<first]), value <= 0x7fff_ffff else {
         return nil
       }
       domain = UInt32(value)
@@ -56,29 +56,12 @@ package struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertib
     // BB:SS.F exactly: seven bytes from the bus on.
     let slot = busStart + 3
     guard bytes.count == slot + 4, bytes[slot + 2] == UInt8(ascii: "."),
-      let bus = hexValue(bytes[busStart..<busStart + 2]),
-      let device = hexValue(bytes[slot..<slot + 2]), device < 32,
-      let function = hexValue(bytes[(slot + 3)...]), function < 8
+      let bus = UInt64(hexDigits: bytes[busStart..<busStart + 2]),
+      let device = UInt64(hexDigits: bytes[slot..<slot + 2]), device < 32,
+      let function = UInt64(hexDigits: bytes[(slot + 3)...]), function < 8
     else { return nil }
     return PCIAddress(
       domain: domain, bus: UInt8(bus), device: UInt8(device), function: UInt8(function))
-  }
-
-  /// The value of a run of hex digits (at most eight), or nil if any byte is not one.
-  private static func hexValue(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {
-    guard !digits.isEmpty else { return nil }
-    var value: UInt64 = 0
-    for byte in digits {
-      let nibble: UInt8
-      switch byte {
-      case 0x30...0x39: nibble = byte - 0x30
-      case 0x41...0x46: nibble = byte - 0x37
-      case 0x61...0x66: nibble = byte - 0x57
-      default: return nil
-      }
-      value = value << 4 | UInt64(nibble)
-    }
-    return value
   }
 
   /// `0000:00:02.0`: the kernel's name for the device, as in /sys/bus/pci/devices.
@@ -117,6 +100,27 @@ extension FixedWidthInteger where Self: UnsignedInteger {
       }
       return count
     }
+  }
+}
+
+extension UInt64 {
+  /// The value of a non-empty run of hex digits (either case), from UTF-8 bytes, or nil
+  /// if any byte is not one. Sixteen digits fit; callers bound the length (a BDF's
+  /// fields, `0x` and at most 16 digits).
+  init?(hexDigits digits: some Collection<UInt8>) {
+    guard !digits.isEmpty else { return nil }
+    var value: UInt64 = 0
+    for byte in digits {
+      let nibble: UInt8
+      switch byte {
+      case 0x30...0x39: nibble = byte - 0x30
+      case 0x41...0x46: nibble = byte - 0x37
+      case 0x61...0x66: nibble = byte - 0x57
+      default: return nil
+      }
+      value = value << 4 | UInt64(nibble)
+    }
+    self = value
   }
 }
 

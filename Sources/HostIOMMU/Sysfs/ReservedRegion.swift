@@ -95,18 +95,9 @@ extension UInt64 {
     guard bytes.count >= 3, bytes.count <= 18, bytes.first == 0x30 else { return nil }
     let marker = bytes[bytes.index(after: bytes.startIndex)]
     guard marker == 0x78 || marker == 0x58 else { return nil }  // x, X
-    // Digit by digit: 16 digits cannot overflow, and a String round trip for
-    // init(_:radix:) was most of parsing a reserved_regions line.
-    var value: UInt64 = 0
-    for byte in bytes.dropFirst(2) {
-      switch byte {
-      case 0x30...0x39: value = value << 4 | UInt64(byte - 0x30)
-      case 0x61...0x66: value = value << 4 | UInt64(byte - 0x57)
-      case 0x41...0x46: value = value << 4 | UInt64(byte - 0x37)
-      default: return nil
-      }
-    }
-    self = value
+    // On the bytes, as a BDF's fields are: a String round trip for init(_:radix:) was
+    // most of parsing a reserved_regions line.
+    self.init(hexDigits: bytes.dropFirst(2))
   }
 
   /// Parses bare hex as sysfs prints registers (`%llx`, no `0x`); tolerates a `0x`.
