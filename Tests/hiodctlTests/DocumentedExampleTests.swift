@@ -282,23 +282,11 @@ struct DocumentedExampleTests {
 /// Runs shell text with the wrapper `hiodctl` first on PATH, in a scratch directory
 /// holding the files the examples name.
 enum ExampleShell {
-  static let wrapper = """
-    #!/bin/bash
-    # hiodctl on a fixture: --sysroot unless the example names --sysroot or --host; -o to
-    # an absolute path lands under the scratch directory instead.
-    args=() own=0 prev=
-    for a in "$@"; do
-      if [[ ($prev == -o || $prev == --output) && $a == /* ]]; then
-        mkdir -p "$SCRATCH${a%/*}"
-        a=$SCRATCH$a
-      fi
-      case $a in --sysroot|--sysroot=*|--host|--host=*) own=1 ;; esac
-      args+=("$a")
-      prev=$a
-    done
-    if ((own)); then exec "$HIODCTL_REAL" "${args[@]}"; fi
-    exec "$HIODCTL_REAL" --sysroot "$HIODCTL_EXAMPLE_ROOT" "${args[@]}"
-    """
+  /// The wrapper and the stub are checked-in scripts that each run links to: an
+  /// executable written here while another test thread forks would be open for writing
+  /// in that child until it execs, and running it then fails with ETXTBSY (sh: exit 126;
+  /// seen in CI).
+  static let scripts = Golden.testsDirectory + "/Fixtures/example-shell"
 
   struct Outcome {
     var status: Int32
@@ -313,9 +301,8 @@ enum ExampleShell {
     let manager = FileManager.default
     try manager.createDirectory(atPath: scratch + "/bin", withIntermediateDirectories: true)
     defer { try? manager.removeItem(atPath: scratch) }
-    let script = stubStatus.map { "#!/bin/sh\nexit \($0)\n" } ?? wrapper + "\n"
-    manager.createFile(
-      atPath: scratch + "/bin/hiodctl", contents: Data(script.utf8), attributes: [.posixPermissions: 0o755])
+    try manager.createSymbolicLink(
+      atPath: scratch + "/bin/hiodctl", withDestinationPath: scripts + (stubStatus == nil ? "/hiodctl" : "/stub"))
     // What the examples name: trees captured elsewhere, customers' and pool snapshots.
     try manager.createSymbolicLink(
       atPath: scratch + "/captured-host", withDestinationPath: fixtures + "/synthetic/intel-host")
@@ -334,6 +321,7 @@ enum ExampleShell {
       "PATH": scratch + "/bin:/usr/bin:/bin", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "1795000000",
       "SCRATCH": scratch + "/out",
       "HIODCTL_REAL": Golden.binary.path, "HIODCTL_EXAMPLE_ROOT": fixtures + "/" + root,
+      "HIODCTL_STUB_STATUS": stubStatus.map(String.init) ?? "",
     ]
     process.standardOutput = FileHandle.nullDevice
     let errors = Pipe()
