@@ -218,7 +218,7 @@ package struct AnsibleFacts: ContractDocument, Sendable {
     case viommu, warnings, host
 
     package static let objectName = "ansible_facts"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -283,7 +283,7 @@ package struct AnsibleFacts: ContractDocument, Sendable {
       case error
 
       package static let objectName = "ansible_error"
-      package static let sortedCases = sortedContractKeys(Self.self)
+      package static let sortedKeys = SortedContractKeys(Self.self)
       package var field: ContractField {
         switch self {
         case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -311,7 +311,7 @@ package struct AnsibleFacts: ContractDocument, Sendable {
       case interruptRemapping = "interrupt_remapping"
 
       static let objectName = "ansible_iommu"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .vendor: ContractField(.string, "the IOMMU's vendor (intel, amd, virtio, none, …)")
@@ -352,7 +352,7 @@ package struct AnsibleFacts: ContractDocument, Sendable {
       case backend, predicted
 
       static let objectName = "ansible_device"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .bdf: ContractField(.pciAddress, "the function")
@@ -393,7 +393,7 @@ package struct AnsibleFacts: ContractDocument, Sendable {
       case compatible, status, configuration
 
       static let objectName = "ansible_viommu"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .compatible: ModelFact.compatibleField
@@ -435,7 +435,7 @@ package struct AnsibleFacts: ContractDocument, Sendable {
       case xFlts = "x_flts"
 
       static let objectName = "ansible_viommu_intel"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .compatible: ModelFact.compatibleField
@@ -466,7 +466,7 @@ package struct AnsibleFacts: ContractDocument, Sendable {
       case ready, status, determined, checks
 
       static let objectName = "ansible_host"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .ready: ContractField(.boolean, "whether the host is ready for device assignment")
@@ -494,7 +494,7 @@ package struct AnsibleFacts: ContractDocument, Sendable {
       case id, status, determined, message, fix
 
       static let objectName = "ansible_host_check"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .id: ContractField(.string, "the check's id")

@@ -20,7 +20,7 @@ package struct CapsDocument: ContractDocument, Sendable {
     case devices
 
     package static let objectName = "caps"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -47,7 +47,7 @@ extension DeviceRealization: ContractObject {
     case hostIOMMUDevice = "host_iommu_device"
 
     package static let objectName = "caps_device"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function")
@@ -84,7 +84,7 @@ extension RealizeAttempt: ContractObject {
     case backend, reason, realized, failure, reset
 
     package static let objectName = "realize_attempt"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .backend: ContractField(.choice(choices(of: HostIOMMUBackend.self)), "the backend tried")
@@ -114,7 +114,7 @@ extension DeviceReset: ContractObject, Decodable {
     case method, methods
 
     package static let objectName = "device_reset"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .method: ContractField(.nullable(.string), "the reset the kernel uses first (reset_method); null: none")
@@ -141,7 +141,7 @@ extension RealizeFailure: ContractObject {
     case step, errno, problem, message, hints
 
     package static let objectName = "realize_failure"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .step: ContractField(.string, "the step that failed (the ioctl, or the check before it)")
@@ -169,7 +169,7 @@ extension Provenance: ContractObject {
     case backend, origin
 
     package static let objectName = "source"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .backend: ContractField(.choice(choices(of: HostIOMMUBackend.self)), "the backend the value came from")
@@ -225,7 +225,7 @@ struct SourcedEntry<Kind: SourcedKind>: ContractObject {
       [Key(.value), Key(.source), Key(.predicted)] + (Kind.extra.map { [Key($0.key)] } ?? [])
     }
     static var objectName: String { Kind.objectName }
-    static var sortedCases: [Key] { sortedContractKeys(Self.self) }
+    static var sortedKeys: SortedContractKeys<Key> { SortedContractKeys(Self.self) }
     var field: ContractField {
       switch key {
       case .value: Kind.valueField
@@ -303,7 +303,7 @@ extension HostIOMMUDevice: ContractObject {
     case legacy, iommufd, notes
 
     package static let objectName = "host_iommu_device"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .name: ContractField(.string, "the object's name, as QEMU names it")
@@ -392,7 +392,7 @@ struct GetCapEntry: ContractObject {
     case awBits = "aw_bits"
 
     static let objectName = "get_cap"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       let answer = ContractType.oneOf(
         [.object(Answer.Key.objectName), .object(Unsupported.Key.objectName), .object(Unknown.Key.objectName)])
@@ -425,7 +425,7 @@ struct GetCapEntry: ContractObject {
       case value, source
 
       static let objectName = "get_cap_value"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .value: ContractField(.integer, "the value get_cap returns")
@@ -450,7 +450,7 @@ struct GetCapEntry: ContractObject {
       case unsupported
 
       static let objectName = "get_cap_unsupported"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField { ContractField(.string, "QEMU's error for a capability the backend lacks") }
     }
 
@@ -465,7 +465,7 @@ struct GetCapEntry: ContractObject {
       case unknown
 
       static let objectName = "get_cap_unknown"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField { ContractField(.string, "why the answer is not known without the kernel") }
     }
 
@@ -517,7 +517,7 @@ enum VendorEntry {
       case type, flags, cap, ecap, fields, source, predicted
 
       static let objectName = "vendor_intel_vtd"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .type: ContractField(.choice([IntelVTd.type]), "the vendor")
@@ -560,7 +560,7 @@ enum VendorEntry {
       case type, flags, idr, iidr, aidr, fields, source, predicted
 
       static let objectName = "vendor_arm_smmuv3"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .type: ContractField(.choice([ARMSMMUv3.type]), "the vendor")
@@ -601,7 +601,7 @@ enum VendorEntry {
       case type, efr, efr2, fields, source, predicted
 
       static let objectName = "vendor_amd"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .type: ContractField(.choice([AMD.type]), "the vendor")
@@ -637,7 +637,7 @@ enum VendorEntry {
       case type, bytes, source, predicted
 
       static let objectName = "vendor_other"
-      static let sortedCases = sortedContractKeys(Self.self)
+      static let sortedKeys = SortedContractKeys(Self.self)
       var field: ContractField {
         switch self {
         case .type: ContractField(.string, "the hw_info type's name, lower case")
@@ -669,7 +669,7 @@ struct FieldEntry: ContractObject {
     case name, bits, value, meaning
 
     static let objectName = "register_field"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .name: ContractField(.string, "the field, as the specification names it (CAP.MGAW)")
@@ -704,7 +704,7 @@ extension NestingParentProbe: ContractObject {
     case allowed, errno, source
 
     package static let objectName = "nesting_parent"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .allowed: ContractField(.boolean, "whether IOMMU_HWPT_ALLOC_NEST_PARENT succeeded")
@@ -731,7 +731,7 @@ extension LegacyContainerInfo: ContractObject {
     case unmapAll = "unmap_all"
 
     package static let objectName = "legacy_container"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .iommuModel: ContractField(.string, "the container's IOMMU model (TYPE1v2, TYPE1, or its number)")
@@ -761,7 +761,7 @@ extension IOMMUFDObjects: ContractObject {
     case hwptFlags = "hwpt_flags"
 
     package static let objectName = "iommufd_objects"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .devID: ContractField(.integer, "the device's iommufd id (the bind's out_devid)")
@@ -787,7 +787,7 @@ extension IOVARange: ContractObject {
     case start, last
 
     package static let objectName = "iova_range"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .start: ContractField(.hex64, "the first usable IOVA")

@@ -31,7 +31,7 @@ package struct CheckDocument: ContractDocument, Sendable {
     case devices, suggestion
 
     package static let objectName = "check"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -95,7 +95,7 @@ struct ConfigurationEntry: ContractObject {
     case properties
 
     static let objectName = "viommu_configuration"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .model: ContractField(.choice(choices(of: VIOMMUModel.self)), "the vIOMMU model (--viommu)")
@@ -135,7 +135,7 @@ struct PropertyEntry: ContractObject {
     case reason
 
     static let objectName = "viommu_property"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .name: ContractField(.string, "QEMU's property name (aw-bits)")
@@ -165,7 +165,7 @@ struct QEMUErrorEntry: ContractObject {
     case check, bdf, message, location, hint, line, wording, placeholders
 
     static let objectName = "qemu_error"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .check: ContractField(.string, "the check that fails first")
@@ -213,7 +213,7 @@ struct InvocationEntry: ContractObject {
     case perDevice = "vm_per_device"
 
     static let objectName = "invocation"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .origin:
@@ -251,7 +251,7 @@ struct VerdictEntry: ContractObject {
     case findings
 
     static let objectName = "device_verdict"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function")
@@ -294,7 +294,7 @@ extension Finding: ContractObject {
     case location, effect
 
     package static let objectName = "finding"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .check: ContractField(.string, "the check's id")
@@ -339,7 +339,7 @@ extension Remedy: ContractObject {
     case summary, qemu, libvirt, host
 
     package static let objectName = "remedy"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .summary: ContractField(.string, "the fix, in words")
@@ -368,7 +368,7 @@ struct SuggestionEntry: ContractObject {
     case configuration, explanation, alternatives, status
 
     static let objectName = "suggestion"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .configuration:
@@ -420,7 +420,7 @@ package struct PoolCheckDocument: ContractDocument, Sendable {
     case viommu, assumptions, status, hosts, suggestion
 
     package static let objectName = "pool_check"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -457,7 +457,7 @@ struct PoolHostEntry: ContractObject {
     case name, file, check
 
     static let objectName = "pool_host"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .name: ContractField(.nullable(.string), "the host's name, from its snapshot")
@@ -486,7 +486,7 @@ struct PoolSuggestionEntry: ContractObject {
     case hosts, status
 
     static let objectName = "pool_suggestion"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .configuration:
@@ -522,7 +522,7 @@ struct PoolHostSuggestionEntry: ContractObject {
     case limitsPool = "limits_pool"
 
     static let objectName = "pool_host_suggestion"
-    static let sortedCases = sortedContractKeys(Self.self)
+    static let sortedKeys = SortedContractKeys(Self.self)
     var field: ContractField {
       switch self {
       case .host: ContractField(.string, "the host")

@@ -52,8 +52,9 @@ package protocol ContractKey: CodingKey, CaseIterable, Sendable, RawRepresentabl
   /// This key's type, meaning and first schema_version.
   var field: ContractField { get }
   /// The cases in the order JSONEncoder's `.sortedKeys` writes them (the streaming
-  /// writer's order): `sortedContractKeys(Self.self)`, stored once per enum.
-  static var sortedCases: [Self] { get }
+  /// writer's order), with the bytes that open each member: `SortedContractKeys(Self.self)`,
+  /// stored once per enum.
+  static var sortedKeys: SortedContractKeys<Self> { get }
 }
 
 /// A whole document of the contract: what `hiodctl --json COMMAND` prints.
@@ -62,9 +63,31 @@ package protocol ContractDocument: ContractObject {
   static var command: String { get }
 }
 
-/// `K`'s cases sorted by their key, byte by byte, as JSONEncoder sorts them.
-package func sortedContractKeys<K: ContractKey>(_: K.Type) -> [K] {
-  K.allCases.sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }
+/// `K`'s cases sorted by their key, byte by byte, as JSONEncoder sorts them, and what
+/// the streaming writer puts before each one's value, `"key" : `, made once: written key
+/// by key (a quote, the key, the separator) it was three appends a member.
+package struct SortedContractKeys<K: ContractKey>: Sendable {
+  package let cases: [K]
+  /// Every member's opening, one after another; case i's is `openings[ends[i - 1]..<ends[i]]`.
+  let openings: [UInt8]
+  let ends: [Int]
+
+  package init(_: K.Type) {
+    cases = K.allCases.sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }
+    var openings: [UInt8] = []
+    var ends: [Int] = []
+    for key in cases {
+      openings.append(0x22)
+      openings.append(contentsOf: key.rawValue.utf8)
+      openings.append(contentsOf: "\" : ".utf8)
+      ends.append(openings.count)
+    }
+    self.openings = openings
+    self.ends = ends
+  }
+
+  /// Where case `index`'s opening is in `openings`.
+  func opening(_ index: Int) -> Range<Int> { (index == 0 ? 0 : ends[index - 1])..<ends[index] }
 }
 
 /// The choices of a String-backed enum, for `.choice`.

@@ -7,7 +7,7 @@
 import FoundationEssentials
 
 /// The value of one key of the contract.
-package indirect enum ContractValue {
+package enum ContractValue {
   case null
   case string(String)
   case integer(Int)
@@ -203,14 +203,11 @@ package struct ContractJSONWriter {
   }
 
   mutating func write<Object: ContractObject>(_ object: Object) {
-    let keys = Object.Key.sortedCases
+    let keys = Object.Key.sortedKeys
     bytes.append(0x7B)
-    writeMembers(count: keys.count) { writer, index in
-      let key = keys[index]
-      writer.bytes.append(0x22)
-      writer.append(key.rawValue)
-      writer.append("\" : ")
-      writer.write(object.value(for: key))
+    writeMembers(count: keys.cases.count) { writer, index in
+      keys.openings.withUnsafeBufferPointer { writer.bytes.append(contentsOf: $0[keys.opening(index)]) }
+      writer.write(object.value(for: keys.cases[index]))
     }
     bytes.append(0x7D)
   }

@@ -21,7 +21,7 @@ package struct ErrorDocument: ContractDocument, Sendable {
     case error
 
     package static let objectName = "error_document"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -35,7 +35,7 @@ package struct ErrorDocument: ContractDocument, Sendable {
     case exitStatus = "exit_status"
 
     package static let objectName = "error"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .message: ContractField(.string, "the error, as stderr's first line says it")
@@ -77,7 +77,7 @@ package struct VersionDocument: ContractDocument, Sendable {
     case libpciVersion = "libpci_version"
 
     package static let objectName = "version"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")

@@ -18,7 +18,7 @@ package struct HostDocument: ContractDocument, Sendable {
     case status, ready, determined, checks, warnings
 
     package static let objectName = "host_readiness"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -48,7 +48,7 @@ extension ReadinessCheck: ContractObject {
     case id, title, status, determined, message, evidence, fix, code
 
     package static let objectName = "readiness_check"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .id: ContractField(.string, "the check's id")

@@ -36,7 +36,7 @@ package struct ListDocument: ContractDocument, Sendable {
 
     package static let objectName = "list"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -84,7 +84,7 @@ struct HostEntry: ContractObject {
 
     package static let objectName = "host"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .sysroot: ContractField(.string, "the tree read: / for the live host, else --sysroot or the snapshot")
@@ -144,7 +144,7 @@ extension PortACS: ContractObject {
 
     package static let objectName = "upstream_port"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .port: ContractField(.pciAddress, "the port")
@@ -175,7 +175,7 @@ extension DeviceUse: ContractObject {
 
     package static let objectName = "device_in_use"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function")
@@ -220,7 +220,7 @@ struct DeviceEntry: ContractObject {
 
     package static let objectName = "device"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function's address")
@@ -290,7 +290,7 @@ extension DeviceNode: ContractObject {
 
     package static let objectName = "device_node"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .path: ContractField(.string, "the node's path")
@@ -313,7 +313,7 @@ extension VFIOCdev: ContractObject {
 
     package static let objectName = "vfio_cdev"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .name: ContractField(.string, "the cdev's name (vfio0)")
@@ -343,7 +343,7 @@ extension IOMMUGroup: ContractObject {
 
     package static let objectName = "group"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .id: ContractField(.integer, "the group's number")
@@ -384,7 +384,7 @@ extension GroupMember: ContractObject {
 
     package static let objectName = "group_member"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .device: ContractField(.pciAddress, "the member")
@@ -407,7 +407,7 @@ extension ReservedRegion: ContractObject {
 
     package static let objectName = "reserved_region"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .start: ContractField(.hex64, "the first address")
@@ -434,7 +434,7 @@ extension IOMMUUnit: ContractObject {
 
     package static let objectName = "iommu_unit"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .name: ContractField(.string, "the unit's name in /sys/class/iommu")
@@ -449,7 +449,7 @@ extension IOMMUUnit: ContractObject {
 
     package static let objectName = "intel_vtd"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .version: ContractField(.nullable(.string), "the VT-d version register")
@@ -463,7 +463,7 @@ extension IOMMUUnit: ContractObject {
 
     package static let objectName = "amd_vi"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .cap: ContractField(.nullable(.string), "the capability header, 0x and 8 hex digits")
@@ -514,7 +514,7 @@ extension UnsafeInterruptsPolicy: ContractObject {
 
     package static let objectName = "unsafe_interrupts"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .vfioIOMMUType1:
@@ -538,7 +538,7 @@ extension Diagnosis: ContractObject {
 
     package static let objectName = "diagnosis"
 
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .severity: ContractField(.choice(choices(of: Diagnosis.Severity.self)), "how much it matters")

@@ -16,7 +16,7 @@ package struct MultiHostDocument<Document: ContractDocument & Sendable>: Contrac
     case hosts
 
     package static var objectName: String { "hosts_" + Document.Key.objectName }
-    package static var sortedCases: [Key] { sortedContractKeys(Self.self) }
+    package static var sortedKeys: SortedContractKeys<Key> { SortedContractKeys(Self.self) }
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -62,7 +62,7 @@ package struct MultiHostDocument<Document: ContractDocument & Sendable>: Contrac
 
       package static var allCases: [Key] { [Key(.name), Key(.file), Key(.document)] }
       package static var objectName: String { "hosts_" + Document.Key.objectName + "_entry" }
-      package static var sortedCases: [Key] { sortedContractKeys(Self.self) }
+      package static var sortedKeys: SortedContractKeys<Key> { SortedContractKeys(Self.self) }
       package var field: ContractField {
         switch role {
         case .name: ContractField(.nullable(.string), "the host's name, from its snapshot")

@@ -23,7 +23,7 @@ extension HostSnapshot: ContractDocument, Decodable {
     case hostname, kernel, list, caps
 
     package static let objectName = "snapshot"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .schemaVersion: ContractField(.integer, "the version of this contract (1)")
@@ -43,7 +43,7 @@ extension HostSnapshot: ContractDocument, Decodable {
     case release, version
 
     package static let objectName = "snapshot_kernel"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .release: ContractField(.nullable(.string), "uname -r; null: not known")
@@ -56,7 +56,7 @@ extension HostSnapshot: ContractDocument, Decodable {
     case bdf, backends
 
     package static let objectName = "snapshot_device"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .bdf: ContractField(.pciAddress, "the function")
@@ -71,7 +71,7 @@ extension HostSnapshot: ContractDocument, Decodable {
     case failure
 
     package static let objectName = "snapshot_outcome"
-    package static let sortedCases = sortedContractKeys(Self.self)
+    package static let sortedKeys = SortedContractKeys(Self.self)
     package var field: ContractField {
       switch self {
       case .realized: ContractField(.boolean, "whether the backend realized a HostIOMMUDevice")
