@@ -109,7 +109,20 @@ extension UInt64 {
   }
 
   /// `0x` and sixteen digits: how hiodctl prints addresses and 64-bit registers.
-  package var hex64: String { "0x" + hex(width: 16) }
+  /// Written in one piece: two per reserved region of every group in `--json list`.
+  package var hex64: String {
+    String(unsafeUninitializedCapacity: 18) { buffer in
+      buffer[0] = UInt8(ascii: "0")
+      buffer[1] = UInt8(ascii: "x")
+      var rest = self
+      for position in stride(from: 17, through: 2, by: -1) {
+        let nibble = UInt8(truncatingIfNeeded: rest & 0xf)
+        buffer[position] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+        rest >>= 4
+      }
+      return 18
+    }
+  }
 }
 
 extension StringProtocol {
