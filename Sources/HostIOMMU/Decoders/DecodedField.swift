@@ -2,6 +2,8 @@
 // register decoders (VT-d CAP/ECAP, SMMUv3 IDRs, AMD EFR) share.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+import Synchronization  // Mutex
+
 /// One named bit field of a register, for display and JSON.
 ///
 /// The decoders list every field they know (from the Linux and QEMU headers their files
@@ -132,4 +134,38 @@ extension UInt64 {
   /// `0x` and the minimal number of lower-case hex digits: how field values such as
   /// register offsets read in the decoders' `meaning` text.
   var shortHex: String { "0x" + String(self, radix: 16) }
+}
+
+/// Decoded register fields, made once per distinct register value: every device behind
+/// one IOMMU unit reports the unit's registers, and a snapshot of 4096 functions decoded
+/// VT-d's CAP and ECAP (some ninety fields, each with a text of its own) 4096 times,
+/// a ninth of the command's instructions. Decoding is a pure function of the register
+/// words, so a value found here is the value decoding would give.
+package enum DecodedFieldCache {
+  /// Which decoder the words are for (the same words mean different fields to each).
+  package enum Decoder: Hashable, Sendable {
+    case intelCAP, intelECAP, smmuv3, amd
+  }
+
+  private struct Registers: Hashable {
+    let decoder: Decoder
+    let words: [UInt64]
+  }
+
+  /// Bounded by the distinct register values a run sees: a host has a few IOMMU units;
+  /// a document read from elsewhere has at most one set per device, which it costs
+  /// anyway to decode.
+  private static let decoded = Mutex<[Registers: [DecodedField]]>([:])
+
+  /// The fields `decode` gives for `words`, decoded at most once per run (two threads
+  /// asking at once may both decode; they get equal answers).
+  package static func fields(
+    _ decoder: Decoder, _ words: [UInt64], _ decode: () -> [DecodedField]
+  ) -> [DecodedField] {
+    let key = Registers(decoder: decoder, words: words)
+    if let found = decoded.withLock({ $0[key] }) { return found }
+    let fields = decode()
+    decoded.withLock { $0[key] = fields }
+    return fields
+  }
 }
