@@ -47,6 +47,21 @@ struct ContractWriterTests {
     #expect(streamed == encoded, "first difference at byte \(firstDifference(streamed, encoded))")
   }
 
+  /// Integers of every digit count, either sign, at each count's edges (the writer counts
+  /// the digits and writes them backwards), into a writer that starts with almost no
+  /// room (its buffer grows many times): JSONEncoder's bytes.
+  @Test func integersOfEveryLengthAreWhatJSONEncoderWrites() throws {
+    var numbers = [0, 1, -1, 9, -9, Int.max, Int.min, Int.min + 1]
+    for exponent in 1...18 {
+      let power = (0..<exponent).reduce(1) { product, _ in product * 10 }
+      numbers += [power, power - 1, power + 1, -power, -(power - 1), -(power + 1)]
+    }
+    let value = ContractValue.list(numbers.map(ContractValue.integer))
+    let streamed = ContractJSONWriter.document(value, capacity: 1)
+    let encoded = try Self.encoderBytes(EncodableValue(value))
+    #expect(streamed == encoded, "first difference at byte \(firstDifference(streamed, encoded))")
+  }
+
   /// Lists of 256 items or more are written on several threads and joined: the bytes
   /// stay JSONEncoder's, nested lists included.
   @Test func longListsWrittenOnSeveralThreadsAreWhatJSONEncoderWrites() throws {

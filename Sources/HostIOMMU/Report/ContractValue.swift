@@ -100,7 +100,9 @@ package struct EncodableValue: Encodable {
 /// order computed once per object type. ContractWriterTests hold the bytes equal to
 /// JSONEncoder's on every fixture.
 package struct ContractJSONWriter {
-  package private(set) var bytes: [UInt8] = []
+  /// What has been written (and not yet handed to a sink).
+  private let out: ByteBuffer
+  package var bytes: [UInt8] { out.array }
   private var depth = 0
   /// Where a streamed document goes: the bytes written so far are handed over whenever
   /// they reach `flushLength`, at the end of a member, so the document is never whole in
@@ -113,7 +115,7 @@ package struct ContractJSONWriter {
   private var flushLength = defaultFlushLength
 
   package init(capacity: Int = 1 << 16) {
-    bytes.reserveCapacity(capacity)
+    out = ByteBuffer(capacity: capacity)
   }
 
   /// Writes the document `root` to `sink` a piece at a time, followed by a newline: the
@@ -133,22 +135,22 @@ package struct ContractJSONWriter {
       writer.sink = sink
       writer.flushLength = flushLength
       writer.write(root)
-      writer.bytes.append(0x0A)
+      writer.out.append(0x0A)
       writer.flush()
     }
   }
 
   /// Hands what is held to the sink.
   private mutating func flush() {
-    guard let sink, !bytes.isEmpty else { return }
-    bytes.withUnsafeBytes(sink)
-    bytes.removeAll(keepingCapacity: true)
+    guard let sink, out.count > 0 else { return }
+    out.withUnsafeBytes(sink)
+    out.removeAll()
   }
 
   /// Flushes if enough is held (between members: any point is as good as another for
   /// the bytes, and this one is cheap to test).
   private mutating func flushIfFull() {
-    if sink != nil && bytes.count >= flushLength { flush() }
+    if sink != nil && out.count >= flushLength { flush() }
   }
 
   /// The document `root`, followed by nothing (callers add the newline).
@@ -180,36 +182,38 @@ package struct ContractJSONWriter {
     switch value {
     case .null: append("null")
     case .string(let text): writeString(text)
-    case .integer(let number): bytes += String(number).utf8
+    case .integer(let number): out.appendDecimal(number)
     case .boolean(let flag): append(flag ? "true" : "false")
     case .object(let object): write(object)
-    case .largeInteger(let number): bytes += String(number).utf8
+    case .largeInteger(let number): out.append(contentsOf: String(number).utf8)
     case .list(let items) where items.count >= Self.parallelListLength && Parallel.threads > 1:
       writeInParallel(items)
     case .list(let items):
-      bytes.append(0x5B)
+      out.append(0x5B)
       writeMembers(count: items.count) { writer, index in writer.write(items[index]) }
-      bytes.append(0x5D)
+      out.append(0x5D)
     case .map(let entries):
       let sorted = entries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-      bytes.append(0x7B)
+      out.append(0x7B)
       writeMembers(count: sorted.count) { writer, index in
         writer.writeString(sorted[index].key)
         writer.append(" : ")
         writer.write(sorted[index].value)
       }
-      bytes.append(0x7D)
+      out.append(0x7D)
     }
   }
 
   mutating func write<Object: ContractObject>(_ object: Object) {
     let keys = Object.Key.sortedKeys
-    bytes.append(0x7B)
+    out.append(0x7B)
     writeMembers(count: keys.cases.count) { writer, index in
-      keys.openings.withUnsafeBufferPointer { writer.bytes.append(contentsOf: $0[keys.opening(index)]) }
+      keys.openings.withUnsafeBufferPointer {
+        writer.out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[keys.opening(index)]))
+      }
       writer.write(object.value(for: keys.cases[index]))
     }
-    bytes.append(0x7D)
+    out.append(0x7D)
   }
 
   /// Lists at least this long (a host's devices or groups, a snapshot's caps) are
@@ -221,9 +225,9 @@ package struct ContractJSONWriter {
   /// pieces joined in order. The items are only read: contract values are immutable
   /// snapshots of the host, and computing a key's value changes nothing.
   private mutating func writeInParallel(_ items: [ContractValue]) {
-    bytes.append(0x5B)
+    out.append(0x5B)
     depth += 1
-    bytes.append(0x0A)
+    out.append(0x0A)
     // Streamed, the list goes a batch at a time, so that only one batch's bytes are held;
     // written whole, in one batch.
     let batch = sink == nil ? items.count : max(Self.parallelListLength, 64 * Parallel.threads)
@@ -234,9 +238,9 @@ package struct ContractJSONWriter {
       first = batchEnd
     }
     depth -= 1
-    bytes.append(0x0A)
+    out.append(0x0A)
     indent()
-    bytes.append(0x5D)
+    out.append(0x5D)
   }
 
   /// Members `range` of a list being written (`writeMembers`' lines, commas and
@@ -249,7 +253,7 @@ package struct ContractJSONWriter {
       var ends: [Int] = []
       for index in chunk {
         writer.write(shared.value.items[index])
-        ends.append(writer.bytes.count)
+        ends.append(writer.out.count)
       }
       return [UncheckedSendable((bytes: writer.bytes, ends: ends))]
     }
@@ -267,7 +271,7 @@ package struct ContractJSONWriter {
       if range.lowerBound + offset > 0 { append(",\n") }
       indent()
       pieces[slice.piece].value.bytes.withUnsafeBufferPointer {
-        bytes.append(contentsOf: $0[slice.start..<slice.end])
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[slice.start..<slice.end]))
       }
       flushIfFull()
     }
@@ -277,7 +281,7 @@ package struct ContractJSONWriter {
   /// a blank line, as JSONEncoder prints an empty list or object.
   private mutating func writeMembers(count: Int, _ member: (inout ContractJSONWriter, Int) -> Void) {
     depth += 1
-    bytes.append(0x0A)
+    out.append(0x0A)
     for index in 0..<count {
       if index > 0 { append(",\n") }
       indent()
@@ -285,16 +289,16 @@ package struct ContractJSONWriter {
       flushIfFull()
     }
     depth -= 1
-    bytes.append(0x0A)
+    out.append(0x0A)
     indent()
   }
 
   private mutating func indent() {
     let count = 2 * depth
     if count <= Self.spaces.count {
-      Self.spaces.withUnsafeBufferPointer { bytes.append(contentsOf: $0[..<count]) }
+      Self.spaces.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<count])) }
     } else {
-      bytes.append(contentsOf: repeatElement(0x20, count: count))
+      out.append(contentsOf: repeatElement(0x20, count: count))
     }
   }
 
@@ -303,52 +307,54 @@ package struct ContractJSONWriter {
 
   /// The UTF-8 of `text` (a key or a literal) appended from its contiguous storage.
   private mutating func append(_ text: StaticString) {
-    text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    text.withUTF8Buffer { out.append(contentsOf: $0) }
   }
 
   private mutating func append(_ text: String) {
     var text = text
-    text.withUTF8 { bytes.append(contentsOf: $0) }
+    text.withUTF8 { out.append(contentsOf: $0) }
   }
 
   /// A JSON string as JSONEncoder escapes it (quote, backslash, the C0 controls; `/` as
   /// is), with PathBytes' stand-ins for bytes that were not UTF-8 written as U+FFFD.
   mutating func writeString(_ text: String) {
-    bytes.append(0x22)
+    out.append(0x22)
     // Most strings (addresses, names, hex) need no escape: copied whole, from their
     // contiguous UTF-8 (a byte loop over `utf8` cost twice as much).
     var contiguous = text
     let copied = contiguous.withUTF8 { utf8 in
       guard !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xF4 }) else { return false }
-      bytes.append(contentsOf: utf8)
+      out.append(contentsOf: utf8)
       return true
     }
     if copied {
-      bytes.append(0x22)
+      out.append(0x22)
       return
     }
-    let start = bytes.count
+    let start = out.count
     for byte in text.utf8 {
       switch byte {
-      case 0x22: bytes += [0x5C, 0x22]
-      case 0x5C: bytes += [0x5C, 0x5C]
-      case 0x08: bytes += [0x5C, 0x62]
-      case 0x0C: bytes += [0x5C, 0x66]
-      case 0x0A: bytes += [0x5C, 0x6E]
-      case 0x0D: bytes += [0x5C, 0x72]
-      case 0x09: bytes += [0x5C, 0x74]
+      case 0x22: out.append(contentsOf: [0x5C, 0x22])
+      case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+      case 0x08: out.append(contentsOf: [0x5C, 0x62])
+      case 0x0C: out.append(contentsOf: [0x5C, 0x66])
+      case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+      case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+      case 0x09: out.append(contentsOf: [0x5C, 0x74])
       case 0x00...0x1F:
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        bytes += [0x5C, 0x75, 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
-      default: bytes.append(byte)
+        out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+      default: out.append(byte)
       }
     }
     // U+10FF00… (PathBytes' stand-ins) are F4 8F BC..BF xx; JSON gets U+FFFD for each.
     // Only this string's bytes are looked at, not the document written so far.
     if text.utf8.contains(0xF4) {
-      bytes.replaceSubrange(start..., with: PathBytes.jsonSafe(Array(bytes[start...])))
+      let escaped = PathBytes.jsonSafe(out.suffix(from: start))
+      out.removeLast(out.count - start)
+      out.append(contentsOf: escaped)
     }
-    bytes.append(0x22)
+    out.append(0x22)
   }
 
   /// `text` as a JSON string literal, escaped as in documents.
@@ -356,5 +362,90 @@ package struct ContractJSONWriter {
     var writer = ContractJSONWriter(capacity: text.utf8.count + 2)
     writer.writeString(text)
     return String(decoding: writer.bytes, as: UTF8.self)
+  }
+}
+
+/// The writer's bytes: a growable buffer written with a bounds check and a copy. An
+/// `Array.append(contentsOf:)` of a member's few bytes cost about a hundred instructions,
+/// and a member is four or five appends (indentation, `"key" : `, the value, `,\n`).
+/// Owned by one writer, on one thread.
+final class ByteBuffer {
+  private var base: UnsafeMutablePointer<UInt8>
+  private var capacity: Int
+  private(set) var count = 0
+
+  init(capacity: Int) {
+    self.capacity = max(capacity, 64)
+    base = .allocate(capacity: self.capacity)
+  }
+
+  deinit { base.deallocate() }
+
+  /// Everything written, as an array.
+  var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+  /// The bytes from `start` on, as an array.
+  func suffix(from start: Int) -> [UInt8] { Array(UnsafeBufferPointer(start: base + start, count: count - start)) }
+
+  func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+    body(UnsafeRawBufferPointer(start: base, count: count))
+  }
+
+  /// Forgets what was written, keeping the storage.
+  func removeAll() { count = 0 }
+
+  func removeLast(_ number: Int) {
+    precondition(number >= 0 && number <= count)
+    count -= number
+  }
+
+  func append(_ byte: UInt8) {
+    if count == capacity { grow(to: count + 1) }
+    base[count] = byte
+    count += 1
+  }
+
+  func append(contentsOf source: UnsafeBufferPointer<UInt8>) {
+    let length = source.count
+    guard length > 0, let start = source.baseAddress else { return }
+    if capacity - count < length { grow(to: count + length) }
+    (base + count).update(from: start, count: length)
+    count += length
+  }
+
+  /// Anything else (a number's digits, an escape): rare enough to go byte by byte.
+  func append(contentsOf source: some Sequence<UInt8>) {
+    for byte in source { append(byte) }
+  }
+
+  /// `number` in decimal, as `String(number)` writes it: the digits counted, then
+  /// written from the last one back.
+  func appendDecimal(_ number: Int) {
+    if number < 0 { append(UInt8(ascii: "-")) }
+    var magnitude = number.magnitude
+    var length = 1
+    var rest = magnitude / 10
+    while rest > 0 {
+      rest /= 10
+      length += 1
+    }
+    if capacity - count < length { grow(to: count + length) }
+    var position = count + length
+    repeat {
+      position -= 1
+      base[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+      magnitude /= 10
+    } while magnitude > 0
+    count += length
+  }
+
+  /// At least `needed` bytes of storage, doubling (so that appends stay linear).
+  private func grow(to needed: Int) {
+    let newCapacity = max(capacity * 2, needed)
+    let new = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+    new.update(from: base, count: count)
+    base.deallocate()
+    base = new
+    capacity = newCapacity
   }
 }
