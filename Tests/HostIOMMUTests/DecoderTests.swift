@@ -8,6 +8,7 @@
 // points at either the decoder or those positions — never at a value copied from the
 // decoder's own output.
 
+import Dispatch
 import HostIOMMU
 import Testing
 
@@ -771,5 +772,35 @@ struct DecodedFieldTests {
     // A field outside a 64-bit register is representable but covers nothing.
     let outside = DecodedField(name: "FAR", bitRange: 64...70, value: 1, meaning: "")
     #expect(outside.mask == 0 && outside.valueInPlace == 0)
+  }
+}
+
+// MARK: - DecodedFieldCache
+
+struct DecodedFieldCacheTests {
+  /// Many threads asking for the same few registers at once (as a snapshot's threads do)
+  /// each get what decoding the words directly gives, and one decoder's answer is never
+  /// handed out for another decoder's words.
+  @Test func givesWhatDecodingGivesFromEveryThread() {
+    let registers = pseudoRandomValues(count: 6, seed: 0x5eed_cace)
+    let mismatches = PThreadLocked(0)
+    DispatchQueue.concurrentPerform(iterations: 64) { round in
+      let raw = registers[round % registers.count]
+      let capability = DecodedFieldCache.fields(.intelCAP, [raw]) { VTdCapability(raw).fields }
+      let extended = DecodedFieldCache.fields(.intelECAP, [raw]) { VTdExtendedCapability(raw).fields }
+      if capability != VTdCapability(raw).fields || extended != VTdExtendedCapability(raw).fields {
+        mismatches.withLock { $0 += 1 }
+      }
+    }
+    #expect(mismatches.withLock { $0 } == 0)
+  }
+
+  /// The lock the cache stands on: no increment from any thread is lost.
+  @Test func lockedValueLosesNoUpdate() {
+    let counter = PThreadLocked(0)
+    DispatchQueue.concurrentPerform(iterations: 8) { _ in
+      for _ in 0..<250_000 { counter.withLock { $0 += 1 } }
+    }
+    #expect(counter.withLock { $0 } == 2_000_000)
   }
 }

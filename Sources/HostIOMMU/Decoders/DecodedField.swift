@@ -2,8 +2,6 @@
 // register decoders (VT-d CAP/ECAP, SMMUv3 IDRs, AMD EFR) share.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-import Synchronization  // Mutex
-
 /// One named bit field of a register, for display and JSON.
 ///
 /// The decoders list every field they know (from the Linux and QEMU headers their files
@@ -155,7 +153,7 @@ package enum DecodedFieldCache {
   /// Bounded by the distinct register values a run sees: a host has a few IOMMU units;
   /// a document read from elsewhere has at most one set per device, which it costs
   /// anyway to decode.
-  private static let decoded = Mutex<[Registers: [DecodedField]]>([:])
+  private static let decoded = PThreadLocked<[Registers: [DecodedField]]>([:])
 
   /// The fields `decode` gives for `words`, decoded at most once per run (two threads
   /// asking at once may both decode; they get equal answers).

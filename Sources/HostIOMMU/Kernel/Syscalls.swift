@@ -406,7 +406,7 @@ enum Syscall {
     var ends: [Int32] = [0, 0]
     guard Glibc.pipe(&ends) == 0 else { return nil }
     let readEnd = OwnedDescriptor(adopting: ends[0])
-    var writeEnd: OwnedDescriptor? = OwnedDescriptor(adopting: ends[1])
+    let writeEnd = OwnedDescriptor(adopting: ends[1])
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -424,7 +424,7 @@ enum Syscall {
     defer { for variable in environment { free(variable) } }
     let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environment)
     // The parent's write end closes now, so the read below sees the end of the output.
-    writeEnd = nil
+    writeEnd.close()
     guard spawned == 0 else { return nil }
     var output: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
