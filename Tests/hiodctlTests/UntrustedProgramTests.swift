@@ -8,11 +8,14 @@ import Foundation
 import Testing
 
 struct UntrustedProgramTests {
-  /// A script that leaves `marker` when run, and its directory.
+  /// A script that leaves `marker` when run, and its directory: a new directory for
+  /// each call, since the tests run at once in one process (a directory named by the pid
+  /// alone was removed by one test while the other was writing into it).
   static func trap() throws -> (script: String, marker: String, directory: String) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hiodctl-trap-\(getpid())").path
-    try? FileManager.default.removeItem(atPath: directory)
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let pattern = FileManager.default.temporaryDirectory.appendingPathComponent("hiodctl-trap-XXXXXX").path
+    var template = Array(pattern.utf8CString)
+    guard let made = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    let directory = String(cString: made)
     let script = directory + "/qemu-system-x86_64"
     let marker = directory + "/ran"
     try "#!/bin/sh\ntouch \(marker)\necho 'QEMU emulator version 10.0.0'\n".write(
