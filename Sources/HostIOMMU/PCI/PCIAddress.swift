@@ -71,19 +71,11 @@ package struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertib
   package var description: String {
     let domainDigits = Swift.max(4, (UInt32.bitWidth - domain.leadingZeroBitCount + 3) / 4)
     return String(unsafeUninitializedCapacity: domainDigits + 8) { buffer in
-      func put(_ value: UInt32, digits: Int, at end: Int) {
-        var rest = value
-        for position in stride(from: end - 1, through: end - digits, by: -1) {
-          let nibble = UInt8(truncatingIfNeeded: rest & 0xf)
-          buffer[position] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-          rest >>= 4
-        }
-      }
-      put(domain, digits: domainDigits, at: domainDigits)
+      buffer.putHex(domain, digits: domainDigits, endingAt: domainDigits)
       buffer[domainDigits] = UInt8(ascii: ":")
-      put(UInt32(bus), digits: 2, at: domainDigits + 3)
+      buffer.putHex(bus, digits: 2, endingAt: domainDigits + 3)
       buffer[domainDigits + 3] = UInt8(ascii: ":")
-      put(UInt32(device), digits: 2, at: domainDigits + 6)
+      buffer.putHex(device, digits: 2, endingAt: domainDigits + 6)
       buffer[domainDigits + 6] = UInt8(ascii: ".")
       buffer[domainDigits + 7] = 0x30 + function
       return domainDigits + 8
@@ -113,13 +105,22 @@ extension FixedWidthInteger where Self: UnsignedInteger {
     let significant = (Self.bitWidth - leadingZeroBitCount + 3) / 4
     let count = Swift.max(width, significant, 1)
     return String(unsafeUninitializedCapacity: count) { buffer in
-      var rest = self
-      for position in stride(from: count - 1, through: 0, by: -1) {
-        let nibble = UInt8(truncatingIfNeeded: rest & 0xf)
-        buffer[position] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-        rest >>= 4
-      }
+      buffer.putHex(self, digits: count, endingAt: count)
       return count
+    }
+  }
+}
+
+extension UnsafeMutableBufferPointer<UInt8> {
+  /// Writes the low `digits` hex digits of `value`, lower case, into the `digits` bytes
+  /// that end just before `end` (values of up to 64 bits): the one digit loop behind `hex(width:)`, a BDF's name
+  /// and `hex64`, each of which writes straight into a new string's buffer.
+  func putHex(_ value: some FixedWidthInteger & UnsignedInteger, digits: Int, endingAt end: Int) {
+    var rest = UInt64(truncatingIfNeeded: value)
+    for position in stride(from: end - 1, through: end - digits, by: -1) {
+      let nibble = UInt8(truncatingIfNeeded: rest & 0xf)
+      self[position] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+      rest >>= 4
     }
   }
 }

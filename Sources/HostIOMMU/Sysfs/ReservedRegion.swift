@@ -114,12 +114,7 @@ extension UInt64 {
     String(unsafeUninitializedCapacity: 18) { buffer in
       buffer[0] = UInt8(ascii: "0")
       buffer[1] = UInt8(ascii: "x")
-      var rest = self
-      for position in stride(from: 17, through: 2, by: -1) {
-        let nibble = UInt8(truncatingIfNeeded: rest & 0xf)
-        buffer[position] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-        rest >>= 4
-      }
+      buffer.putHex(self, digits: 16, endingAt: 18)
       return 18
     }
   }
