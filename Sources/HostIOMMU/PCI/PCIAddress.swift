@@ -113,10 +113,10 @@ extension FixedWidthInteger where Self: UnsignedInteger {
 
 extension UnsafeMutableBufferPointer<UInt8> {
   /// Writes the low `digits` hex digits of `value`, lower case, into the `digits` bytes
-  /// that end just before `end` (values of up to 64 bits): the one digit loop behind `hex(width:)`, a BDF's name
+  /// that end just before `end`: the one digit loop behind `hex(width:)`, a BDF's name
   /// and `hex64`, each of which writes straight into a new string's buffer.
   func putHex(_ value: some FixedWidthInteger & UnsignedInteger, digits: Int, endingAt end: Int) {
-    var rest = UInt64(truncatingIfNeeded: value)
+    var rest = value
     for position in stride(from: end - 1, through: end - digits, by: -1) {
       let nibble = UInt8(truncatingIfNeeded: rest & 0xf)
       self[position] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble

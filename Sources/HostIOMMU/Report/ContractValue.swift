@@ -99,7 +99,10 @@ package struct EncodableValue: Encodable {
 /// `[` blank line `]`), straight into one byte buffer: no intermediate tree, keys in an
 /// order computed once per object type. ContractWriterTests hold the bytes equal to
 /// JSONEncoder's on every fixture.
-package struct ContractJSONWriter {
+///
+/// Not copyable: its bytes are a `ByteBuffer`, a class, which two copies would share
+/// and both write into.
+package struct ContractJSONWriter: ~Copyable {
   /// What has been written (and not yet handed to a sink).
   private let out: ByteBuffer
   package var bytes: [UInt8] { out.array }
