@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later */
 #include "hiod_libpci.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,6 +144,57 @@ const char *hiod_pci_lookup_name4(struct pci_access *access, char *buffer, int s
                                   int id1, int id2, int id3, int id4,
                                   char *message, size_t message_size) {
   LOOKUP(id1, id2, id3, id4);
+}
+
+struct hiod_pci_name_load {
+  pthread_t thread;
+  struct pci_access *access;
+  int failed;
+  char message[HIOD_PCI_MESSAGE_MAX];
+  char warnings[WARNINGS_MAX];
+  int warning_count;
+};
+
+/* The loading thread: the guard, error and warnings are this thread's own (they are
+ * thread-local), and are handed back through the load when it ends. */
+static void *name_load_main(void *argument) {
+  struct hiod_pci_name_load *load = argument;
+  jmp_buf guard;
+  if (setjmp(guard)) {
+    active_guard = NULL;
+    load->failed = 1;
+    copy_message(load->message, sizeof load->message, last_error);
+  } else {
+    active_guard = &guard;
+    pci_load_name_list(load->access);
+    active_guard = NULL;
+  }
+  load->warning_count = hiod_pci_take_warnings(load->warnings, sizeof load->warnings);
+  return NULL;
+}
+
+struct hiod_pci_name_load *hiod_pci_start_name_load(struct pci_access *access) {
+  struct hiod_pci_name_load *load = calloc(1, sizeof *load);
+  if (!load)
+    return NULL;
+  load->access = access;
+  if (pthread_create(&load->thread, NULL, name_load_main, load) != 0) {
+    free(load);
+    return NULL;
+  }
+  return load;
+}
+
+int hiod_pci_finish_name_load(struct hiod_pci_name_load *load, char *message, size_t message_size,
+                              char *warnings, size_t warnings_size, int *warning_count) {
+  /* pthread_join orders everything the thread wrote before what follows. */
+  pthread_join(load->thread, NULL);
+  int result = load->failed ? -1 : 0;
+  copy_message(message, message_size, load->failed ? load->message : "");
+  copy_message(warnings, warnings_size, load->warnings);
+  *warning_count = load->warning_count;
+  free(load);
+  return result;
 }
 
 const char *hiod_pci_filter_parse_slot(struct pci_filter *filter, const char *text) {

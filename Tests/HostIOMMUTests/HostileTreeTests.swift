@@ -58,6 +58,33 @@ struct HostileTreeTests {
     #expect(host.warnings.isEmpty)
   }
 
+  // pci.ids is parsed on a thread of its own while the bus is listed; what the parse
+  // says must reach the report as if the first lookup had parsed it.
+
+  @Test func theTreesOwnPCIIdsNamesTheDevices() throws {
+    let tree = HostileTree()
+    let host = try HostInventory.scan(SystemRoot(validating: tree.path), options: .init(resolveNames: true))
+    #expect(host.warnings.isEmpty)
+    let ssd = try #require(host.devices.first { $0.identity.vendorID == 0x144d })
+    #expect(ssd.names.vendor == "Samsung Electronics Co Ltd")
+    #expect(ssd.names.device == "NVMe SSD Controller SM981/PM981/PM983")
+    #expect(ssd.names.deviceClass == "Non-Volatile memory controller")
+  }
+
+  @Test func aBrokenPCIIdsGivesOneWarningAndNumericIDsOnly() throws {
+    let tree = HostileTree()
+    // An entry libpci's parser refuses after one it has stored: no name may survive.
+    tree.write("\(tree.path)/usr/share/misc/pci.ids", Array("144d  Samsung Electronics Co Ltd\nnot an id line\n".utf8))
+    let host = try HostInventory.scan(SystemRoot(validating: tree.path), options: .init(resolveNames: true))
+    #expect(host.warnings.count == 1)
+    let warning = try #require(host.warnings.first)
+    #expect(warning.hasPrefix("libpci: "))
+    #expect(warning.contains("\(tree.path)/usr/share/misc/pci.ids, line 2"))
+    #expect(warning.hasSuffix("; showing numeric IDs"))
+    #expect(host.devices.count == Self.allDevices.count)
+    #expect(host.devices.allSatisfy { $0.names == .none })
+  }
+
   @Test func aDeviceEntryThatLoopsIsSkippedWithAWarning() throws {
     let tree = HostileTree()
     tree.replaceWithLink("\(tree.path)/sys/bus/pci/devices/0000:00:05.0", to: "0000:00:05.0")

@@ -55,6 +55,12 @@ struct PCINameSource: Equatable {
 /// read exactly like the live host and nothing on the host is touched.
 struct PCIAccess: ~Copyable {
   private let access: UnsafeMutablePointer<pci_access>
+  /// The access names are looked up through: one of its own, so that pci.ids can be
+  /// parsed on another thread while `access` lists the bus (a `pci_access` is not safe to
+  /// share between threads). nil when names are not wanted.
+  private let nameAccess: UnsafeMutablePointer<pci_access>?
+  /// The pci.ids load `devices()` started, until the first lookup waits for it.
+  private var pendingNameLoad: OpaquePointer?
   private let root: SystemRoot
   private let lookupFlags: Int32
   /// The `sysfs.path` libpci reads (`<root>/sys/bus/pci`), for messages.
@@ -79,16 +85,26 @@ struct PCIAccess: ~Copyable {
     // Raw bytes: a --sysroot that is not UTF-8 must reach libpci as given.
     _ = PathBytes.withCString(sysfsPath) { hiod_pci_set_param(access, "sysfs.path", $0) }
     var flags: Int32 = 0
+    var nameAccess: UnsafeMutablePointer<pci_access>?
     if let names {
-      if let path = names.idsPath { PathBytes.withCString(path) { hiod_pci_set_name_list_path(access, $0) } }
+      // Only names are looked up through it: no method, no pci_init, no scan.
+      guard let created = pci_alloc() else {
+        pci_cleanup(access)
+        throw .libpci("out of memory", during: "pci_alloc")
+      }
+      hiod_pci_install_handlers(created)
+      if let path = names.idsPath { PathBytes.withCString(path) { hiod_pci_set_name_list_path(created, $0) } }
       if !names.useHwdb { flags |= Int32(PCI_LOOKUP_NO_HWDB.rawValue) }
+      nameAccess = created
     }
     var message = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
     if hiod_pci_init(access, &message, message.count) != 0 {
       pci_cleanup(access)
+      if let nameAccess { pci_cleanup(nameAccess) }
       throw .libpci(String(nulTerminated: message), during: "pci_init")
     }
     self.access = access
+    self.nameAccess = nameAccess
     self.root = root
     self.sysfsPath = sysfsPath
     self.lookupFlags = flags
@@ -97,6 +113,11 @@ struct PCIAccess: ~Copyable {
   }
 
   deinit {
+    if let load = pendingNameLoad {
+      var ignored: Int32 = 0
+      _ = hiod_pci_finish_name_load(load, nil, 0, nil, 0, &ignored)
+    }
+    if let nameAccess { pci_cleanup(nameAccess) }
     pci_cleanup(access)
   }
 
@@ -110,6 +131,7 @@ struct PCIAccess: ~Copyable {
   /// up here afterwards, against the one pci.ids this access has loaded. Warnings keep
   /// libpci's device order, as a single thread gives them.
   mutating func devices() throws(HIODError) -> [LibPCIDevice] {
+    if resolveNames, let nameAccess { pendingNameLoad = hiod_pci_start_name_load(nameAccess) }
     var message = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
     if hiod_pci_scan_bus(access, &message, message.count) != 0 {
       drainWarnings()
@@ -253,7 +275,8 @@ struct PCIAccess: ~Copyable {
 
   /// One `pci_lookup_name` call with 1, 2 or 4 integer arguments.
   private mutating func lookup(_ mode: UInt32, _ ids: Int32...) -> String? {
-    guard resolveNames else { return nil }
+    finishNameLoad()
+    guard resolveNames, let access = nameAccess else { return nil }
     let flags = Int32(mode) | lookupFlags
     let size = Int32(nameBuffer.count)
     let messageSize = messageBuffer.count
@@ -286,6 +309,22 @@ struct PCIAccess: ~Copyable {
     return name
   }
 
+  /// Waits for the pci.ids load `devices()` started, and reports what it said as the first
+  /// lookup would have, had it loaded the file itself: a parse error (then no names at
+  /// all), then libpci's warnings.
+  private mutating func finishNameLoad() {
+    guard let load = pendingNameLoad else { return }
+    pendingNameLoad = nil
+    var error = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
+    var said = [CChar](repeating: 0, count: 8192)
+    var count: Int32 = 0
+    if hiod_pci_finish_name_load(load, &error, error.count, &said, said.count, &count) != 0 {
+      warnings.append("libpci: \(String(nulTerminated: error)); showing numeric IDs")
+      resolveNames = false
+    }
+    warnings += Self.warningLines(said, count: count)
+  }
+
   private mutating func drainWarnings() {
     warnings += Self.takeWarnings()
   }
@@ -296,6 +335,11 @@ struct PCIAccess: ~Copyable {
     guard hiod_pci_pending_warnings() > 0 else { return [] }
     var buffer = [CChar](repeating: 0, count: 8192)
     let count = hiod_pci_take_warnings(&buffer, buffer.count)
+    return warningLines(buffer, count: count)
+  }
+
+  /// The shim's warning buffer (`count` warnings, one a line) as report lines.
+  private static func warningLines(_ buffer: [CChar], count: Int32) -> [String] {
     guard count > 0 else { return [] }
     let text = String(nulTerminated: buffer)
     var lines = text.split(separator: "\n").map { "libpci: \($0)" }
