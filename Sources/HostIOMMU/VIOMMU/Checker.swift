@@ -128,8 +128,11 @@ package enum VIOMMUChecker {
       }
     }
 
+    // Every VF of an SR-IOV host fails the same way and gets the same repaired
+    // configuration: its option string and XML are written once.
+    var repairedText = RepairedText()
     let configurationFindings = settle(
-      configurationOutcomes, stops: stopsAt[nil] ?? [:], configuration: configuration)
+      configurationOutcomes, stops: stopsAt[nil] ?? [:], configuration: configuration, text: &repairedText)
     let configurationFailures = configurationOutcomes.filter { $0.finding.status == .fail }
     let verdicts = devices.indices.map { index -> DeviceVerdict in
       let input = devices[index]
@@ -138,7 +141,7 @@ package enum VIOMMUChecker {
       let own = outcomesByIndex[index] ?? []
       let findings = settle(
         configurationFailures + own, stops: shifted(stopsAt[index] ?? [:], by: configurationFailures.count),
-        configuration: configuration
+        configuration: configuration, text: &repairedText
       ).dropFirst(configurationFailures.count)
       var verdict = DeviceVerdict(
         device: input.device,
@@ -194,9 +197,9 @@ package enum VIOMMUChecker {
   /// Settles a list of outcomes: marks what QEMU would not reach (`stops`, by position),
   /// and fills each fixable failure's remedy with the configuration that has every fix of
   /// the list applied.
-  static func settle(_ outcomes: [Outcome], stops: [Int: String], configuration: VIOMMUConfiguration)
-    -> [Finding]
-  {
+  static func settle(
+    _ outcomes: [Outcome], stops: [Int: String], configuration: VIOMMUConfiguration, text: inout RepairedText
+  ) -> [Finding] {
     var repaired = configuration
     for outcome in outcomes where outcome.finding.status != .pass {
       outcome.fix?(&repaired.options)
@@ -205,11 +208,27 @@ package enum VIOMMUChecker {
       var finding = outcome.finding
       finding.qemuStopsEarlierAt = stops[position]
       if outcome.fix != nil, finding.status != .pass, var remedy = finding.remedy {
-        remedy.qemu = remedy.qemu ?? repaired.qemuDeviceOption
-        remedy.libvirt = remedy.libvirt ?? repaired.libvirtXML
+        if remedy.qemu == nil || remedy.libvirt == nil {
+          let written = text.of(repaired)
+          remedy.qemu = remedy.qemu ?? written.qemu
+          remedy.libvirt = remedy.libvirt ?? written.libvirt
+        }
         finding.remedy = remedy
       }
       return finding
+    }
+  }
+
+  /// The `-device` option and libvirt XML of each repaired configuration one check has
+  /// needed, written once each.
+  struct RepairedText {
+    private var written: [VIOMMUConfiguration: (qemu: String, libvirt: String?)] = [:]
+
+    mutating func of(_ configuration: VIOMMUConfiguration) -> (qemu: String, libvirt: String?) {
+      if let known = written[configuration] { return known }
+      let text = (qemu: configuration.qemuDeviceOption, libvirt: configuration.libvirtXML)
+      written[configuration] = text
+      return text
     }
   }
 

@@ -107,8 +107,8 @@ package enum VIOMMUSuggester {
       let address = verdict.device.address.description
       for finding in verdict.findings where finding.status != .pass && !known.contains(finding.check) {
         // Drop QEMU's "vfio <BDF>: " so the reason reads the same for every device.
-        let reason = finding.message.replacing("vfio \(address): ", with: "")
-          .replacing(address, with: "the device")
+        let reason = finding.message.replacingEvery("vfio \(address): ", with: "")
+          .replacingEvery(address, with: "the device")
         if byReason[reason] == nil { order.append(reason) }
         byReason[reason, default: []].append(address)
       }
