@@ -1,7 +1,7 @@
 // hiodctl tests — the byte-wise replace against the standard library's, its oracle.
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-@testable import HostIOMMU
+import HostIOMMU
 import Testing
 
 struct StringReplacingTests {
