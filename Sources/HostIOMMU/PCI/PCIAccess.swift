@@ -61,6 +61,9 @@ struct PCIAccess: ~Copyable {
   private let nameAccess: UnsafeMutablePointer<pci_access>?
   /// The pci.ids load `devices()` started, until the first lookup waits for it.
   private var pendingNameLoad: OpaquePointer?
+  /// Whether that load was started: once per access (a second `devices()` finds the
+  /// names loaded, or their failure already reported).
+  private var nameLoadStarted = false
   private let root: SystemRoot
   private let lookupFlags: Int32
   /// The `sysfs.path` libpci reads (`<root>/sys/bus/pci`), for messages.
@@ -128,10 +131,14 @@ struct PCIAccess: ~Copyable {
   /// without the subsystem IDs) are read
   /// on `Parallel.threads` threads, each through a `pci_access` of its own, because one
   /// access caches a config-space descriptor and is not safe to share. Names are looked
-  /// up here afterwards, against the one pci.ids this access has loaded. Warnings keep
-  /// libpci's device order, as a single thread gives them.
+  /// up here afterwards, through `nameAccess`, whose pci.ids is parsed on a thread of its
+  /// own meanwhile (started first thing). Warnings keep libpci's device order, as a
+  /// single thread gives them.
   mutating func devices() throws(HIODError) -> [LibPCIDevice] {
-    if resolveNames, let nameAccess { pendingNameLoad = hiod_pci_start_name_load(nameAccess) }
+    if resolveNames, !nameLoadStarted, let nameAccess {
+      nameLoadStarted = true
+      pendingNameLoad = hiod_pci_start_name_load(nameAccess)
+    }
     var message = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
     if hiod_pci_scan_bus(access, &message, message.count) != 0 {
       drainWarnings()
@@ -311,7 +318,8 @@ struct PCIAccess: ~Copyable {
 
   /// Waits for the pci.ids load `devices()` started, and reports what it said as the first
   /// lookup would have, had it loaded the file itself: a parse error (then no names at
-  /// all), then libpci's warnings.
+  /// all), then what libpci had said on this thread before, then what it said while
+  /// parsing.
   private mutating func finishNameLoad() {
     guard let load = pendingNameLoad else { return }
     pendingNameLoad = nil
@@ -322,6 +330,7 @@ struct PCIAccess: ~Copyable {
       warnings.append("libpci: \(String(nulTerminated: error)); showing numeric IDs")
       resolveNames = false
     }
+    drainWarnings()
     warnings += Self.warningLines(said, count: count)
   }
 
