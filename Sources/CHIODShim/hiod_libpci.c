@@ -13,8 +13,7 @@
 static _Thread_local jmp_buf *active_guard;
 static _Thread_local char last_error[HIOD_PCI_MESSAGE_MAX];
 
-#define WARNINGS_MAX 8192
-static _Thread_local char warnings[WARNINGS_MAX];
+static _Thread_local char warnings[HIOD_PCI_WARNINGS_MAX];
 static _Thread_local size_t warnings_used;
 static _Thread_local int warnings_count;
 
@@ -50,7 +49,7 @@ static void hiod_pci_warning(char *format, ...) {
   size_t length = strlen(line);
   while (length > 0 && line[length - 1] == '\n')
     line[--length] = '\0';
-  if (warnings_used + length + 2 > WARNINGS_MAX)
+  if (warnings_used + length + 2 > HIOD_PCI_WARNINGS_MAX)
     return; /* counted, not stored: the buffer is bounded */
   memcpy(warnings + warnings_used, line, length);
   warnings_used += length;
@@ -151,7 +150,7 @@ struct hiod_pci_name_load {
   struct pci_access *access;
   int failed;
   char message[HIOD_PCI_MESSAGE_MAX];
-  char warnings[WARNINGS_MAX];
+  char warnings[HIOD_PCI_WARNINGS_MAX];
   int warning_count;
 };
 

@@ -25,6 +25,9 @@
 /** Longest message a guarded call returns (libpci's own messages are short). */
 #define HIOD_PCI_MESSAGE_MAX 512
 
+/** Size of the buffer libpci's warnings are kept in per thread, and of one to take them. */
+#define HIOD_PCI_WARNINGS_MAX 8192
+
 /** Installs hiodctl's error, warning and debug callbacks on an allocated pci_access. */
 void hiod_pci_install_handlers(struct pci_access *access);
 

@@ -324,7 +324,7 @@ struct PCIAccess: ~Copyable {
     guard let load = pendingNameLoad else { return }
     pendingNameLoad = nil
     var error = [CChar](repeating: 0, count: Int(HIOD_PCI_MESSAGE_MAX))
-    var said = [CChar](repeating: 0, count: 8192)
+    var said = [CChar](repeating: 0, count: Int(HIOD_PCI_WARNINGS_MAX))
     var count: Int32 = 0
     if hiod_pci_finish_name_load(load, &error, error.count, &said, said.count, &count) != 0 {
       warnings.append("libpci: \(String(nulTerminated: error)); showing numeric IDs")
@@ -342,7 +342,7 @@ struct PCIAccess: ~Copyable {
   /// them per thread), as report lines.
   private static func takeWarnings() -> [String] {
     guard hiod_pci_pending_warnings() > 0 else { return [] }
-    var buffer = [CChar](repeating: 0, count: 8192)
+    var buffer = [CChar](repeating: 0, count: Int(HIOD_PCI_WARNINGS_MAX))
     let count = hiod_pci_take_warnings(&buffer, buffer.count)
     return warningLines(buffer, count: count)
   }

@@ -260,10 +260,6 @@ extension String {
     while characters.last?.isWhitespace == true { characters.removeLast() }
     return String(characters)
   }
-
-  func replacingOccurrences(_ target: String, _ replacement: String) -> String {
-    split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
-  }
 }
 
 // MARK: XML through libxml2
