@@ -41,7 +41,12 @@ struct Outcome {
 }
 
 /// Everything one device's checks read. No I/O: all of it was gathered before.
-struct DeviceContext {
+///
+/// A class, though immutable: the checks pass it on and capture it (a closure for the
+/// viability advice, helpers per message) dozens of times per device, and a copy of the
+/// struct it was retained each of its many references (a tenth of `export`'s sysfs
+/// realize on a host with thousands of VFIO devices).
+final class DeviceContext {
   let input: DeviceCheckInput
   let configuration: VIOMMUConfiguration
   let host: HostFacts
@@ -74,7 +79,7 @@ struct DeviceContext {
   }
 
   /// A context for reading the device's host facts alone (registers, type), outside a VM.
-  init(input: DeviceCheckInput, configuration: VIOMMUConfiguration, host: HostFacts) {
+  convenience init(input: DeviceCheckInput, configuration: VIOMMUConfiguration, host: HostFacts) {
     self.init(
       input: input, configuration: configuration, host: host, assigned: AssignedDevice(host: input.device.address),
       placement: input.guestPlacement ?? GuestPlacement(address: GuestPCIAddress(bus: 0, slot: 1, function: 0)),
