@@ -88,35 +88,95 @@ package struct Remedy: Hashable, Sendable {
 package struct Finding: Hashable, Sendable {
   /// Stable id: "intel.aw-bits", "intel.caching-mode", "intel.x-flts.backend",
   /// "vfio.group-viable".
-  package var check: String
+  package var check: String {
+    get { fields.value.check }
+    _modify { yield &fields.value.check }
+  }
   /// How the check came out.
-  package var status: FindingStatus
+  package var status: FindingStatus {
+    get { fields.value.status }
+    _modify { yield &fields.value.status }
+  }
   /// On fail: QEMU's message (see the type's documentation; `wording` says whose words
   /// they are). On pass or undetermined: a short statement of what was checked.
-  package var message: String
+  package var message: String {
+    get { fields.value.message }
+    _modify { yield &fields.value.message }
+  }
   /// QEMU's hint line printed under the message (`Please ensure all devices…`).
-  package var qemuHint: String?
+  package var qemuHint: String? {
+    get { fields.value.qemuHint }
+    _modify { yield &fields.value.qemuHint }
+  }
   /// Whether `message` is QEMU's text or hiodctl's.
-  package var wording: MessageWording
+  package var wording: MessageWording {
+    get { fields.value.wording }
+    _modify { yield &fields.value.wording }
+  }
   /// The QEMU releases the rule applies to: "9.1 and later", "10.0–10.2".
-  package var qemuVersions: String
+  package var qemuVersions: String {
+    get { fields.value.qemuVersions }
+    _modify { yield &fields.value.qemuVersions }
+  }
   /// The facts used, each with its source: "host aw_bits 39 (legacy: VFIO_IOMMU_GET_INFO:
   /// VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)".
-  package var evidence: [String]
+  package var evidence: [String] {
+    get { fields.value.evidence }
+    _modify { yield &fields.value.evidence }
+  }
   /// The host facts came from the sysfs predictor, not from the kernel.
-  package var predicted: Bool
+  package var predicted: Bool {
+    get { fields.value.predicted }
+    _modify { yield &fields.value.predicted }
+  }
   /// How to fix a failure (or resolve an undetermined finding); nil when nothing is to do.
-  package var remedy: Remedy?
+  package var remedy: Remedy? {
+    get { fields.value.remedy }
+    _modify { yield &fields.value.remedy }
+  }
   /// What the host cannot know or what qualifies the verdict (guest topology…).
-  package var caveat: String?
+  package var caveat: String? {
+    get { fields.value.caveat }
+    _modify { yield &fields.value.caveat }
+  }
   /// The check at which QEMU itself stops first: it reports only the first error, so it
   /// would never reach this one. nil when QEMU gets here.
-  package var qemuStopsEarlierAt: String?
+  package var qemuStopsEarlierAt: String? {
+    get { fields.value.qemuStopsEarlierAt }
+    _modify { yield &fields.value.qemuStopsEarlierAt }
+  }
   /// The option QEMU names before the message (`-device vfio-pci,host=0000:3b:00.0`);
   /// nil when QEMU prints no location (errors once the machine is done).
-  package var location: String?
+  package var location: String? {
+    get { fields.value.location }
+    _modify { yield &fields.value.location }
+  }
   /// On fail: whether QEMU refuses to start or starts with the device's DMA failing.
-  package var effect: FailureEffect
+  package var effect: FailureEffect {
+    get { fields.value.effect }
+    _modify { yield &fields.value.effect }
+  }
+
+  /// The stored fields, behind one copy-on-write reference (Support/CopyOnWrite.swift);
+  /// the accessors above yield them in place, so `finding.evidence.append` copies
+  /// neither the finding's box (when unique) nor the array.
+  private struct Fields: Hashable, Sendable {
+    var check: String
+    var status: FindingStatus
+    var message: String
+    var qemuHint: String?
+    var wording: MessageWording
+    var qemuVersions: String
+    var evidence: [String]
+    var predicted: Bool
+    var remedy: Remedy?
+    var caveat: String?
+    var qemuStopsEarlierAt: String?
+    var location: String?
+    var effect: FailureEffect
+  }
+
+  private var fields: CopyOnWrite<Fields>
 
   /// The whole line QEMU prints: `qemu-system-x86_64: <location>: <message>`.
   package var qemuLine: String {
@@ -130,19 +190,22 @@ package struct Finding: Hashable, Sendable {
     predicted: Bool = false, remedy: Remedy? = nil, caveat: String? = nil,
     qemuStopsEarlierAt: String? = nil, location: String? = nil, effect: FailureEffect = .refusesToStart
   ) {
-    self.check = check
-    self.status = status
-    self.message = message
-    self.qemuHint = qemuHint
-    self.wording = wording
-    self.qemuVersions = qemuVersions
-    self.evidence = evidence
-    self.predicted = predicted
-    self.remedy = remedy
-    self.caveat = caveat
-    self.qemuStopsEarlierAt = qemuStopsEarlierAt
-    self.location = location
-    self.effect = effect
+    fields = CopyOnWrite(
+      Fields(
+        check: check,
+        status: status,
+        message: message,
+        qemuHint: qemuHint,
+        wording: wording,
+        qemuVersions: qemuVersions,
+        evidence: evidence,
+        predicted: predicted,
+        remedy: remedy,
+        caveat: caveat,
+        qemuStopsEarlierAt: qemuStopsEarlierAt,
+        location: location,
+        effect: effect
+      ))
   }
 }
 
